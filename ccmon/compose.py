@@ -1,0 +1,105 @@
+"""Composition root: the one place that wires ingest, model and views together.
+
+``make_app`` is used by the CLI and by the tests, so both build exactly the same app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import signal
+import sqlite3
+import sys
+
+from . import __version__
+from .cli import fail
+
+SWEEP_EVERY_S = 3600.0
+
+
+def open_store(args: argparse.Namespace, where: str = ""):
+    """The store for ``args.db``, or a one-line reason it cannot be opened."""
+    from .model.db import SchemaError
+    from .model.store import Store
+
+    try:
+        return Store(args.db, retention_days=args.retention_days, where=where)
+    except (sqlite3.Error, OSError, SchemaError) as exc:
+        raise SystemExit(fail(f"cannot open database {args.db}: {exc}"))
+
+
+def _warn_if_public(bind: str) -> None:
+    try:
+        loopback = ipaddress.ip_address(bind).is_loopback
+    except ValueError:
+        loopback = bind == "localhost"
+    if not loopback:
+        print(f"ccmon: warning: listening on {bind}, not loopback: anyone who can reach this "
+              "machine can send telemetry to it", file=sys.stderr)
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    from .ingest.receiver import Receiver
+
+    store = open_store(args)
+    receiver = Receiver(store, bind=args.bind, grpc_port=args.grpc_port, http_port=args.http_port)
+    try:
+        await receiver.start()
+    except OSError as exc:
+        store.close()
+        return fail(f"{exc.strerror or exc}; is another ccmon or an OTel Collector running? "
+                    "Choose other ports with --grpc-port/--http-port")
+    _warn_if_public(args.bind)
+    print(f"ccmon {__version__} receiving OTLP on {receiver.endpoints()}; storing in {args.db}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    sweeper = loop.create_task(_sweep_loop(receiver))
+    await stop.wait()
+    sweeper.cancel()
+    await receiver.stop()
+    received = sum(store.received.values())
+    store.close()
+    print(f"ccmon stopped; {received} export(s) received this run", file=sys.stderr, flush=True)
+    return 0
+
+
+async def _sweep_loop(receiver) -> None:
+    """Retention once an hour, on the committer's thread (the only one that writes)."""
+    while True:
+        await asyncio.sleep(SWEEP_EVERY_S)
+        await receiver.committer.run(receiver.store.sweep)
+
+
+def serve(args: argparse.Namespace) -> int:
+    return asyncio.run(_serve(args))
+
+
+def make_source(args: argparse.Namespace):
+    """The dashboard's data source: Prometheus when asked, else the embedded OTLP receiver."""
+    if getattr(args, "prometheus", None):
+        from .ingest.prometheus.source import PrometheusSource
+
+        return PrometheusSource.from_args(args)
+    from .ingest.receiver import OtlpSource, Receiver
+
+    store = open_store(args)
+    return OtlpSource(store, Receiver(store, bind=args.bind, grpc_port=args.grpc_port, http_port=args.http_port))
+
+
+def make_app(args: argparse.Namespace, **kwargs):
+    from .views.app import CcmonApp
+
+    return CcmonApp(make_source(args), **kwargs)
+
+
+def dashboard(args: argparse.Namespace) -> int:
+    if not getattr(args, "prometheus", None):
+        _warn_if_public(args.bind)
+    app = make_app(args)
+    app.run()
+    if app.startup_error:
+        return fail(app.startup_error)
+    return app.return_code or 0

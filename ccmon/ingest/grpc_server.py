@@ -1,0 +1,65 @@
+"""OTLP/gRPC: the Metrics, Logs and Trace ``Export`` methods on grpc.aio.
+
+Handlers take raw bytes (no request deserializer) so that a body that is not a valid export
+is answered INVALID_ARGUMENT with a reason, instead of grpc's generic INTERNAL error.
+The server must be created inside the running loop (grpc.aio binds to it).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+import grpc
+
+from ..model.types import LOGS, METRICS, TRACES
+from .payload import MAX_BYTES, RESPONSES, BadPayload, decode
+
+if TYPE_CHECKING:
+    from .receiver import Receiver
+
+SERVICES = {
+    METRICS: "opentelemetry.proto.collector.metrics.v1.MetricsService",
+    LOGS: "opentelemetry.proto.collector.logs.v1.LogsService",
+    TRACES: "opentelemetry.proto.collector.trace.v1.TraceService",
+}
+
+
+def _export(receiver: "Receiver", signal: str) -> Callable[..., Any]:
+    response = RESPONSES[signal]
+
+    async def export(body: bytes, context: grpc.aio.ServicerContext) -> Any:
+        try:
+            batch = decode(signal, body)
+        except BadPayload as exc:
+            receiver.reject(signal, str(exc))
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        try:
+            await receiver.accept(signal, batch)
+        except Exception as exc:  # storage failed: UNAVAILABLE is retryable, so nothing is lost
+            await context.abort(grpc.StatusCode.UNAVAILABLE, f"ccmon could not store the export: {exc}")
+        return response()
+
+    return export
+
+
+async def start_grpc(receiver: "Receiver", bind: str, port: int) -> tuple[grpc.aio.Server, int]:
+    server = grpc.aio.server(options=[
+        ("grpc.max_receive_message_length", MAX_BYTES),
+        ("grpc.so_reuseport", 0),  # a second ccmon on the same port must fail, not share it
+    ])
+    for signal, service in SERVICES.items():
+        handler = grpc.unary_unary_rpc_method_handler(
+            _export(receiver, signal),
+            request_deserializer=None,
+            response_serializer=lambda m: m.SerializeToString(),
+        )
+        server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, {"Export": handler}),))
+    host = f"[{bind}]" if ":" in bind else bind
+    try:
+        bound = server.add_insecure_port(f"{host}:{port}")
+    except RuntimeError as exc:
+        raise OSError(f"cannot listen for OTLP/gRPC on {host}:{port}: {exc}") from None
+    if not bound:
+        raise OSError(f"cannot listen for OTLP/gRPC on {host}:{port} (in use?)")
+    await server.start()
+    return server, bound

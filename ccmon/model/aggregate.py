@@ -1,0 +1,301 @@
+"""Running totals: the in-memory state the dashboard reads, fed one increment at a time.
+
+Live ingestion and the rebuild from SQLite at start-up both go through ``add_point`` and
+``add_events``, so a restart cannot compute a different number than the live path did.
+Everything here is bounded: per-minute buckets cover 24 h, recent events and latencies are
+deques, and sessions are one small object each (10,000 sessions are a few MB).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import names
+from .events import EventSummary, summarize
+from .series import SeriesInfo
+from .snapshot import (EditRow, EventRow, ModelRow, SessionRow, Snapshot, SourceStatus, Tokens)
+
+MINUTE_NS = 60_000_000_000
+KEEP_MINUTES = 24 * 60
+RECENT_EVENTS = 500
+RECENT_LATENCIES = 2000
+_TT = names.TOKEN_TYPES
+
+
+def _zero_tokens() -> dict[str, float]:
+    return dict.fromkeys(_TT, 0.0)
+
+
+@dataclass(slots=True)
+class _Session:
+    key: str
+    user: str = ""
+    first_ns: int = 0
+    last_ns: int = 0
+    cost: float = 0.0
+    tokens: dict[str, float] = field(default_factory=_zero_tokens)
+    models: dict[str, float] = field(default_factory=dict)
+    lines_added: float = 0.0
+    lines_removed: float = 0.0
+    commits: float = 0.0
+    pull_requests: float = 0.0
+    active_user: float = 0.0
+    active_cli: float = 0.0
+    requests: int = 0
+    errors: int = 0
+    start_type: str = ""
+    labels: tuple[tuple[str, str], ...] = ()
+
+    def seen(self, t_first: int, t_last: int) -> None:
+        if t_first and (not self.first_ns or t_first < self.first_ns):
+            self.first_ns = t_first
+        if t_last > self.last_ns:
+            self.last_ns = t_last
+
+    def row(self) -> SessionRow:
+        return SessionRow(
+            key=self.key, user=self.user, models=tuple(sorted(self.models)), cost=self.cost,
+            tokens=Tokens.of(self.tokens), first_ns=self.first_ns, last_ns=self.last_ns,
+            active_user_s=self.active_user, active_cli_s=self.active_cli,
+            lines_added=self.lines_added, lines_removed=self.lines_removed,
+            commits=self.commits, pull_requests=self.pull_requests,
+            requests=self.requests, errors=self.errors, start_type=self.start_type,
+            labels=self.labels,
+        )
+
+
+@dataclass(slots=True)
+class _Model:
+    cost: float = 0.0
+    tokens: dict[str, float] = field(default_factory=_zero_tokens)
+    raw: set[str] = field(default_factory=set)
+
+
+def _percentile(sorted_values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile: an observed value, never an interpolation between two."""
+    if not sorted_values:
+        return None
+    rank = max(1, -(-int(q * len(sorted_values) * 1000) // 1000))  # ceil without float drift
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+class Aggregates:
+    def __init__(self) -> None:
+        self.cost = 0.0
+        self.tokens = _zero_tokens()
+        self.models: dict[str, _Model] = {}
+        self.sessions: dict[str, _Session] = {}
+        self.lines_added = 0.0
+        self.lines_removed = 0.0
+        self.commits = 0.0
+        self.pull_requests = 0.0
+        self.active_user = 0.0
+        self.active_cli = 0.0
+        self.sessions_started = 0.0
+        self.edits: Counter[tuple[str, str, str, str]] = Counter()
+        self.other_metrics: Counter[str] = Counter()
+        # minute index -> [cost, input, output, cacheRead, cacheCreation]
+        self.minutes: dict[int, list[float]] = {}
+        self.cost_by_day: dict[str, float] = {}
+        self.events_by_name: Counter[str] = Counter()
+        self.api_errors: Counter[str] = Counter()
+        self.api_requests = 0
+        self.retries = 0
+        self.recent: deque[EventRow] = deque(maxlen=RECENT_EVENTS)
+        self.latencies: deque[float] = deque(maxlen=RECENT_LATENCIES)
+        self.prompts_logged = False
+        self.tool_details_logged = False
+        self.first_ns = 0
+        self.last_ns = 0
+        self._newest_minute = 0
+
+    # -- feeding ---------------------------------------------------------------------------
+
+    def _session(self, key: str, user: str, labels: tuple[tuple[str, str], ...] = ()) -> _Session:
+        s = self.sessions.get(key)
+        if s is None:
+            s = self.sessions[key] = _Session(key, user, labels=labels)
+        else:
+            if user and not s.user:
+                s.user = user
+            if labels and not s.labels:
+                s.labels = labels
+        return s
+
+    def _seen(self, t_first: int, t_last: int) -> None:
+        if t_first and (not self.first_ns or t_first < self.first_ns):
+            self.first_ns = t_first
+        if t_last > self.last_ns:
+            self.last_ns = t_last
+
+    def add_point(self, info: SeriesInfo, t_ns: int, inc: float, first_ns: int | None = None) -> None:
+        """Add ``inc`` (already a delta: temporality is resolved before this) at ``t_ns``."""
+        s = self._session(info.session, info.user, info.labels)
+        s.seen(first_ns or t_ns, t_ns)
+        self._seen(first_ns or t_ns, t_ns)
+        m = info.metric
+        if m == names.COST:
+            self.cost += inc
+            s.cost += inc
+            model = info.model or "unknown"
+            s.models[model] = s.models.get(model, 0.0) + inc
+            md = self._model(model, info.raw_model)
+            md.cost += inc
+            self._minute(t_ns)[0] += inc
+            day = time.strftime("%Y-%m-%d", time.localtime(t_ns / 1e9))
+            self.cost_by_day[day] = self.cost_by_day.get(day, 0.0) + inc
+        elif m == names.TOKENS:
+            if info.kind is None:
+                self.other_metrics[f"{m}{{type=?}}"] += inc
+                return
+            self.tokens[info.kind] += inc
+            s.tokens[info.kind] += inc
+            if info.model:
+                self._model(info.model, info.raw_model).tokens[info.kind] += inc
+                s.models.setdefault(info.model, 0.0)
+            self._minute(t_ns)[1 + _TT.index(info.kind)] += inc
+        elif m == names.LINES:
+            if info.kind == "removed":
+                self.lines_removed += inc
+                s.lines_removed += inc
+            else:
+                self.lines_added += inc
+                s.lines_added += inc
+        elif m == names.COMMITS:
+            self.commits += inc
+            s.commits += inc
+        elif m == names.PULL_REQUESTS:
+            self.pull_requests += inc
+            s.pull_requests += inc
+        elif m == names.ACTIVE_TIME:
+            if info.kind == "user":
+                self.active_user += inc
+                s.active_user += inc
+            else:
+                self.active_cli += inc
+                s.active_cli += inc
+        elif m == names.SESSIONS:
+            self.sessions_started += inc
+            if info.start_type and not s.start_type:
+                s.start_type = info.start_type
+        elif m == names.EDIT_DECISION and info.edit is not None:
+            self.edits[info.edit] += inc
+        else:
+            self.other_metrics[m] += inc
+
+    def _model(self, model: str, raw: str | None) -> _Model:
+        md = self.models.get(model)
+        if md is None:
+            md = self.models[model] = _Model()
+        if raw:
+            md.raw.add(raw)
+        return md
+
+    def _minute(self, t_ns: int) -> list[float]:
+        idx = t_ns // MINUTE_NS
+        b = self.minutes.get(idx)
+        if b is None:
+            b = self.minutes[idx] = [0.0] * 5
+            if idx > self._newest_minute:
+                self._newest_minute = idx
+                if len(self.minutes) > KEEP_MINUTES + 60:
+                    cutoff = idx - KEEP_MINUTES
+                    for k in [k for k in self.minutes if k < cutoff]:
+                        del self.minutes[k]
+        return b
+
+    def add_events(self, session: str, user: str, name: str, detail: str, count: int,
+                   first_ns: int, last_ns: int) -> None:
+        """Count ``count`` events of one kind; the rebuild passes grouped counts here."""
+        s = self._session(session, user)
+        s.seen(first_ns, last_ns)
+        self._seen(first_ns, last_ns)
+        self.events_by_name[name] += count
+        code, _, retry = detail.partition("|")
+        if retry:
+            self.retries += count
+        if name == "api_request":
+            self.api_requests += count
+            s.requests += count
+        elif name == "api_error":
+            self.api_errors[code or "?"] += count
+            s.errors += count
+
+    def note_event(self, t_ns: int, session: str, name: str, attrs: dict[str, Any]) -> None:
+        """The live-only parts of an event: the log line, its latency, content markers."""
+        ev = self.log_event(t_ns, session, name, attrs)
+        if name == "api_request" and ev.duration_ms is not None:
+            self.latencies.append(ev.duration_ms)
+
+    def log_event(self, t_ns: int, session: str, name: str, attrs: dict[str, Any]) -> EventSummary:
+        ev = summarize(name, attrs)
+        self.recent.appendleft(EventRow(t_ns, session, name, ev.text))
+        if ev.prompt_logged:
+            self.prompts_logged = True
+        if ev.tool_details_logged:
+            self.tool_details_logged = True
+        return ev
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def snapshot(self, version: int, status: SourceStatus, now_ns: int | None = None) -> Snapshot:
+        now_ns = now_ns if now_ns is not None else time.time_ns()
+        now_min = now_ns // MINUTE_NS
+        cpm = []
+        tpm = []
+        for i in range(now_min - 59, now_min + 1):
+            b = self.minutes.get(i)
+            cpm.append(b[0] if b else 0.0)
+            tpm.append(sum(b[1:]) if b else 0.0)
+        last5 = sum(cpm[-5:])
+        last60 = sum(cpm)
+        cur = self.minutes.get(now_min) or self.minutes.get(now_min - 1)
+        tokens_last_minute = Tokens(*cur[1:]) if cur else Tokens()
+        today = time.strftime("%Y-%m-%d", time.localtime(now_ns / 1e9))
+        lat = sorted(self.latencies)
+        sessions = sorted((s.row() for s in self.sessions.values()), key=lambda r: r.last_ns, reverse=True)
+        dims: set[str] = set()
+        for s in sessions:
+            dims.update(k for k, _ in s.labels)
+        return Snapshot(
+            version=version,
+            now_ns=now_ns,
+            status=status,
+            cost_total=self.cost,
+            cost_today=self.cost_by_day.get(today, 0.0),
+            burn_5m=last5 * 12,
+            burn_1h=last60,
+            cost_per_minute=tuple(cpm),
+            models=tuple(sorted(
+                (ModelRow(m, tuple(sorted(md.raw)), md.cost, Tokens.of(md.tokens)) for m, md in self.models.items()),
+                key=lambda r: (-r.cost, r.model))),
+            tokens=Tokens.of(self.tokens),
+            tokens_last_minute=tokens_last_minute,
+            tokens_per_minute=tuple(tpm),
+            sessions=tuple(sessions),
+            sessions_started=self.sessions_started,
+            lines_added=self.lines_added,
+            lines_removed=self.lines_removed,
+            commits=self.commits,
+            pull_requests=self.pull_requests,
+            active_user_s=self.active_user,
+            active_cli_s=self.active_cli,
+            edit_decisions=tuple(EditRow(*k, count=v) for k, v in sorted(self.edits.items())),
+            events_by_name=tuple(sorted(self.events_by_name.items())),
+            api_requests=self.api_requests,
+            api_errors=tuple(sorted(self.api_errors.items())),
+            latency_p50_ms=_percentile(lat, 0.50),
+            latency_p95_ms=_percentile(lat, 0.95),
+            retries=self.retries,
+            recent_events=tuple(self.recent),
+            prompts_logged=self.prompts_logged,
+            tool_details_logged=self.tool_details_logged,
+            group_dims=tuple(sorted(dims)),
+            first_ns=self.first_ns,
+            last_ns=self.last_ns,
+        )
+
+

@@ -1,0 +1,200 @@
+"""SQLite persistence: the schema, the connection settings, and the queries that rebuild totals.
+
+Claude Code sends deltas, so this database is the only place its history exists. Tables:
+
+    series        one row per metric series (its identity and what it means to ccmon)
+    points        increments: a delta point as sent, or the growth of a cumulative point;
+                  the primary key (series, start, end) makes an exporter retry count once
+    epochs        per cumulative series and start time, the newest value seen
+    resources     OTLP resources, stored once and referenced by events
+    events        raw Claude Code events, kept ``retention_days``
+    event_rollup  per day, session, event and detail: counts that outlive the raw events
+    spans         trace spans (beta telemetry), kept like events
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from pathlib import Path
+from typing import Iterator
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS series (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    metric TEXT NOT NULL,
+    unit TEXT NOT NULL DEFAULT '',
+    attrs TEXT NOT NULL,
+    session TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS points (
+    series_id INTEGER NOT NULL,
+    start_ns INTEGER NOT NULL,
+    end_ns INTEGER NOT NULL,
+    inc REAL NOT NULL,
+    PRIMARY KEY (series_id, start_ns, end_ns)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS points_end ON points (end_ns);
+CREATE TABLE IF NOT EXISTS epochs (
+    series_id INTEGER NOT NULL,
+    start_ns INTEGER NOT NULL,
+    last_end_ns INTEGER NOT NULL,
+    value REAL NOT NULL,
+    PRIMARY KEY (series_id, start_ns)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS resources (id INTEGER PRIMARY KEY, attrs TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,
+    t_ns INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    session TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    seq INTEGER,
+    resource_id INTEGER,
+    attrs TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_t ON events (t_ns);
+CREATE INDEX IF NOT EXISTS events_session ON events (session, t_ns);
+-- event.sequence counts up per process, so (session, seq, time, name) is unique for Claude
+-- Code's events: a re-sent log export is ignored. Rows without a sequence never collide.
+CREATE UNIQUE INDEX IF NOT EXISTS events_once ON events (session, seq, t_ns, name);
+CREATE TABLE IF NOT EXISTS event_rollup (
+    day INTEGER NOT NULL,
+    session TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    first_ns INTEGER NOT NULL,
+    last_ns INTEGER NOT NULL,
+    PRIMARY KEY (day, session, name, detail)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS spans (
+    id INTEGER PRIMARY KEY,
+    start_ns INTEGER NOT NULL,
+    end_ns INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    session TEXT NOT NULL,
+    trace_id TEXT NOT NULL,
+    span_id TEXT NOT NULL,
+    parent_id TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    attrs TEXT NOT NULL,
+    UNIQUE (trace_id, span_id)
+);
+CREATE INDEX IF NOT EXISTS spans_start ON spans (start_ns);
+"""
+
+DAY_NS = 86_400_000_000_000
+
+
+def default_path() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "ccmon" / "ccmon.db"
+
+
+class SchemaError(RuntimeError):
+    pass
+
+
+def connect(path: str | os.PathLike[str], *, readonly: bool = False) -> sqlite3.Connection:
+    """Open (and create, unless ``readonly``) a ccmon database.
+
+    WAL lets the dashboard and ``ccmon report`` read while ``serve`` writes.
+    ``synchronous=NORMAL`` in WAL mode: a committed transaction is in the WAL file before the
+    commit returns, so it survives the process being killed (kill -9); only an OS crash or
+    power loss can lose the last transactions, never corrupt the file.
+    """
+    p = Path(path)
+    if readonly:
+        if not p.exists():
+            raise FileNotFoundError(f"no ccmon database at {p}")
+        conn = sqlite3.connect(f"file:{p}?mode=ro", uri=True, check_same_thread=False)
+    else:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(p, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.executescript(SCHEMA)
+        found = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        if found is None:
+            conn.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        elif int(found[0]) != SCHEMA_VERSION:
+            raise SchemaError(f"{p} has schema {found[0]}, this ccmon reads {SCHEMA_VERSION}")
+    conn.execute("PRAGMA busy_timeout=5000")
+    return conn
+
+
+# --- rebuild queries ----------------------------------------------------------------------
+# Each yields rows already grouped by SQL, so start-up touches Python once per
+# (series, minute) and per (session, event, detail), not once per raw row.
+
+def series_rows(conn: sqlite3.Connection) -> Iterator[tuple[int, str, str, str]]:
+    return conn.execute("SELECT id, key, metric, attrs FROM series")
+
+
+def point_groups(conn: sqlite3.Connection, since_ns: int = 0) -> Iterator[tuple[int, float, int, int]]:
+    """(series_id, sum of increments, first end, last end) per series and minute."""
+    return conn.execute(
+        "SELECT series_id, SUM(inc), MIN(end_ns), MAX(end_ns) FROM points WHERE end_ns >= ? "
+        "GROUP BY series_id, end_ns / 60000000000",
+        (since_ns,),
+    )
+
+
+def event_groups(conn: sqlite3.Connection, since_ns: int = 0) -> Iterator[tuple[str, str, str, str, int, int, int]]:
+    """(session, user, name, detail, count, first, last), from raw events and the rollup."""
+    yield from conn.execute(
+        "SELECT session, MAX(user_id), name, detail, COUNT(*), MIN(t_ns), MAX(t_ns) FROM events "
+        "WHERE t_ns >= ? GROUP BY session, name, detail",
+        (since_ns,),
+    )
+    yield from conn.execute(
+        "SELECT session, user_id, name, detail, n, first_ns, last_ns FROM event_rollup WHERE last_ns >= ?",
+        (since_ns,),
+    )
+
+
+def recent_events(conn: sqlite3.Connection, limit: int, since_ns: int = 0,
+                  name: str | None = None) -> list[tuple[int, str, str, dict]]:
+    """Newest first: (t_ns, session, name, attrs)."""
+    sql = "SELECT e.t_ns, e.session, e.name, e.attrs, r.attrs FROM events e LEFT JOIN resources r ON r.id = e.resource_id WHERE e.t_ns >= ?"
+    args: list = [since_ns]
+    if name:
+        sql += " AND e.name = ?"
+        args.append(name)
+    sql += " ORDER BY e.t_ns DESC, e.id DESC LIMIT ?"
+    args.append(limit)
+    return [(t, s, n, _merge(res, a)) for t, s, n, a, res in conn.execute(sql, args)]
+
+
+def session_events(conn: sqlite3.Connection, session: str, limit: int = 5000) -> list[tuple[int, str, dict]]:
+    """A session's events in time order: (t_ns, name, attrs)."""
+    rows = conn.execute(
+        "SELECT e.t_ns, e.name, e.attrs, r.attrs FROM events e LEFT JOIN resources r ON r.id = e.resource_id "
+        "WHERE e.session = ? ORDER BY e.t_ns, e.id LIMIT ?",
+        (session, limit),
+    )
+    return [(t, n, _merge(res, a)) for t, n, a, res in rows]
+
+
+def session_cost_points(conn: sqlite3.Connection, session: str) -> list[tuple[int, float]]:
+    """A session's cost increments in time order: (end_ns, usd)."""
+    return conn.execute(
+        "SELECT p.end_ns, SUM(p.inc) FROM points p JOIN series s ON s.id = p.series_id "
+        "WHERE s.session = ? AND s.metric = 'claude_code.cost.usage' GROUP BY p.end_ns ORDER BY p.end_ns",
+        (session,),
+    ).fetchall()
+
+
+def _merge(resource_json: str | None, attrs_json: str) -> dict:
+    attrs = json.loads(attrs_json)
+    if resource_json:
+        return {**json.loads(resource_json), **attrs}
+    return attrs

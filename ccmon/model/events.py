@@ -1,0 +1,92 @@
+"""What a Claude Code event says, in a line: the event log's text and the rollup detail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .names import model_group
+from .values import as_float, as_text
+
+REDACTED = "<REDACTED>"
+# Shown for every event anyway (session, time) or pure noise in a one-line summary.
+_COMMON = frozenset({
+    "user.id", "session.id", "terminal.type", "event.name", "event.timestamp", "event.sequence",
+    "prompt.id", "host.arch", "os.type", "os.version", "service.name", "service.version",
+    "anthropic.provider", "anthropic.custom_base_url", "app.version", "app.entrypoint",
+    "trace_id", "span_id", "message.uuid", "request_id", "tool_use_id", "speed",
+})
+_TOOL_DETAIL_KEYS = ("tool_input", "tool_parameters")
+_MAX_TEXT = 160
+
+
+@dataclass(frozen=True, slots=True)
+class EventSummary:
+    text: str
+    duration_ms: float | None
+    prompt_logged: bool
+    tool_details_logged: bool
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = as_text(value).replace("\r", " ").replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _pairs(attrs: dict[str, Any], keys: tuple[str, ...]) -> list[str]:
+    return [f"{k}={_short(attrs[k])}" for k in keys if k in attrs and attrs[k] not in (None, "")]
+
+
+def summarize(name: str, a: dict[str, Any]) -> EventSummary:
+    prompt = a.get("prompt", a.get("prompt_text"))
+    prompt_logged = isinstance(prompt, str) and prompt != REDACTED
+    tool_details = any(k in a for k in _TOOL_DETAIL_KEYS)
+    duration = as_float(a.get("duration_ms"))
+    if name == "api_request":
+        parts = [_short(a.get("model", "?"))]
+        cost = as_float(a.get("cost_usd"))
+        if cost is not None:
+            parts.append(f"${cost:.4f}")
+        parts.append(
+            "in={} out={} cr={} cw={}".format(*(_short(a.get(k, 0)) for k in (
+                "input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens")))
+        )
+        parts += _pairs(a, ("duration_ms", "attempt", "query_source"))
+    elif name == "api_error":
+        parts = _pairs(a, ("status_code", "error", "model", "attempt", "duration_ms"))
+    elif name == "user_prompt":
+        parts = _pairs(a, ("prompt_length", "command_name"))
+        if prompt_logged:
+            parts.append(f"prompt={_short(prompt)}")
+    elif name == "tool_decision":
+        parts = _pairs(a, ("tool_name", "decision", "source", "permission_mode"))
+    elif name == "tool_result":
+        parts = _pairs(a, ("tool_name", "success", "duration_ms", "error_type"))
+    elif name == "assistant_response":
+        parts = _pairs(a, ("response_length", "model"))
+    else:
+        parts = [f"{k}={_short(v, 30)}" for k, v in a.items() if k not in _COMMON][:6]
+    text = " ".join(parts)
+    if len(text) > _MAX_TEXT:
+        text = text[: _MAX_TEXT - 1] + "…"
+    return EventSummary(text, duration, prompt_logged, tool_details)
+
+
+def detail(name: str, a: dict[str, Any]) -> str:
+    """The part of an event that aggregates keep after the raw event expires.
+
+    ``api_error`` keeps its status code; a retry (``attempt`` > 1) is marked ``|retry``.
+    """
+    attempt = as_float(a.get("attempt"))
+    retry = "|retry" if attempt is not None and attempt > 1 else ""
+    if name == "api_error":
+        code = a.get("status_code")
+        return f"{as_text(code) if code is not None else '?'}{retry}"
+    if name == "api_request":
+        return retry
+    return ""
+
+
+def event_model(a: dict[str, Any]) -> str | None:
+    m = a.get("model")
+    return model_group(m) if m else None

@@ -1,0 +1,112 @@
+"""``ccmon report``: a snapshot as JSON-ready data and as a plain-text summary."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import Any
+
+from .snapshot import Snapshot
+
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> float:
+    """``90s``, ``15m``, ``24h``, ``7d``, ``2w`` -> seconds."""
+    m = _DURATION_RE.match(text)
+    if not m:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 30m, 24h, 7d)")
+    return float(m.group(1)) * _UNIT_S[m.group(2)]
+
+
+def usd(x: float) -> float:
+    # Sums of doubles carry float noise (0.23671050000000002); 10 decimals is far below a
+    # micro-dollar and above the noise.
+    return round(x, 10) + 0.0
+
+
+def count(x: float) -> int | float:
+    """Counters arrive as doubles; show whole numbers as ints."""
+    r = round(x)
+    return int(r) if abs(x - r) < 1e-6 else round(x, 6)
+
+
+def iso(t_ns: int) -> str | None:
+    if not t_ns:
+        return None
+    return datetime.fromtimestamp(t_ns / 1e9, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def report_dict(snap: Snapshot, since_ns: int = 0) -> dict[str, Any]:
+    t = snap.tokens
+    ratio = t.cache_ratio
+    out: dict[str, Any] = {
+        "source": snap.status.where or snap.status.kind,
+        "since": iso(since_ns),
+        "first_seen": iso(snap.first_ns),
+        "last_seen": iso(snap.last_ns),
+        "cost_usd": usd(snap.cost_total),
+        "cost_by_model": {m.model: usd(m.cost) for m in snap.models},
+        "tokens": t.as_dict(),
+        "cache_ratio": round(ratio, 6) if ratio is not None else None,
+        "cache_reads_per_write": round(t.reads_per_write, 3) if t.reads_per_write is not None else None,
+        "lines": {"added": count(snap.lines_added), "removed": count(snap.lines_removed)},
+        "commits": count(snap.commits),
+        "pull_requests": count(snap.pull_requests),
+        "active_time_s": {"user": round(snap.active_user_s, 3), "cli": round(snap.active_cli_s, 3)},
+        "sessions_started": count(snap.sessions_started),
+        "edit_decisions": [
+            {"tool_name": e.tool, "language": e.language, "source": e.source, "decision": e.decision,
+             "count": count(e.count)}
+            for e in snap.edit_decisions
+        ],
+        "sessions": [
+            {"session_id": s.key, "user_id": s.user, "cost_usd": usd(s.cost), "tokens": s.tokens.as_dict(),
+             "models": list(s.models), "first_seen": iso(s.first_ns), "last_seen": iso(s.last_ns)}
+            for s in sorted(snap.sessions, key=lambda s: (s.first_ns, s.key))
+        ],
+    }
+    if snap.has_events:
+        out["events"] = dict(snap.events_by_name or ())
+        out["api_errors"] = dict(snap.api_errors or ())
+        out["api_requests"] = snap.api_requests
+        out["retries"] = snap.retries
+        out["latency_ms"] = {"p50": snap.latency_p50_ms, "p95": snap.latency_p95_ms}
+    else:
+        out["events"] = None
+        out["api_errors"] = None
+    return out
+
+
+def report_text(d: dict[str, Any]) -> str:
+    """A short human summary of ``report_dict``; plain text, safe for any terminal."""
+    def clean(s: Any) -> str:
+        return "".join(ch if ch.isprintable() else "?" for ch in str(s))
+
+    lines = []
+    span = f"{d['first_seen'] or '-'} .. {d['last_seen'] or '-'}"
+    lines.append(f"ccmon report  ({clean(d['source'])}; {span}{'; since ' + d['since'] if d['since'] else ''})")
+    lines.append("")
+    lines.append(f"cost            ${d['cost_usd']:.4f}")
+    for model, cost in sorted(d["cost_by_model"].items(), key=lambda kv: -kv[1]):
+        lines.append(f"  {clean(model):<30} ${cost:.4f}")
+    tk = d["tokens"]
+    lines.append("tokens          " + "  ".join(f"{k} {v:,}" for k, v in tk.items()))
+    cr = d["cache_ratio"]
+    lines.append(f"cache hit rate  {'-' if cr is None else f'{cr * 100:.1f}%'}")
+    lines.append(f"lines           +{d['lines']['added']} -{d['lines']['removed']}   commits {d['commits']}   PRs {d['pull_requests']}")
+    at = d["active_time_s"]
+    lines.append(f"active time     user {at['user']:.1f}s  cli {at['cli']:.1f}s")
+    if d["edit_decisions"]:
+        lines.append("edit decisions")
+        for e in d["edit_decisions"]:
+            lines.append(f"  {clean(e['tool_name']):<10} {clean(e['language']):<14} {clean(e['source']):<16} {clean(e['decision']):<7} {e['count']}")
+    lines.append(f"sessions        {len(d['sessions'])}")
+    for s in d["sessions"][-20:]:
+        lines.append(f"  {clean(s['session_id']):<38} ${s['cost_usd']:.4f}  {clean(','.join(s['models']))}")
+    if d.get("events") is not None:
+        lines.append("events          " + ", ".join(f"{clean(k)} {v}" for k, v in sorted(d["events"].items())))
+        if d["api_errors"]:
+            lines.append("api errors      " + ", ".join(f"{clean(k)}: {v}" for k, v in sorted(d["api_errors"].items())))
+    return "\n".join(lines)

@@ -1,0 +1,262 @@
+"""The store: decides what each export adds, persists it, and keeps the running totals.
+
+Temporality is resolved here, once, before anything is counted:
+
+* a **delta** point is added as it is; the same (series, start, end) seen again is an exporter
+  retry and is ignored (the points table's primary key decides, so it holds across restarts);
+* a **cumulative** point is compared with the newest value of its (series, start) epoch and
+  only the growth is added; a new start time is a new epoch (a restart or reset) added on top;
+  an older or equal end time is stale and ignored.
+
+``write`` runs on one thread at a time (the group committer's) and commits before it
+returns; ``apply`` feeds the accepted increments to the in-memory aggregates on the thread
+that owns them (the event loop). So an export is on disk before it is acknowledged, and the
+screen never shows what the disk does not have.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from os import PathLike
+from typing import Any, Callable
+
+from . import db
+from .aggregate import Aggregates, RECENT_EVENTS, RECENT_LATENCIES
+from .events import detail as event_detail
+from .names import canonical, session_key
+from .series import SeriesInfo, describe
+from .snapshot import Snapshot, SourceStatus
+from .types import Batch
+from .values import as_float
+
+DEFAULT_RETENTION_DAYS = 30
+
+
+@dataclass(slots=True)
+class Accepted:
+    """What one commit added: increments and events that passed dedupe."""
+
+    points: list[tuple[SeriesInfo, int, float, int]] = field(default_factory=list)  # info, t, inc, first
+    events: list[tuple[str, str, str, str, int, dict[str, Any]]] = field(default_factory=list)
+    spans: int = 0
+
+
+@dataclass(slots=True)
+class Rebuilt:
+    aggs: Aggregates
+    series: dict[str, tuple[int, SeriesInfo]]
+    epochs: dict[tuple[int, int], tuple[int, float]]
+
+
+def _first(start_ns: int, end_ns: int) -> int:
+    return start_ns if 0 < start_ns <= end_ns else end_ns
+
+
+def rebuild(conn: sqlite3.Connection, since_ns: int = 0) -> Rebuilt:
+    """Totals from the database, through the same ``Aggregates`` methods the live path uses."""
+    aggs = Aggregates()
+    series: dict[str, tuple[int, SeriesInfo]] = {}
+    by_id: dict[int, SeriesInfo] = {}
+    for sid, key, metric, attrs in db.series_rows(conn):
+        info = describe(metric, json.loads(attrs))
+        series[key] = (sid, info)
+        by_id[sid] = info
+    for sid, inc, first, last in db.point_groups(conn, since_ns):
+        info = by_id.get(sid)
+        if info is not None:
+            aggs.add_point(info, last, inc, first)
+    for row in db.event_groups(conn, since_ns):
+        aggs.add_events(*row)
+    lat = db.recent_events(conn, RECENT_LATENCIES, since_ns, name="api_request")
+    aggs.latencies.extend(d for d in (as_float(a.get("duration_ms")) for *_, a in reversed(lat)) if d is not None)
+    for t, s, n, a in reversed(db.recent_events(conn, RECENT_EVENTS, since_ns)):
+        aggs.log_event(t, s, n, a)
+    epochs = {(sid, start): (last_end, value) for sid, start, last_end, value in
+              conn.execute("SELECT series_id, start_ns, last_end_ns, value FROM epochs")}
+    return Rebuilt(aggs, series, epochs)
+
+
+class Store:
+    def __init__(self, path: str | PathLike[str], *, retention_days: float = DEFAULT_RETENTION_DAYS,
+                 where: str = "", clock: Callable[[], int] = time.time_ns) -> None:
+        self.path = path
+        self.where = where
+        self.retention_days = retention_days
+        self.clock = clock
+        self._conn = db.connect(path)
+        self._read = db.connect(path)  # for drill-down queries from the UI thread
+        self.sweep()
+        built = rebuild(self._conn)
+        self.aggs = built.aggs
+        self._series = built.series
+        self._epochs = built.epochs
+        self._resources: dict[str, int] = {
+            attrs: rid for rid, attrs in self._conn.execute("SELECT id, attrs FROM resources")}
+        self.version = 0
+        self.received: Counter[str] = Counter()
+        self.rejected: Counter[str] = Counter()
+        self.last_payload_ns: dict[str, int] = {}
+        self.last_error: str | None = None
+
+    # -- writing (one thread at a time) ------------------------------------------------------
+
+    def write(self, batches: list[Batch]) -> Accepted:
+        """Persist ``batches`` in one transaction and return what they add. Raises on failure,
+        having rolled back: then nothing was counted and nothing may be acknowledged."""
+        conn = self._conn
+        acc = Accepted()
+        new_series: dict[str, tuple[int, SeriesInfo]] = {}
+        new_epochs: dict[tuple[int, int], tuple[int, float]] = {}
+        new_resources: dict[str, int] = {}
+        conn.execute("BEGIN")
+        try:
+            for batch in batches:
+                for p in batch.points:
+                    known = new_series.get(p.series) or self._series.get(p.series)
+                    if known is None:
+                        info = describe(p.metric, p.attrs)
+                        cur = conn.execute(
+                            "INSERT INTO series (key, metric, unit, attrs, session) VALUES (?, ?, ?, ?, ?)",
+                            (p.series, p.metric, p.unit, canonical(p.attrs), info.session))
+                        known = new_series[p.series] = (cur.lastrowid, info)
+                    sid, info = known
+                    if p.cumulative:
+                        ek = (sid, p.start_ns)
+                        prev = new_epochs.get(ek) or self._epochs.get(ek)
+                        if prev is not None and p.end_ns <= prev[0]:
+                            continue  # stale or repeated: the newest value is already counted
+                        inc = p.value - (prev[1] if prev else 0.0)
+                        new_epochs[ek] = (p.end_ns, p.value)
+                        conn.execute(
+                            "INSERT INTO epochs VALUES (?, ?, ?, ?) ON CONFLICT (series_id, start_ns) "
+                            "DO UPDATE SET last_end_ns = excluded.last_end_ns, value = excluded.value",
+                            (sid, p.start_ns, p.end_ns, p.value))
+                        if inc == 0.0:
+                            continue
+                        conn.execute("INSERT OR IGNORE INTO points VALUES (?, ?, ?, ?)",
+                                     (sid, p.start_ns, p.end_ns, inc))
+                    else:
+                        inc = p.value
+                        cur = conn.execute("INSERT OR IGNORE INTO points VALUES (?, ?, ?, ?)",
+                                           (sid, p.start_ns, p.end_ns, inc))
+                        if cur.rowcount != 1:
+                            continue  # an exporter retry: counted the first time
+                    acc.points.append((info, p.end_ns, inc, _first(p.start_ns, p.end_ns)))
+                for e in batch.events:
+                    res = e.resource
+                    rkey = canonical(res)
+                    rid = new_resources.get(rkey) or self._resources.get(rkey)
+                    if rid is None:
+                        rid = new_resources[rkey] = conn.execute(
+                            "INSERT INTO resources (attrs) VALUES (?)", (rkey,)).lastrowid
+                    own = {k: v for k, v in e.attrs.items() if k not in res or res[k] != v}
+                    session = session_key(e.attrs)
+                    user = str(e.attrs.get("user.id") or e.attrs.get("user.email") or "")
+                    det = event_detail(e.name, e.attrs)
+                    seq = e.attrs.get("event.sequence")
+                    cur = conn.execute(
+                        "INSERT OR IGNORE INTO events (t_ns, name, session, user_id, detail, seq, resource_id, attrs) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (e.t_ns, e.name, session, user, det, seq if isinstance(seq, int) else None, rid,
+                         json.dumps(own, ensure_ascii=False, separators=(",", ":"), default=str)))
+                    if cur.rowcount == 1:
+                        acc.events.append((session, user, e.name, det, e.t_ns, e.attrs))
+                for s in batch.spans:
+                    cur = conn.execute(
+                        "INSERT OR IGNORE INTO spans (start_ns, end_ns, name, session, trace_id, span_id, parent_id, status, attrs) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (s.start_ns, s.end_ns, s.name, session_key(s.attrs), s.trace_id, s.span_id,
+                         s.parent_span_id, s.status_code, canonical(s.attrs)))
+                    acc.spans += cur.rowcount == 1
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        self._series.update(new_series)
+        self._epochs.update(new_epochs)
+        self._resources.update(new_resources)
+        return acc
+
+    # -- applying (the thread that owns the aggregates) -----------------------------------------
+
+    def apply(self, acc: Accepted) -> None:
+        aggs = self.aggs
+        for info, t, inc, first in acc.points:
+            aggs.add_point(info, t, inc, first)
+        for session, user, name, det, t, attrs in acc.events:
+            aggs.add_events(session, user, name, det, 1, t, t)
+            aggs.note_event(t, session, name, attrs)
+        if acc.points or acc.events or acc.spans:
+            self.version += 1
+
+    def ingest(self, batch: Batch) -> Accepted:
+        """Write and apply in the calling thread (tests, tools, benchmarks)."""
+        self.note_received(batch.signal)
+        acc = self.write([batch])
+        self.apply(acc)
+        return acc
+
+    # -- bookkeeping ----------------------------------------------------------------------------
+
+    def note_received(self, signal: str) -> None:
+        self.received[signal] += 1
+        self.last_payload_ns[signal] = self.clock()
+        self.version += 1
+
+    def note_rejected(self, signal: str, why: str) -> None:
+        self.rejected[signal] += 1
+        self.last_error = why
+        self.version += 1
+
+    def status(self) -> SourceStatus:
+        return SourceStatus(
+            kind="otlp", where=self.where, last_payload_ns=dict(self.last_payload_ns),
+            received=dict(self.received), rejected=dict(self.rejected), last_error=self.last_error,
+        )
+
+    def snapshot(self, now_ns: int | None = None) -> Snapshot:
+        return self.aggs.snapshot(self.version, self.status(), now_ns if now_ns is not None else self.clock())
+
+    def sweep(self) -> int:
+        """Retention: roll raw events older than the cutoff into ``event_rollup``, then delete
+        them (and old spans). Metric increments are the aggregates and are kept. Returns the
+        number of events removed."""
+        if self.retention_days <= 0:
+            return 0
+        cutoff = self.clock() - int(self.retention_days * db.DAY_NS)
+        conn = self._conn
+        conn.execute("BEGIN")
+        try:
+            conn.execute(
+                "INSERT INTO event_rollup (day, session, user_id, name, detail, n, first_ns, last_ns) "
+                "SELECT t_ns / ?, session, MAX(user_id), name, detail, COUNT(*), MIN(t_ns), MAX(t_ns) "
+                "FROM events WHERE t_ns < ? GROUP BY t_ns / ?, session, name, detail "
+                "ON CONFLICT (day, session, name, detail) DO UPDATE SET n = n + excluded.n, "
+                "first_ns = MIN(first_ns, excluded.first_ns), last_ns = MAX(last_ns, excluded.last_ns)",
+                (db.DAY_NS, cutoff, db.DAY_NS))
+            n = conn.execute("DELETE FROM events WHERE t_ns < ?", (cutoff,)).rowcount
+            conn.execute("DELETE FROM spans WHERE start_ns < ?", (cutoff,))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return n
+
+    # -- drill-down reads --------------------------------------------------------------------
+
+    def session_events(self, session: str, limit: int = 5000) -> list[tuple[int, str, dict]]:
+        return db.session_events(self._read, session, limit)
+
+    def session_cost_points(self, session: str) -> list[tuple[int, float]]:
+        return db.session_cost_points(self._read, session)
+
+    def close(self) -> None:
+        for c in (self._conn, self._read):
+            try:
+                c.close()
+            except sqlite3.Error:
+                pass

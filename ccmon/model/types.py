@@ -1,0 +1,73 @@
+"""The decoded forms every source produces and the store consumes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Signals, as OTLP names them; also the keys of the per-signal receive counters.
+METRICS = "metrics"
+LOGS = "logs"
+TRACES = "traces"
+SIGNALS = (METRICS, LOGS, TRACES)
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One number from a metric export.
+
+    ``series`` identifies the time series across exports and restarts: metric name, resource
+    attributes and point attributes, canonically serialised. ``attrs`` is the merged view
+    (point attributes over resource attributes) that aggregation reads.
+    """
+
+    metric: str
+    series: str
+    attrs: dict[str, Any]
+    start_ns: int
+    end_ns: int
+    value: float
+    cumulative: bool  # False: a delta to add. True: a running total since start_ns.
+    unit: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One OTLP log record: a Claude Code event such as ``api_request``."""
+
+    name: str
+    t_ns: int
+    attrs: dict[str, Any]  # record attributes over resource attributes
+    body: str | None = None
+    resource: dict[str, Any] = field(default_factory=dict)  # shared by a request's records
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    name: str
+    trace_id: str
+    span_id: str
+    parent_span_id: str
+    start_ns: int
+    end_ns: int
+    attrs: dict[str, Any]
+    status_code: int = 0
+    resource: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Batch:
+    """Everything one export request carried, decoded.
+
+    ``skipped`` counts what was well-formed OTLP but that ccmon cannot use (for example a
+    summary metric); it is reported, never silently dropped.
+    """
+
+    signal: str
+    points: list[Point] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    spans: list[Span] = field(default_factory=list)
+    skipped: int = 0
+
+    def __len__(self) -> int:
+        return len(self.points) + len(self.events) + len(self.spans)

@@ -1,0 +1,126 @@
+"""Attribute values: OTLP ``AnyValue`` to plain Python, and Claude Code's type quirks.
+
+Claude Code sends numbers as strings on some events (``prompt_length`` "5",
+``tool_result.duration_ms`` "9", ``success`` "true") and as ints or doubles on others; 2.1.330
+adds booleans and arrays. Everything downstream wants one type per key, so known keys are
+coerced here. Unknown keys keep the type they came with: we never guess on free text such as a
+prompt, which may well be the string "5".
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# Keys whose string values are numbers. Matched exactly, then by suffix.
+_NUMERIC_KEYS = frozenset(
+    {
+        "prompt_length",
+        "response_length",
+        "user_prompt_length",
+        "input_tokens",
+        "output_tokens",
+        "cache_read_tokens",
+        "cache_creation_tokens",
+        "cost_usd",
+        "cost_usd_micros",
+        "status_code",
+        "attempt",
+        "event.sequence",
+        "interaction.sequence",
+        "period_days",
+        "error_count",
+        "queued_sends",
+    }
+)
+_NUMERIC_SUFFIXES = ("_ms", "_bytes", "_tokens", "_count", "_days", "_deleted", "_pruned",
+                     "_exempted_desktop", "_past_cutoff", "_retained_fresh")
+_BOOL_KEYS = frozenset({"success", "used_default", "safe_mode", "has_hooks", "has_mcp",
+                        "host_owned_mcp", "anthropic.custom_base_url"})
+
+_INT_RE = re.compile(r"-?\d+\Z")
+_FLOAT_RE = re.compile(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\Z")
+
+
+def any_value(v: Any) -> Any:
+    """Convert an OTLP ``AnyValue`` message (protobuf, duck-typed) to Python.
+
+    bytes become lower-case hex so that every value survives a JSON round trip.
+    """
+    kind = v.WhichOneof("value")
+    if kind == "string_value":
+        return v.string_value
+    if kind == "int_value":
+        return v.int_value
+    if kind == "double_value":
+        return v.double_value
+    if kind == "bool_value":
+        return v.bool_value
+    if kind == "array_value":
+        return [any_value(x) for x in v.array_value.values]
+    if kind == "kvlist_value":
+        return {kv.key: any_value(kv.value) for kv in v.kvlist_value.values}
+    if kind == "bytes_value":
+        return v.bytes_value.hex()
+    return None  # an empty AnyValue is legal OTLP
+
+
+def is_numeric_key(key: str) -> bool:
+    return key in _NUMERIC_KEYS or key.endswith(_NUMERIC_SUFFIXES)
+
+
+def coerce(key: str, value: Any) -> Any:
+    """Give a known key its one true type; leave everything else as sent."""
+    if isinstance(value, str):
+        if key in _BOOL_KEYS:
+            low = value.strip().lower()
+            if low == "true":
+                return True
+            if low == "false":
+                return False
+            return value
+        if is_numeric_key(key):
+            s = value.strip()
+            if _INT_RE.match(s):
+                return int(s)
+            if _FLOAT_RE.match(s):
+                return float(s)
+            return value
+        return value
+    if isinstance(value, float) and is_numeric_key(key) and value.is_integer() and key != "cost_usd":
+        return int(value)
+    return value
+
+
+def attributes(kvs: Any) -> dict[str, Any]:
+    """Repeated ``KeyValue`` to a dict with coerced values (the last duplicate key wins)."""
+    return {kv.key: coerce(kv.key, any_value(kv.value)) for kv in kvs}
+
+
+def as_float(value: Any) -> float | None:
+    """Best-effort number for display and aggregation; None when it is not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def as_text(value: Any) -> str:
+    """A value as the short plain text a table cell shows (never markup: see views)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (list, dict)):
+        import json
+
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return str(value)

@@ -1,0 +1,1 @@
+"""The Textual dashboard. Renders ``model.snapshot.Snapshot`` objects; speaks no protocol."""
