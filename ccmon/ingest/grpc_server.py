@@ -7,9 +7,15 @@ The server must be created inside the running loop (grpc.aio binds to it).
 
 from __future__ import annotations
 
+import os
+import socket
 from typing import TYPE_CHECKING, Any, Callable
 
-import grpc
+# gRPC core logs to stderr from C; under the dashboard that would scribble over the screen,
+# and ccmon reports its own errors in one line. Must be set before grpc is first imported.
+os.environ.setdefault("GRPC_VERBOSITY", "NONE")
+
+import grpc  # noqa: E402
 
 from ..model.types import LOGS, METRICS, TRACES
 from .payload import MAX_BYTES, RESPONSES, BadPayload, decode
@@ -55,11 +61,26 @@ async def start_grpc(receiver: "Receiver", bind: str, port: int) -> tuple[grpc.a
         )
         server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, {"Export": handler}),))
     host = f"[{bind}]" if ":" in bind else bind
+    _check_free(bind, port, host)
     try:
         bound = server.add_insecure_port(f"{host}:{port}")
-    except RuntimeError as exc:
-        raise OSError(f"cannot listen for OTLP/gRPC on {host}:{port}: {exc}") from None
+    except RuntimeError:
+        bound = 0
     if not bound:
-        raise OSError(f"cannot listen for OTLP/gRPC on {host}:{port} (in use?)")
+        raise OSError(f"cannot listen for OTLP/gRPC on {host}:{port}")
     await server.start()
     return server, bound
+
+
+def _check_free(bind: str, port: int, host: str) -> None:
+    """grpc only says "failed to add port"; bind a plain socket first to give the real reason
+    (address in use, not an address of this machine, ...)."""
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in bind else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((bind, port))
+        except OSError as exc:
+            raise OSError(exc.errno, f"cannot listen for OTLP/gRPC on {host}:{port}: {exc.strerror}") from None

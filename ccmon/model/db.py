@@ -140,9 +140,11 @@ def series_rows(conn: sqlite3.Connection) -> Iterator[tuple[int, str, str, str]]
 
 
 def point_groups(conn: sqlite3.Connection, since_ns: int = 0) -> Iterator[tuple[int, float, int, int]]:
-    """(series_id, sum of increments, first end, last end) per series and minute."""
+    """(series_id, sum of increments, first seen, last end) per series and minute. First seen
+    is the interval start when the exporter gave one (the live path uses the same rule)."""
     return conn.execute(
-        "SELECT series_id, SUM(inc), MIN(end_ns), MAX(end_ns) FROM points WHERE end_ns >= ? "
+        "SELECT series_id, SUM(inc), MIN(CASE WHEN start_ns > 0 AND start_ns <= end_ns THEN start_ns "
+        "ELSE end_ns END), MAX(end_ns) FROM points WHERE end_ns >= ? "
         "GROUP BY series_id, end_ns / 60000000000",
         (since_ns,),
     )
