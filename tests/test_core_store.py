@@ -19,7 +19,7 @@ T0 = 1_795_000_000 * S  # a fixed 2026 instant
 def cost(value: float, start: int, end: int, *, cumulative: bool = False, session: str = "s1",
          model: str = "claude-opus-4-8[1m]") -> Point:
     attrs = {"session.id": session, "user.id": "u1", "model": model}
-    return Point(names.COST, canonical([names.COST, {}, attrs]), attrs, start, end, value, cumulative, "USD")
+    return Point(names.COST, f"{names.COST}\x1f{{}}\x1f{canonical(attrs)}", attrs, start, end, value, cumulative, "USD")
 
 
 def batch(*points: Point, events: tuple[Event, ...] = ()) -> Batch:

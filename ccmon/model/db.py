@@ -60,9 +60,9 @@ CREATE TABLE IF NOT EXISTS events (
     attrs TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_t ON events (t_ns);
-CREATE INDEX IF NOT EXISTS events_session ON events (session, t_ns);
 -- event.sequence counts up per process, so (session, seq, time, name) is unique for Claude
 -- Code's events: a re-sent log export is ignored. Rows without a sequence never collide.
+-- Leading with session, it also serves a session's drill-down (no second index to maintain).
 CREATE UNIQUE INDEX IF NOT EXISTS events_once ON events (session, seq, t_ns, name);
 CREATE TABLE IF NOT EXISTS event_rollup (
     day INTEGER NOT NULL,

@@ -61,6 +61,9 @@ def session_key(attrs: dict[str, Any]) -> str:
     return f"user:{user[:12]}/{digest}"
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
 def canonical(obj: Any) -> str:
     """Stable JSON used as an identity (series keys) and for storage."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _CANONICAL.encode(obj)

@@ -28,8 +28,9 @@ def _ns(v: int) -> int:
     return int(v)
 
 
-def _series_key(metric: str, resource: dict[str, Any], point: dict[str, Any]) -> str:
-    return canonical([metric, resource, point])
+def _series_key(metric: str, resource_key: str, point: dict[str, Any]) -> str:
+    """Metric name, resource and point attributes: what makes a time series one series."""
+    return f"{metric}\x1f{resource_key}\x1f{canonical(point)}"
 
 
 def _number(dp: Any) -> float | None:
@@ -52,6 +53,7 @@ def decode_metrics(req: Any) -> Batch:
     out = Batch(METRICS)
     for rm in req.resource_metrics:
         resource = attributes(rm.resource.attributes)
+        rkey = canonical(resource)
         for sm in rm.scope_metrics:
             for m in sm.metrics:
                 kind = m.WhichOneof("data")
@@ -60,10 +62,10 @@ def decode_metrics(req: Any) -> Batch:
                     # never double count, treating it as delta could.
                     cumulative = m.sum.aggregation_temporality != _DELTA
                     for dp in m.sum.data_points:
-                        _add_number(out, m.name, m.unit, resource, dp, cumulative, dp.start_time_unix_nano)
+                        _add_number(out, m.name, m.unit, resource, rkey, dp, cumulative, dp.start_time_unix_nano)
                 elif kind == "gauge":
                     for dp in m.gauge.data_points:
-                        _add_number(out, m.name, m.unit, resource, dp, True, 0)
+                        _add_number(out, m.name, m.unit, resource, rkey, dp, True, 0)
                 elif kind == "histogram":
                     cumulative = m.histogram.aggregation_temporality != _DELTA
                     for dp in m.histogram.data_points:
@@ -71,7 +73,7 @@ def decode_metrics(req: Any) -> Batch:
                         for suffix, value in ((".count", float(dp.count)), (".sum", dp.sum)):
                             name = m.name + suffix
                             out.points.append(
-                                Point(name, _series_key(name, resource, pattrs), {**resource, **pattrs},
+                                Point(name, _series_key(name, rkey, pattrs), {**resource, **pattrs},
                                       _ns(dp.start_time_unix_nano), _ns(dp.time_unix_nano), value, cumulative, m.unit)
                             )
                 else:
@@ -80,7 +82,7 @@ def decode_metrics(req: Any) -> Batch:
     return out
 
 
-def _add_number(out: Batch, name: str, unit: str, resource: dict[str, Any], dp: Any,
+def _add_number(out: Batch, name: str, unit: str, resource: dict[str, Any], rkey: str, dp: Any,
                 cumulative: bool, start_ns: int) -> None:
     value = _number(dp)
     if value is None or value != value:  # absent or NaN: nothing to count
@@ -88,7 +90,7 @@ def _add_number(out: Batch, name: str, unit: str, resource: dict[str, Any], dp: 
         return
     pattrs = attributes(dp.attributes)
     out.points.append(
-        Point(name, _series_key(name, resource, pattrs), {**resource, **pattrs},
+        Point(name, _series_key(name, rkey, pattrs), {**resource, **pattrs},
               _ns(start_ns), _ns(dp.time_unix_nano), value, cumulative, unit)
     )
 
@@ -110,17 +112,20 @@ def decode_logs(req: Any, received_ns: int = 0) -> Batch:
         resource = attributes(rl.resource.attributes)
         for sl in rl.scope_logs:
             for rec in sl.log_records:
-                attrs = {**resource, **attributes(rec.attributes)}
+                own = attributes(rec.attributes)
+                attrs = {**resource, **own}
                 body = None
                 if rec.HasField("body"):
                     kind = rec.body.WhichOneof("value")
                     body = rec.body.string_value if kind == "string_value" else None
                 if rec.trace_id:
                     attrs.setdefault("trace_id", rec.trace_id.hex())
+                    own.setdefault("trace_id", attrs["trace_id"])
                 if rec.span_id:
                     attrs.setdefault("span_id", rec.span_id.hex())
+                    own.setdefault("span_id", attrs["span_id"])
                 t = rec.time_unix_nano or rec.observed_time_unix_nano or received_ns
-                out.events.append(Event(event_name(body, attrs), _ns(t), attrs, body, resource))
+                out.events.append(Event(event_name(body, attrs), _ns(t), attrs, body, resource, own))
     return out
 
 

@@ -32,11 +32,22 @@ class SeriesInfo:
     labels: tuple[tuple[str, str], ...]
 
 
+_INTERNED: dict[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = {}
+
+
 def labels_of(attrs: dict[str, Any]) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted(
+    """The attributes a session can be grouped by. Interned: every series of a session has
+    the same labels, and 100,000 series must not hold 100,000 copies."""
+    labels = tuple(sorted(
         (k, str(v)) for k, v in attrs.items()
         if k not in _MEASUREMENT_KEYS and k not in _NOISE_KEYS and not isinstance(v, (list, dict))
     ))
+    got = _INTERNED.get(labels)
+    if got is None:
+        if len(_INTERNED) > 200_000:  # bounded: past this many distinct sessions, stop sharing
+            return labels
+        got = _INTERNED[labels] = labels
+    return got
 
 
 def describe(metric: str, attrs: dict[str, Any]) -> SeriesInfo:

@@ -30,10 +30,11 @@ from .events import detail as event_detail
 from .names import canonical, session_key
 from .series import SeriesInfo, describe
 from .snapshot import Snapshot, SourceStatus
-from .types import Batch
+from .types import Batch, Point
 from .values import as_float
 
 DEFAULT_RETENTION_DAYS = 30
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)  # built once: hot path
 
 
 @dataclass(slots=True)
@@ -43,6 +44,38 @@ class Accepted:
     points: list[tuple[SeriesInfo, int, float, int]] = field(default_factory=list)  # info, t, inc, first
     events: list[tuple[str, str, str, str, int, dict[str, Any]]] = field(default_factory=list)
     spans: int = 0
+
+
+@dataclass(slots=True)
+class _Pending:
+    """What a transaction adds to the in-memory indexes; applied only once it commits."""
+
+    next_series_id: int
+    series: dict[str, tuple[int, SeriesInfo]] = field(default_factory=dict)
+    epochs: dict[tuple[int, int], tuple[int, float]] = field(default_factory=dict)
+    resources: dict[str, int] = field(default_factory=dict)
+
+
+def _insert_new(conn: sqlite3.Connection, sql: str, rows: list[tuple], facts: list, accepted: list) -> None:
+    """INSERT OR IGNORE ``rows``; append to ``accepted`` the facts of the rows that were new.
+
+    One executemany is the fast path. Only when SQLite inserted fewer rows than given (a
+    duplicate: an exporter retry) is it redone row by row inside a savepoint, to learn which.
+    """
+    if not rows:
+        return
+    conn.execute("SAVEPOINT ins")
+    before = conn.total_changes
+    conn.executemany(sql, rows)
+    if conn.total_changes - before == len(rows):
+        conn.execute("RELEASE ins")
+        accepted.extend(facts)
+        return
+    conn.execute("ROLLBACK TO ins")
+    for row, fact in zip(rows, facts):
+        if conn.execute(sql, row).rowcount == 1:
+            accepted.append(fact)
+    conn.execute("RELEASE ins")
 
 
 @dataclass(slots=True)
@@ -96,6 +129,7 @@ class Store:
         self._epochs = built.epochs
         self._resources: dict[str, int] = {
             attrs: rid for rid, attrs in self._conn.execute("SELECT id, attrs FROM resources")}
+        self._next_series_id = 1 + (self._conn.execute("SELECT MAX(id) FROM series").fetchone()[0] or 0)
         self.version = 0
         self.received: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
@@ -109,77 +143,100 @@ class Store:
         having rolled back: then nothing was counted and nothing may be acknowledged."""
         conn = self._conn
         acc = Accepted()
-        new_series: dict[str, tuple[int, SeriesInfo]] = {}
-        new_epochs: dict[tuple[int, int], tuple[int, float]] = {}
-        new_resources: dict[str, int] = {}
+        pending = _Pending(next_series_id=self._next_series_id)
         conn.execute("BEGIN")
         try:
             for batch in batches:
-                for p in batch.points:
-                    known = new_series.get(p.series) or self._series.get(p.series)
-                    if known is None:
-                        info = describe(p.metric, p.attrs)
-                        cur = conn.execute(
-                            "INSERT INTO series (key, metric, unit, attrs, session) VALUES (?, ?, ?, ?, ?)",
-                            (p.series, p.metric, p.unit, canonical(p.attrs), info.session))
-                        known = new_series[p.series] = (cur.lastrowid, info)
-                    sid, info = known
-                    if p.cumulative:
-                        ek = (sid, p.start_ns)
-                        prev = new_epochs.get(ek) or self._epochs.get(ek)
-                        if prev is not None and p.end_ns <= prev[0]:
-                            continue  # stale or repeated: the newest value is already counted
-                        inc = p.value - (prev[1] if prev else 0.0)
-                        new_epochs[ek] = (p.end_ns, p.value)
-                        conn.execute(
-                            "INSERT INTO epochs VALUES (?, ?, ?, ?) ON CONFLICT (series_id, start_ns) "
-                            "DO UPDATE SET last_end_ns = excluded.last_end_ns, value = excluded.value",
-                            (sid, p.start_ns, p.end_ns, p.value))
-                        if inc == 0.0:
-                            continue
-                        conn.execute("INSERT OR IGNORE INTO points VALUES (?, ?, ?, ?)",
-                                     (sid, p.start_ns, p.end_ns, inc))
-                    else:
-                        inc = p.value
-                        cur = conn.execute("INSERT OR IGNORE INTO points VALUES (?, ?, ?, ?)",
-                                           (sid, p.start_ns, p.end_ns, inc))
-                        if cur.rowcount != 1:
-                            continue  # an exporter retry: counted the first time
-                    acc.points.append((info, p.end_ns, inc, _first(p.start_ns, p.end_ns)))
-                for e in batch.events:
-                    res = e.resource
-                    rkey = canonical(res)
-                    rid = new_resources.get(rkey) or self._resources.get(rkey)
-                    if rid is None:
-                        rid = new_resources[rkey] = conn.execute(
-                            "INSERT INTO resources (attrs) VALUES (?)", (rkey,)).lastrowid
-                    own = {k: v for k, v in e.attrs.items() if k not in res or res[k] != v}
-                    session = session_key(e.attrs)
-                    user = str(e.attrs.get("user.id") or e.attrs.get("user.email") or "")
-                    det = event_detail(e.name, e.attrs)
-                    seq = e.attrs.get("event.sequence")
-                    cur = conn.execute(
-                        "INSERT OR IGNORE INTO events (t_ns, name, session, user_id, detail, seq, resource_id, attrs) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (e.t_ns, e.name, session, user, det, seq if isinstance(seq, int) else None, rid,
-                         json.dumps(own, ensure_ascii=False, separators=(",", ":"), default=str)))
-                    if cur.rowcount == 1:
-                        acc.events.append((session, user, e.name, det, e.t_ns, e.attrs))
-                for s in batch.spans:
+                if batch.points:
+                    self._write_points(conn, batch.points, acc, pending)
+                if batch.events:
+                    self._write_events(conn, batch.events, acc, pending.resources)
+                for sp in batch.spans:
                     cur = conn.execute(
                         "INSERT OR IGNORE INTO spans (start_ns, end_ns, name, session, trace_id, span_id, parent_id, status, attrs) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (s.start_ns, s.end_ns, s.name, session_key(s.attrs), s.trace_id, s.span_id,
-                         s.parent_span_id, s.status_code, canonical(s.attrs)))
+                        (sp.start_ns, sp.end_ns, sp.name, session_key(sp.attrs), sp.trace_id, sp.span_id,
+                         sp.parent_span_id, sp.status_code, canonical(sp.attrs)))
                     acc.spans += cur.rowcount == 1
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        self._series.update(new_series)
-        self._epochs.update(new_epochs)
-        self._resources.update(new_resources)
+        # Only now, with the transaction on disk, does the in-memory state learn about it.
+        self._series.update(pending.series)
+        self._epochs.update(pending.epochs)
+        self._resources.update(pending.resources)
+        self._next_series_id = pending.next_series_id
         return acc
+
+    _INSERT_POINT = "INSERT OR IGNORE INTO points VALUES (?, ?, ?, ?)"
+
+    def _write_points(self, conn: sqlite3.Connection, points: list[Point], acc: Accepted, pending: "_Pending") -> None:
+        """Resolve temporality for one request's points and insert the increments."""
+        new_series = []
+        epoch_rows = []
+        rows = []
+        facts = []
+        for p in points:
+            known = pending.series.get(p.series) or self._series.get(p.series)
+            if known is None:
+                info = describe(p.metric, p.attrs)
+                sid = pending.next_series_id
+                pending.next_series_id += 1
+                new_series.append((sid, p.series, p.metric, p.unit, canonical(p.attrs), info.session))
+                known = pending.series[p.series] = (sid, info)
+            sid, info = known
+            if p.cumulative:
+                ek = (sid, p.start_ns)
+                prev = pending.epochs.get(ek) or self._epochs.get(ek)
+                if prev is not None and p.end_ns <= prev[0]:
+                    continue  # stale or repeated: the newest value is already counted
+                inc = p.value - (prev[1] if prev else 0.0)
+                pending.epochs[ek] = (p.end_ns, p.value)
+                epoch_rows.append((sid, p.start_ns, p.end_ns, p.value))
+                if inc == 0.0:
+                    continue
+            else:
+                inc = p.value
+            rows.append((sid, p.start_ns, p.end_ns, inc))
+            facts.append((info, p.end_ns, inc, _first(p.start_ns, p.end_ns)))
+        if new_series:
+            conn.executemany("INSERT INTO series (id, key, metric, unit, attrs, session) VALUES (?, ?, ?, ?, ?, ?)",
+                             new_series)
+        if epoch_rows:
+            conn.executemany(
+                "INSERT INTO epochs VALUES (?, ?, ?, ?) ON CONFLICT (series_id, start_ns) "
+                "DO UPDATE SET last_end_ns = excluded.last_end_ns, value = excluded.value", epoch_rows)
+        _insert_new(conn, self._INSERT_POINT, rows, facts, acc.points)
+
+    _INSERT_EVENT = ("INSERT OR IGNORE INTO events (t_ns, name, session, user_id, detail, seq, resource_id, attrs) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+
+    def _write_events(self, conn: sqlite3.Connection, events: list, acc: Accepted,
+                      new_resources: dict[str, int]) -> None:
+        """Insert a request's events; the ones already stored (a re-sent export) are skipped."""
+        rows = []
+        facts = []
+        rids: dict[int, int] = {}  # a request's events share one resource object
+        for e in events:
+            res = e.resource
+            rid = rids.get(id(res))
+            if rid is None:
+                rkey = canonical(res)
+                rid = new_resources.get(rkey) or self._resources.get(rkey)
+                if rid is None:
+                    rid = new_resources[rkey] = conn.execute(
+                        "INSERT INTO resources (attrs) VALUES (?)", (rkey,)).lastrowid
+                rids[id(res)] = rid
+            own = e.own if e.own is not None else {k: v for k, v in e.attrs.items() if k not in res or res[k] != v}
+            session = session_key(e.attrs)
+            user = str(e.attrs.get("user.id") or e.attrs.get("user.email") or "")
+            det = event_detail(e.name, e.attrs)
+            seq = e.attrs.get("event.sequence")
+            rows.append((e.t_ns, e.name, session, user, det, seq if isinstance(seq, int) else None, rid,
+                         _JSON.encode(own)))
+            facts.append((session, user, e.name, det, e.t_ns, e.attrs))
+        _insert_new(conn, self._INSERT_EVENT, rows, facts, acc.events)
 
     # -- applying (the thread that owns the aggregates) -----------------------------------------
 

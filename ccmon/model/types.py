@@ -40,6 +40,7 @@ class Event:
     attrs: dict[str, Any]  # record attributes over resource attributes
     body: str | None = None
     resource: dict[str, Any] = field(default_factory=dict)  # shared by a request's records
+    own: dict[str, Any] | None = None  # the record's own attributes (what is stored per event)
 
 
 @dataclass(frozen=True, slots=True)

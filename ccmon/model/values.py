@@ -92,9 +92,47 @@ def coerce(key: str, value: Any) -> Any:
     return value
 
 
+_COERCERS: dict[str, Any] = {}
+
+
+def _coercer(key: str) -> Any:
+    """Per key, the function that fixes its string values (or None), decided once per key:
+    attribute decoding is the hot loop of ingestion."""
+    try:
+        return _COERCERS[key]
+    except KeyError:
+        if key in _BOOL_KEYS or is_numeric_key(key):
+            fn = lambda v, _k=key: coerce(_k, v)  # noqa: E731
+        else:
+            fn = None
+        if len(_COERCERS) < 10_000:  # keys are few; never let hostile input grow this
+            _COERCERS[key] = fn
+        return fn
+
+
 def attributes(kvs: Any) -> dict[str, Any]:
     """Repeated ``KeyValue`` to a dict with coerced values (the last duplicate key wins)."""
-    return {kv.key: coerce(kv.key, any_value(kv.value)) for kv in kvs}
+    out: dict[str, Any] = {}
+    for kv in kvs:
+        key = kv.key
+        v = kv.value
+        kind = v.WhichOneof("value")
+        if kind == "string_value":
+            val: Any = v.string_value
+            fn = _coercer(key)
+            if fn is not None:
+                val = fn(val)
+        elif kind == "int_value":
+            val = v.int_value
+        elif kind == "double_value":
+            val = v.double_value
+            fn = _coercer(key)
+            if fn is not None:
+                val = fn(val)
+        else:
+            val = coerce(key, any_value(v))
+        out[key] = val
+    return out
 
 
 def as_float(value: Any) -> float | None:
