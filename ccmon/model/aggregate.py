@@ -48,6 +48,7 @@ class _Session:
     errors: int = 0
     start_type: str = ""
     labels: tuple[tuple[str, str], ...] = ()
+    cached: SessionRow | None = None  # the last row built; None once anything changed
 
     def seen(self, t_first: int, t_last: int) -> None:
         if t_first and (not self.first_ns or t_first < self.first_ns):
@@ -56,7 +57,9 @@ class _Session:
             self.last_ns = t_last
 
     def row(self) -> SessionRow:
-        return SessionRow(
+        if self.cached is not None:
+            return self.cached
+        self.cached = SessionRow(
             key=self.key, user=self.user, models=tuple(sorted(self.models)), cost=self.cost,
             tokens=Tokens.of(self.tokens), first_ns=self.first_ns, last_ns=self.last_ns,
             active_user_s=self.active_user, active_cli_s=self.active_cli,
@@ -65,6 +68,7 @@ class _Session:
             requests=self.requests, errors=self.errors, start_type=self.start_type,
             labels=self.labels,
         )
+        return self.cached
 
 
 @dataclass(slots=True)
@@ -72,6 +76,10 @@ class _Model:
     cost: float = 0.0
     tokens: dict[str, float] = field(default_factory=_zero_tokens)
     raw: set[str] = field(default_factory=set)
+
+
+def _by_last_seen(r: SessionRow) -> int:
+    return r.last_ns
 
 
 def _percentile(sorted_values: list[float], q: float) -> float | None:
@@ -88,6 +96,7 @@ class Aggregates:
         self.tokens = _zero_tokens()
         self.models: dict[str, _Model] = {}
         self.sessions: dict[str, _Session] = {}
+        self.dims: set[str] = set()  # label keys seen on any session: the group-by choices
         self.lines_added = 0.0
         self.lines_removed = 0.0
         self.commits = 0.0
@@ -115,14 +124,20 @@ class Aggregates:
     # -- feeding ---------------------------------------------------------------------------
 
     def _session(self, key: str, user: str, labels: tuple[tuple[str, str], ...] = ()) -> _Session:
+        """The session to update; its cached row is dropped since the caller changes it.
+        (Rows are rebuilt only for sessions that changed: a snapshot of 10,000 sessions where
+        one is active costs one row, not 10,000.)"""
         s = self.sessions.get(key)
         if s is None:
             s = self.sessions[key] = _Session(key, user, labels=labels)
+            self.dims.update(k for k, _ in labels)
         else:
+            s.cached = None
             if user and not s.user:
                 s.user = user
             if labels and not s.labels:
                 s.labels = labels
+                self.dims.update(k for k, _ in labels)
         return s
 
     def _seen(self, t_first: int, t_last: int) -> None:
@@ -256,10 +271,7 @@ class Aggregates:
         tokens_last_minute = Tokens(*cur[1:]) if cur else Tokens()
         today = time.strftime("%Y-%m-%d", time.localtime(now_ns / 1e9))
         lat = sorted(self.latencies)
-        sessions = sorted((s.row() for s in self.sessions.values()), key=lambda r: r.last_ns, reverse=True)
-        dims: set[str] = set()
-        for s in sessions:
-            dims.update(k for k, _ in s.labels)
+        sessions = sorted((s.row() for s in self.sessions.values()), key=_by_last_seen, reverse=True)
         return Snapshot(
             version=version,
             now_ns=now_ns,
@@ -293,7 +305,7 @@ class Aggregates:
             recent_events=tuple(self.recent),
             prompts_logged=self.prompts_logged,
             tool_details_logged=self.tool_details_logged,
-            group_dims=tuple(sorted(dims)),
+            group_dims=tuple(sorted(self.dims)),
             first_ns=self.first_ns,
             last_ns=self.last_ns,
         )
