@@ -1,0 +1,153 @@
+"""The dashboard's ``Source`` for a Prometheus-compatible server: polls on an interval.
+
+One poll at a time, ever (a lock, and one loop task). A failed poll keeps the last good
+numbers on screen, marked stale, with the reason in ``status.last_error``; the next attempt
+comes after a growing delay. Nothing raises into the app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import logging
+import math
+import time
+from typing import Callable
+
+from ...cli import fail
+from ...model.snapshot import Snapshot, SourceStatus
+from ...model.source import SessionDetail
+from .api import PromError
+from .build import build_snapshot, describe_naming, session_groups
+from .client import PromClient
+from .config import Config
+from .fetch import Fetched, fetch
+from .promql import session_cost
+
+log = logging.getLogger("ccmon.prometheus")
+
+MAX_BACKOFF_S = 60.0
+DETAIL_POINTS = 240  # points on a session's cost curve
+
+
+def retry_delay(interval_s: float, failures: int) -> float:
+    """The wait before the next poll: the interval, doubled per consecutive failure, capped."""
+    if failures <= 0:
+        return interval_s
+    return min(interval_s * 2 ** min(failures, 16), max(MAX_BACKOFF_S, interval_s))
+
+
+class PrometheusSource:
+    def __init__(self, config: Config, clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self._clock = clock  # unix seconds; the evaluation time of each poll
+        self._client = PromClient(config)
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self._fetched: Fetched | None = None  # the last good poll
+        self._error: str | None = None
+        self._failures = 0
+        self._version = 0
+        self._snapshot = self._build()
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "PrometheusSource":
+        try:
+            return cls(Config.from_args(args))
+        except ValueError as exc:
+            raise SystemExit(fail(str(exc), 2)) from None
+
+    @property
+    def version(self) -> int:
+        return self._version
+
+    @property
+    def description(self) -> str:
+        return f"prometheus {self.config.base_url}"
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests sent so far (the per-poll budget is checked against this)."""
+        return self._client.requests
+
+    async def start(self) -> None:
+        if self._task is None:  # one loop, so never two polls at once
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="ccmon-prometheus-poll")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+        await self._client.aclose()
+
+    async def _run(self) -> None:
+        while True:
+            await self.poll()
+            await asyncio.sleep(retry_delay(self.config.interval_s, self._failures))
+
+    async def poll(self) -> bool:
+        """One poll; True when it succeeded. Never raises (but lets cancellation through)."""
+        async with self._lock:
+            at_s = self._clock()
+            try:
+                fetched = await fetch(self._client, self.config.match, self.config.window_s, at_s, self._fetched)
+            except Exception as exc:  # PromError, or a bug: either way the app keeps running
+                if not isinstance(exc, PromError):
+                    log.exception("Prometheus poll failed")
+                message = str(exc) if isinstance(exc, PromError) else f"internal error: {exc!r}"
+                changed = self._failures == 0 or message != self._error
+                self._failures += 1
+                self._error = message
+            else:
+                changed = fetched != self._fetched or self._failures > 0
+                self._fetched, self._error, self._failures = fetched, None, 0
+            if changed:
+                self._version += 1
+                self._snapshot = self._build()
+            return self._failures == 0
+
+    def _build(self) -> Snapshot:
+        f = self._fetched
+        status = SourceStatus(
+            kind="prometheus",
+            where=self.config.base_url,
+            last_payload_ns={"metrics": int(f.at_s * 1e9)} if f else {},
+            last_error=self._error,
+            stale=self._failures > 0,
+            naming=describe_naming(f) if f else None,
+        )
+        return build_snapshot(f or Fetched(None, self.config.window_s), status, self._version,
+                              int(f.at_s * 1e9) if f else time.time_ns())
+
+    def snapshot(self, now_ns: int | None = None) -> Snapshot:
+        if now_ns is None:
+            return self._snapshot
+        return dataclasses.replace(self._snapshot, now_ns=now_ns)
+
+    async def session_detail(self, key: str) -> SessionDetail | None:
+        """The session's cumulative cost over its lifetime (``query_range`` of the raw counter).
+        Prometheus has no events, so that curve is all there is."""
+        f = self._fetched
+        group = session_groups(f).get(key) if f and f.naming else None
+        if group is None:
+            return None
+        row = next((s for s in self._snapshot.sessions if s.key == key), None)
+        end_s = row.last_ns / 1e9 if row and row.last_ns else f.at_s
+        begin_s = row.first_ns / 1e9 if row and row.first_ns else end_s - f.window_s
+        # Whole milliseconds, starting on the first sample and reaching at least the last one.
+        span_ms = max(0, round((end_s - begin_s) * 1000))
+        step_ms = max(15_000, math.ceil(span_ms / DETAIL_POINTS))
+        steps = max(1, math.ceil(span_ms / step_ms))
+        try:
+            series = await self._client.query_range(session_cost(f.naming, self.config.match, group), begin_s,
+                                                    begin_s + steps * step_ms / 1000, step_ms / 1000)
+        except PromError as exc:
+            log.warning("session %s: %s", key, exc)
+            return SessionDetail(key, events_available=False)
+        curve = tuple((int(t * 1e9), v) for s in series for t, v in s.points)
+        return SessionDetail(key, cost_over_time=curve, events_available=False)

@@ -1,0 +1,152 @@
+"""A real Prometheus (Debian's ``prometheus`` package, 2.42) for the Prometheus-source tests.
+
+Each instance listens on a free loopback port (never 9090) with its own temp dir. Two ways
+to give it data:
+
+* remote write (``--web.enable-remote-write-receiver``): exact history with past timestamps,
+  queryable at once, so results can be asserted exactly. Ready in ~0.15 s, so each test
+  gets its own instance;
+* scraping ``fake_exporter.py`` (end to end; the first sample takes ~6 s to arrive).
+
+Without the binary the tests skip, unless ``CI`` is set: then they fail, because CI
+installs it (``apt-get install -y --no-install-recommends prometheus``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from promrw import remote_write
+
+HERE = Path(__file__).parent
+READY_TIMEOUT_S = 30.0
+
+
+def prometheus_binary() -> str:
+    binary = shutil.which("prometheus")
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("prometheus is not installed (apt-get install -y --no-install-recommends prometheus)")
+        pytest.skip("prometheus binary not installed")
+    return binary
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Prometheus:
+    """One Prometheus process. ``jobs``: (job name, target host:port, metrics path, honor_labels,
+    extra target labels) scrape configs; none for a remote-write-only instance."""
+
+    def __init__(self, directory: Path, jobs: tuple[tuple[str, str, str, bool, dict[str, str]], ...] = ()) -> None:
+        self.dir = directory
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+        config = ["global:", "  scrape_interval: 1s", "  evaluation_interval: 1s", "scrape_configs:"]
+        for name, target, path, honor, labels in jobs:
+            config += [f"  - job_name: {name}", f"    metrics_path: {path}", f"    honor_labels: {str(honor).lower()}",
+                       "    static_configs:", f"      - targets: ['{target}']"]
+            if labels:
+                config.append("        labels: {" + ", ".join(f"{k}: '{v}'" for k, v in labels.items()) + "}")
+        (directory / "prometheus.yml").write_text("\n".join(config) + "\n")
+
+    def start(self) -> "Prometheus":
+        log = open(self.dir / "prometheus.log", "ab")
+        self.proc = subprocess.Popen(
+            [prometheus_binary(), f"--config.file={self.dir / 'prometheus.yml'}",
+             f"--storage.tsdb.path={self.dir / 'data'}", f"--web.listen-address=127.0.0.1:{self.port}",
+             "--web.enable-remote-write-receiver"],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        log.close()
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while True:
+            try:
+                if httpx.get(self.url + "/-/ready", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                pytest.fail("prometheus did not start:\n" + (self.dir / "prometheus.log").read_text()[-2000:])
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def push(self, series: list[tuple[dict[str, str], list[tuple[int, float]]]]) -> None:
+        """Remote-write ``series``. Oldest first: Prometheus refuses samples more than an hour
+        older than the first one it ever got ("out of bounds")."""
+        status, body = remote_write(self.url, sorted(series, key=lambda s: s[1][0][0]))
+        assert status == 204, body
+
+    def http_requests(self) -> dict[str, float]:
+        """Prometheus' own count of API requests served, by handler: an outside view of how
+        many queries a client made."""
+        out: dict[str, float] = {}
+        for line in httpx.get(self.url + "/metrics").text.splitlines():
+            if line.startswith("prometheus_http_requests_total{"):
+                labels, value = line.rsplit(" ", 1)
+                handler = labels.split('handler="', 1)[1].split('"', 1)[0]
+                out[handler] = out.get(handler, 0.0) + float(value)
+        return out
+
+    def wait_scraped(self, n: int, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            targets = httpx.get(self.url + "/api/v1/targets").json()["data"]["activeTargets"]
+            if len(targets) >= n and all(t["health"] == "up" for t in targets):
+                return
+            time.sleep(0.2)
+        raise TimeoutError("prometheus did not scrape its targets")
+
+
+def counter(name: str, labels: dict[str, str], end_s: int, per_minute: float, minutes: int = 120,
+            start: float = 0.0) -> tuple[dict[str, str], list[tuple[int, float]]]:
+    """A counter sampled once a minute for ``minutes`` minutes up to ``end_s``, growing by
+    ``per_minute`` each minute: ``increase(x[1h])`` is then exactly ``60 * per_minute``."""
+    first = end_s - minutes * 60
+    return ({"__name__": name, **labels},
+            [((first + i * 60) * 1000, start + per_minute * i) for i in range(minutes + 1)])
+
+
+@pytest.fixture
+def prometheus(tmp_path):
+    """A fresh remote-write Prometheus for one test."""
+    server = Prometheus(tmp_path).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def fake_exporter():
+    """``fake_exporter.py`` on a free port: Claude Code's metrics the way a Collector shows them."""
+    proc = subprocess.Popen([sys.executable, str(HERE / "fake_exporter.py"), "--port", "0"],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        yield f"127.0.0.1:{int(proc.stdout.readline().split('=')[1])}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -1,0 +1,167 @@
+"""The pure parts of the Prometheus source, on answers saved from a real Prometheus 2.42
+(tests/data/prometheus, copied from the project's shared probe) and on plain values."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from ccmon.ingest.prometheus.api import PromError, Sample, body_data, instant_samples, range_series
+from ccmon.ingest.prometheus.build import build_snapshot
+from ccmon.ingest.prometheus.config import Config, parse_match, parse_url
+from ccmon.ingest.prometheus.fetch import Fetched
+from ccmon.ingest.prometheus.naming import discover
+from ccmon.ingest.prometheus.promql import plan, session_cost
+from ccmon.ingest.prometheus.source import MAX_BACKOFF_S, retry_delay
+from ccmon.model import names
+from ccmon.model.snapshot import EditRow, SourceStatus, Tokens
+
+SAVED = Path(__file__).parent / "data" / "prometheus"
+
+
+def saved(name: str):
+    doc = json.loads((SAVED / f"{name}.json").read_text())
+    return body_data(doc["http_status"], "", json.dumps(doc["body"]).encode())
+
+
+def test_vector_scalar_and_matrix_results():
+    by_model = {s.labels["model"]: s.value for s in instant_samples(saved("query_sum_by_model"))}
+    assert by_model == {"claude-haiku-4-5-20251001": 0.023081, "claude-opus-4-1-20250805": 1.15407,
+                        "claude-sonnet-4-5-20250929": 0.230814}
+    (scalar,) = instant_samples(saved("query_scalar_total_cost"))  # [ts, "v"], not a list of series
+    assert (dict(scalar.labels), scalar.value) == ({}, 1.407965)
+    assert instant_samples(saved("query_absent_metric_empty")) == ()  # absent family: no rows
+    series = {s.labels["model"]: s.points for s in range_series(saved("query_range_cost_by_model"))}
+    assert series["claude-opus-4-1-20250805"][0] == (1795399242.284, 0.554067)
+    assert len(series["claude-opus-4-1-20250805"]) == 5
+
+
+def test_nan_and_inf_samples_are_dropped():
+    data = {"resultType": "vector", "result": [
+        {"metric": {"m": "a"}, "value": [1, "NaN"]}, {"metric": {"m": "b"}, "value": [1, "+Inf"]},
+        {"metric": {"m": "c"}, "value": [1, "-Inf"]}, {"metric": {"m": "d"}, "value": [1, "2.5"]}]}
+    assert [(s.labels["m"], s.value) for s in instant_samples(data)] == [("d", 2.5)]
+    assert instant_samples({"resultType": "scalar", "result": [1, "NaN"]}) == ()
+
+
+def test_a_400_answer_is_shown_as_prometheus_wrote_it():
+    with pytest.raises(PromError) as err:
+        saved("query_bad_promql_400")
+    assert str(err.value) == ('HTTP 400: invalid parameter "query": 1:15: parse error: unexpected "(" '
+                              'in grouping opts, expected "," or ")"')
+
+
+@pytest.mark.parametrize("status, body, message", [
+    (401, b"Unauthorized\n", "HTTP 401 Unauthorized: check --header and the user:password in the URL"),
+    (503, b"<html>\n<h1>upstream down</h1></html>", "HTTP 503 Unavailable: <html> <h1>upstream down</h1></html>"),
+    (200, b"<html>login</html>", "the answer is not Prometheus API JSON: is the URL the server's base URL?"),
+    (200, b'{"status": "success"}', "the answer is not Prometheus API JSON: is the URL the server's base URL?"),
+])
+def test_http_failures_become_one_line(status, body, message):
+    reason = {401: "Unauthorized", 503: "Unavailable"}.get(status, "OK")
+    with pytest.raises(PromError) as err:
+        body_data(status, reason, body)
+    assert str(err.value) == message
+
+
+def test_discovery_on_a_real_servers_names():
+    found = json.loads((SAVED / "label_name_values.json").read_text())["body"]["data"]
+    naming = discover(found)
+    assert naming.description == "OTel Collector naming: claude_code_cost_usage_USD_total"
+    assert naming.name(names.COMMITS) == "claude_code_commit_count_total"
+    assert names.PULL_REQUESTS not in naming.found  # absent until the first PR: queried anyway, reads 0
+
+
+@pytest.mark.parametrize("metric_names, cost, active, text", [
+    (["claude_code_claude_code_cost_usage_USD_total", "claude_code_claude_code_token_usage_tokens_total"],
+     "claude_code_claude_code_cost_usage_USD_total", "claude_code_claude_code_active_time_seconds_total",
+     "OTel Collector naming, namespace claude_code"),
+    (["claude_code_cost_usage_total", "claude_code_token_usage_total", "claude_code_session_count_total",
+      "claude_code_active_time_total"],
+     "claude_code_cost_usage_total", "claude_code_active_time_total", "Claude Code's own exporter naming"),
+    (["claude_code_cost_usage", "claude_code_token_usage", "claude_code_session_count"],
+     "claude_code_cost_usage", "claude_code_active_time_total", "no suffixes"),
+    (["acme_claude_code_cost_usage_USD_total", "up"], "acme_claude_code_cost_usage_USD_total",
+     "acme_claude_code_active_time_seconds_total", "namespace acme"),
+])
+def test_discovery_of_each_naming(metric_names, cost, active, text):
+    naming = discover(metric_names)
+    assert naming.name(names.COST) == cost
+    assert naming.name(names.ACTIVE_TIME) == active
+    assert text in naming.description
+
+
+def test_discovery_prefers_the_fuller_naming_and_mentions_the_other():
+    naming = discover(["claude_code_cost_usage_USD_total", "claude_code_token_usage_tokens_total",
+                       "claude_code_cost_usage_total"])
+    assert naming.name(names.COST) == "claude_code_cost_usage_USD_total"
+    assert naming.also == ("claude_code_cost_usage_total",)
+    assert discover(["up", "node_cpu_seconds_total"]) is None
+
+
+def test_match_narrows_every_selector_and_the_plan_is_fixed():
+    naming = discover(["claude_code_cost_usage_USD_total"])
+    p = plan(naming, 'team="platform"', 86400, 3600)
+    assert p.queries_per_poll == 8
+    for promql in [*p.instant.values(), p.per_minute]:
+        for name in [n for n in naming.names.values() if n in promql]:
+            assert promql.count(name) == promql.count(name + '{team="platform"}'), promql
+    assert "[86400s]" in p.instant["cost"] and "[3600s]" in p.instant["spend"]
+    assert session_cost(naming, 'team="platform"', {"session_id": 'a"b\\c'}) == (
+        'sum(claude_code_cost_usage_USD_total{team="platform", session_id="a\\"b\\\\c", user_id="", user_email=""})')
+
+
+@pytest.mark.parametrize("text, inner", [
+    ('{team="platform"}', 'team="platform"'), ('team="platform", env=~"prod.*"', 'team="platform", env=~"prod.*"'),
+    ("", ""), (None, ""), ("{}", ""),
+])
+def test_match_accepts_label_matchers(text, inner):
+    assert parse_match(text) == inner
+
+
+def test_match_rejects_a_metric_name():
+    with pytest.raises(ValueError, match="label matchers"):
+        parse_match('up{team="x"}')
+
+
+def test_url_credentials_move_to_basic_auth():
+    assert parse_url("https://bob:p%40ss@prom.example:9443/prometheus/") == (
+        "https://prom.example:9443/prometheus", ("bob", "p@ss"))
+    assert parse_url("http://127.0.0.1:9090") == ("http://127.0.0.1:9090", None)
+    for bad in ("prom:9090", "ftp://x", "http://"):
+        with pytest.raises(ValueError, match="http"):
+            parse_url(bad)
+
+
+def test_config_from_args():
+    args = argparse.Namespace(prometheus="http://h:1", interval=2.0, header=["Authorization: Bearer t0k"],
+                              match='{team="a"}')
+    assert Config.from_args(args) == Config("http://h:1", None, (("Authorization", "Bearer t0k"),), 'team="a"', 2.0)
+    with pytest.raises(ValueError, match="--header"):
+        Config.from_args(argparse.Namespace(prometheus="http://h:1", interval=5.0, header=["no colon"], match=None))
+
+
+def test_backoff_doubles_up_to_a_cap():
+    assert [retry_delay(5, n) for n in range(6)] == [5, 10, 20, 40, MAX_BACKOFF_S, MAX_BACKOFF_S]
+    assert retry_delay(120, 3) == 120  # an interval above the cap is kept
+    assert math.isfinite(retry_delay(5, 10_000))
+
+
+def test_both_spellings_of_a_label_add_up():
+    """Two pipelines into one server: cacheRead and cache_read, tool_name and tool."""
+    def sample(value: float, **labels: str) -> Sample:
+        return Sample({"session_id": "s", **labels}, value)
+
+    fetched = Fetched(discover(["claude_code_cost_usage_USD_total"]), 86400, {
+        "tokens": (sample(10, model="m", type="cacheRead"), sample(5, model="m", type="cache_read"),
+                   sample(2, model="m", type="cache_creation"), sample(9, model="m", type="mystery")),
+        "edits": (Sample({"tool_name": "Edit", "decision": "accept"}, 3), Sample({"tool": "Edit", "decision": "accept"}, 4)),
+    })
+    snap = build_snapshot(fetched, SourceStatus("prometheus", "http://x"), 1, 0)
+    assert snap.tokens == Tokens(0, 0, 15, 2)
+    assert snap.edit_decisions == (EditRow("Edit", "", "", "accept", 7),)
+    assert [s.key for s in snap.sessions] == ["s"] and snap.recent_events is None
