@@ -38,29 +38,39 @@ def _value(s: SessionRow, dim: str) -> str:
     return UNSET
 
 
-def _add(a: Tokens, b: Tokens) -> Tokens:
-    return Tokens(a.input + b.input, a.output + b.output, a.cacheRead + b.cacheRead,
-                  a.cacheCreation + b.cacheCreation)
+def _row(value: str, acc: list[float]) -> GroupRow:
+    return GroupRow(value, int(acc[0]), acc[1], Tokens(*acc[2:]))
+
+
+def _add(acc: list[float], sessions: float, cost: float, t: Tokens) -> None:
+    acc[0] += sessions
+    acc[1] += cost
+    acc[2] += t.input
+    acc[3] += t.output
+    acc[4] += t.cacheRead
+    acc[5] += t.cacheCreation
 
 
 def group_sessions(sessions: Iterable[SessionRow], dim: str, limit: int = GROUP_LIMIT) -> tuple[GroupRow, ...]:
     """Sessions summed per value of ``dim``, most expensive first; beyond ``limit`` groups the
     rest are one row, so the pane stays bounded and the column still sums to the total."""
-    acc: dict[str, list] = {}
+    # [sessions, cost, input, output, cacheRead, cacheCreation] per value, in plain floats:
+    # this runs over every session on every refresh.
+    acc: dict[str, list[float]] = {}
     for s in sessions:
-        g = acc.setdefault(_value(s, dim), [0, 0.0, Tokens()])
-        g[0] += 1
-        g[1] += s.cost
-        g[2] = _add(g[2], s.tokens)
-    rows = sorted((GroupRow(v, n, c, t) for v, (n, c, t) in acc.items()), key=lambda r: (-r.cost, r.value))
+        value = _value(s, dim)
+        a = acc.get(value)
+        if a is None:
+            a = acc[value] = [0.0] * 6
+        _add(a, 1, s.cost, s.tokens)
+    rows = sorted((_row(v, a) for v, a in acc.items()), key=lambda r: (-r.cost, r.value))
     if len(rows) <= limit:
         return tuple(rows)
     head, rest = rows[: limit - 1], rows[limit - 1:]
-    tokens = Tokens()
+    other = [0.0] * 6
     for r in rest:
-        tokens = _add(tokens, r.tokens)
-    other = GroupRow(f"({len(rest)} more)", sum(r.sessions for r in rest), sum(r.cost for r in rest), tokens)
-    return (*head, other)
+        _add(other, r.sessions, r.cost, r.tokens)
+    return (*head, _row(f"({len(rest)} more)", other))
 
 
 def is_human(source: str) -> bool:

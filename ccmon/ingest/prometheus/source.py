@@ -47,7 +47,9 @@ class PrometheusSource:
         self._task: asyncio.Task[None] | None = None
         self._fetched: Fetched | None = None  # the last good poll
         self._error: str | None = None
-        self._failures = 0
+        self._failures = 0  # consecutive, for the backoff
+        self._polls_ok = 0
+        self._polls_failed = 0
         self._version = 0
         self._snapshot = self._build()
 
@@ -102,10 +104,12 @@ class PrometheusSource:
                 message = str(exc) if isinstance(exc, PromError) else f"internal error: {exc!r}"
                 changed = self._failures == 0 or message != self._error
                 self._failures += 1
+                self._polls_failed += 1
                 self._error = message
             else:
                 changed = fetched != self._fetched or self._failures > 0
                 self._fetched, self._error, self._failures = fetched, None, 0
+                self._polls_ok += 1
             if changed:
                 self._version += 1
                 self._snapshot = self._build()
@@ -117,6 +121,8 @@ class PrometheusSource:
             kind="prometheus",
             where=self.config.base_url,
             last_payload_ns={"metrics": int(f.at_s * 1e9)} if f else {},
+            # The status bar's "received / rejected" are polls here, not exports.
+            received={"polls": self._polls_ok}, rejected={"polls": self._polls_failed},
             last_error=self._error,
             stale=self._failures > 0,
             naming=describe_naming(f) if f else None,

@@ -1,0 +1,1 @@
+"""The dashboard's panes and the small renderables they share."""

@@ -1,0 +1,111 @@
+"""Event log: the newest events first (time, session, event, key fields), bounded to ``LIMIT``.
+
+Events never change once received, so each gets a row key the first time it is seen (by
+object identity: the snapshot hands out the same ``EventRow`` objects while they are in the
+store's recent-events window) and its cells are formatted once.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from ...model.snapshot import EventRow, Snapshot
+from .. import fmt, safe
+from .table import Cell, Column, KeyedTable, SessionLinkTable
+from .text_view import TextView
+
+LIMIT = 200
+NO_EVENTS = "Not available in Prometheus mode: the event log needs OTLP events (OTEL_LOGS_EXPORTER=otlp)."
+
+COLUMNS = (
+    Column("time", "Time", 11),
+    Column("session", "Session", 10),
+    Column("event", "Event", 18),
+    Column("detail", "Details", 120),
+)
+
+_STYLE = {"api_error": "bold red", "api_request": "cyan", "user_prompt": "green",
+          "tool_decision": "yellow", "tool_result": "yellow"}
+
+
+def matches(e: EventRow, needle: str) -> bool:
+    return any(needle in h.casefold() for h in (e.session, e.name, e.summary))
+
+
+class EventsPane(Vertical):
+    ALLOW_MAXIMIZE = True  # z zooms the pane, title and all, not just its table
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.filter = ""
+        self._snap: Snapshot | None = None
+        self._seq = 0
+        # id(EventRow) -> (row key, the row, its cells). Holding the row keeps its id unique.
+        self._known: dict[int, tuple[str, EventRow, tuple[Cell, ...]]] = {}
+        self._shown_counts: tuple[tuple[str, int], ...] | None = ()
+
+    def compose(self) -> ComposeResult:
+        yield TextView(id="events-counts")
+        yield SessionLinkTable(COLUMNS, id="events-table")
+        yield Static(NO_EVENTS, id="events-none", classes="note")
+
+    def on_mount(self) -> None:
+        self.border_title = "Events"
+
+    @property
+    def table(self) -> KeyedTable:
+        return self.query_one(KeyedTable)
+
+    def session_of(self, row_key: str) -> str | None:
+        """The session of the event shown in row ``row_key``."""
+        return next((e.session for k, e, _ in self._known.values() if k == row_key), None)
+
+    def set_filter(self, text: str) -> None:
+        self.filter = text
+        if self._snap is not None:
+            self.show(self._snap)
+
+    def show(self, snap: Snapshot) -> None:
+        self._snap = snap
+        events = snap.recent_events
+        self.table.display = events is not None
+        self.query_one("#events-none").display = events is None
+        self.query_one("#events-counts").display = events is not None
+        if events is None:
+            return
+        needle = self.filter.casefold()
+        shown = [e for e in events if matches(e, needle)][:LIMIT] if needle else events[:LIMIT]
+        known: dict[int, tuple[str, EventRow, tuple[Cell, ...]]] = {}
+        rows = []
+        for e in shown:
+            entry = self._known.get(id(e))
+            if entry is None:
+                self._seq += 1
+                entry = (str(self._seq), e, self._cells(e, snap.now_ns))
+            known[id(e)] = entry
+            rows.append((entry[0], entry[2]))
+        self._known = known
+        self.table.sync(rows)
+        self._counts(snap.events_by_name)
+
+    @staticmethod
+    def _cells(e: EventRow, now_ns: int) -> tuple[Cell, ...]:
+        return (fmt.when(e.t_ns, now_ns), safe.clean(e.session), safe.text(e.name, _STYLE.get(e.name, "")),
+                safe.clean(e.summary))
+
+    def _counts(self, by_name: tuple[tuple[str, int], ...] | None) -> None:
+        """Events received, per name, most frequent first (one line; a border title would
+        repaint the whole pane on every event)."""
+        if by_name == self._shown_counts:
+            return
+        self._shown_counts = by_name
+        line = Text(no_wrap=True, overflow="ellipsis")
+        for i, (name, n) in enumerate(sorted(by_name or (), key=lambda kv: (-kv[1], kv[0]))):
+            if i:
+                line.append(" · ", "dim")
+            line.append_text(safe.text(name, "dim"))
+            line.append(f" {n:,}")
+        self.query_one("#events-counts", TextView).set_text(line)

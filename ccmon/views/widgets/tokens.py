@@ -1,0 +1,35 @@
+"""Tokens: per-minute rate and total by type, cache hit rate, cache reads per write, sparkline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+
+from ...model.names import TOKEN_TYPES
+from ...model.snapshot import Snapshot
+from .. import fmt
+from .pane import Pane, columns
+from .sparkline import bars
+
+
+class TokensPane(Pane):
+    TITLE = "Tokens"
+
+    def select(self, snap: Snapshot) -> Any:
+        return snap.tokens, snap.tokens_last_minute, snap.tokens_per_minute
+
+    def draw(self, data: Any, width: int) -> Text:
+        total, last_minute, per_minute = data
+        rows: list[tuple[Text | str, ...]] = [(Text(""), Text("/min", "dim"), Text("total", "dim"))]
+        for t in TOKEN_TYPES:
+            rate, amount = fmt.count(getattr(last_minute, t)), fmt.count(getattr(total, t))
+            rows.append((Text(t, "dim"), rate, Text(amount, "bold")))
+        out = columns(rows, "lrr", gap=3)
+        out.append("\n")
+        out.append_text(columns([(Text("cache hit", "dim"), Text(fmt.percent(total.cache_ratio), "bold"),
+                                  Text("reads/write", "dim"), Text(fmt.ratio(total.reads_per_write), "bold"))],
+                                "lrlr", gap=1))
+        out.append("\ntok/min ", "dim")
+        out.append(bars(per_minute, width - 8), "magenta")
+        return out
