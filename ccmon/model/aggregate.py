@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import names
-from .events import EventSummary, summarize
+from .events import content_logged, summarize
+from .values import as_float
 from .series import SeriesInfo
 from .snapshot import (EditRow, EventRow, ModelRow, SessionRow, Snapshot, SourceStatus, Tokens)
 
@@ -113,7 +114,8 @@ class Aggregates:
         self.api_errors: Counter[str] = Counter()
         self.api_requests = 0
         self.retries = 0
-        self.recent: deque[EventRow] = deque(maxlen=RECENT_EVENTS)
+        # newest first: [t_ns, session, name, attrs, EventRow once summarised]
+        self.recent: deque[list[Any]] = deque(maxlen=RECENT_EVENTS)
         self.latencies: deque[float] = deque(maxlen=RECENT_LATENCIES)
         self.prompts_logged = False
         self.tool_details_logged = False
@@ -241,18 +243,30 @@ class Aggregates:
 
     def note_event(self, t_ns: int, session: str, name: str, attrs: dict[str, Any]) -> None:
         """The live-only parts of an event: the log line, its latency, content markers."""
-        ev = self.log_event(t_ns, session, name, attrs)
-        if name == "api_request" and ev.duration_ms is not None:
-            self.latencies.append(ev.duration_ms)
+        self.log_event(t_ns, session, name, attrs)
+        if name == "api_request":
+            d = as_float(attrs.get("duration_ms"))
+            if d is not None:
+                self.latencies.append(d)
 
-    def log_event(self, t_ns: int, session: str, name: str, attrs: dict[str, Any]) -> EventSummary:
-        ev = summarize(name, attrs)
-        self.recent.appendleft(EventRow(t_ns, session, name, ev.text))
-        if ev.prompt_logged:
-            self.prompts_logged = True
-        if ev.tool_details_logged:
-            self.tool_details_logged = True
-        return ev
+    def log_event(self, t_ns: int, session: str, name: str, attrs: dict[str, Any]) -> None:
+        # The one-line text is made at snapshot time and only for lines still in the window:
+        # a burst of 1,000 events costs 500 summaries at most, and only once.
+        self.recent.appendleft([t_ns, session, name, attrs, None])
+        if not (self.prompts_logged and self.tool_details_logged):
+            prompts, details = content_logged(attrs)
+            self.prompts_logged |= prompts
+            self.tool_details_logged |= details
+
+    def _recent_rows(self) -> tuple[EventRow, ...]:
+        rows = []
+        for entry in self.recent:
+            if entry[4] is None:
+                t, session, name, attrs, _ = entry
+                entry[4] = EventRow(t, session, name, summarize(name, attrs))
+                entry[3] = None  # the attributes are no longer needed
+            rows.append(entry[4])
+        return tuple(rows)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -302,7 +316,7 @@ class Aggregates:
             latency_p50_ms=_percentile(lat, 0.50),
             latency_p95_ms=_percentile(lat, 0.95),
             retries=self.retries,
-            recent_events=tuple(self.recent),
+            recent_events=self._recent_rows(),
             prompts_logged=self.prompts_logged,
             tool_details_logged=self.tool_details_logged,
             group_dims=tuple(sorted(self.dims)),

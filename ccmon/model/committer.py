@@ -9,6 +9,7 @@ dedicated thread, so the event loop keeps serving sockets and the screen meanwhi
 from __future__ import annotations
 
 import asyncio
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from .store import Store
@@ -23,6 +24,8 @@ class GroupCommitter:
         self._running: asyncio.Task[None] | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ccmon-sqlite")
         self.commits = 0  # for benchmarks: exports per commit = received / commits
+        self._uncheckpointed = 0
+        self._checkpointed_at = 0.0
 
     async def submit(self, batch: Batch) -> None:
         """Return once ``batch`` is committed and counted; raise if it could not be stored."""
@@ -38,18 +41,28 @@ class GroupCommitter:
         while self._pending:
             items = self._pending[: self.max_batch]
             del self._pending[: self.max_batch]
-            try:
-                acc = await loop.run_in_executor(self._executor, self.store.write, [b for b, _ in items])
-            except Exception as exc:
-                if len(items) > 1:
-                    # One bad export must not fail the others that shared its transaction:
-                    # retry them one by one so only the culprit hears an error.
-                    for item in items:
-                        await self._commit_one(loop, *item)
-                    continue
-                _fail(items, exc)
-                continue
-            self._done(acc, items)
+            await self._commit(loop, items)
+            if not self._pending and self._uncheckpointed and time.monotonic() - self._checkpointed_at >= 1.0:
+                # Idle: copy the WAL into the database now, so that SQLite's own checkpoint
+                # (run inside a commit, holding up every waiting export while it fsyncs) rarely
+                # has to. At most once a second, so a steady trickle does not pay it each time.
+                self._uncheckpointed = 0
+                self._checkpointed_at = time.monotonic()
+                await loop.run_in_executor(self._executor, self.store.checkpoint)
+
+    async def _commit(self, loop: asyncio.AbstractEventLoop, items: list[tuple[Batch, asyncio.Future[None]]]) -> None:
+        try:
+            acc = await loop.run_in_executor(self._executor, self.store.write, [b for b, _ in items])
+        except Exception as exc:
+            if len(items) > 1:
+                # One bad export must not fail the others that shared its transaction:
+                # retry them one by one so only the culprit hears an error.
+                for item in items:
+                    await self._commit_one(loop, *item)
+                return
+            _fail(items, exc)
+            return
+        self._done(acc, items)
 
     async def _commit_one(self, loop: asyncio.AbstractEventLoop, batch: Batch, fut: asyncio.Future[None]) -> None:
         try:
@@ -61,6 +74,7 @@ class GroupCommitter:
 
     def _done(self, acc, items: list[tuple[Batch, asyncio.Future[None]]]) -> None:
         self.commits += 1
+        self._uncheckpointed += 1
         self.store.apply(acc)
         for _, fut in items:
             if not fut.done():

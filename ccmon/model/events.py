@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from .names import model_group
@@ -20,14 +19,6 @@ _TOOL_DETAIL_KEYS = ("tool_input", "tool_parameters")
 _MAX_TEXT = 160
 
 
-@dataclass(frozen=True, slots=True)
-class EventSummary:
-    text: str
-    duration_ms: float | None
-    prompt_logged: bool
-    tool_details_logged: bool
-
-
 def _short(value: Any, limit: int = 60) -> str:
     text = as_text(value).replace("\r", " ").replace("\n", " ")
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -37,11 +28,17 @@ def _pairs(attrs: dict[str, Any], keys: tuple[str, ...]) -> list[str]:
     return [f"{k}={_short(attrs[k])}" for k in keys if k in attrs and attrs[k] not in (None, "")]
 
 
-def summarize(name: str, a: dict[str, Any]) -> EventSummary:
+def content_logged(a: dict[str, Any]) -> tuple[bool, bool]:
+    """(prompt text is present, tool details are present): OTEL_LOG_USER_PROMPTS and
+    OTEL_LOG_TOOL_DETAILS are on at the sender. The status bar must make that visible."""
     prompt = a.get("prompt", a.get("prompt_text"))
-    prompt_logged = isinstance(prompt, str) and prompt != REDACTED
-    tool_details = any(k in a for k in _TOOL_DETAIL_KEYS)
-    duration = as_float(a.get("duration_ms"))
+    return isinstance(prompt, str) and prompt != REDACTED, any(k in a for k in _TOOL_DETAIL_KEYS)
+
+
+def summarize(name: str, a: dict[str, Any]) -> str:
+    """An event's key fields as one line of plain text (untrusted: views render it literally)."""
+    prompt_logged, _ = content_logged(a)
+    prompt = a.get("prompt", a.get("prompt_text"))
     if name == "api_request":
         parts = [_short(a.get("model", "?"))]
         cost = as_float(a.get("cost_usd"))
@@ -69,7 +66,7 @@ def summarize(name: str, a: dict[str, Any]) -> EventSummary:
     text = " ".join(parts)
     if len(text) > _MAX_TEXT:
         text = text[: _MAX_TEXT - 1] + "…"
-    return EventSummary(text, duration, prompt_logged, tool_details)
+    return text
 
 
 def detail(name: str, a: dict[str, Any]) -> str:

@@ -22,16 +22,15 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from os import PathLike
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from . import db
-from .aggregate import Aggregates, RECENT_EVENTS, RECENT_LATENCIES
+from .aggregate import MINUTE_NS, RECENT_EVENTS, RECENT_LATENCIES, Aggregates
 from .events import detail as event_detail
-from .names import canonical, session_key
-from .series import SeriesInfo, describe
+from .names import canonical, series_digest, session_key
+from .series import SeriesInfo, describe, from_row, to_row
 from .snapshot import Snapshot, SourceStatus
 from .types import Batch, Point
-from .values import as_float
 
 DEFAULT_RETENTION_DAYS = 30
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)  # built once: hot path
@@ -51,37 +50,35 @@ class _Pending:
     """What a transaction adds to the in-memory indexes; applied only once it commits."""
 
     next_series_id: int
-    series: dict[str, tuple[int, SeriesInfo]] = field(default_factory=dict)
+    series: dict[bytes, tuple[int, SeriesInfo]] = field(default_factory=dict)
     epochs: dict[tuple[int, int], tuple[int, float]] = field(default_factory=dict)
     resources: dict[str, int] = field(default_factory=dict)
 
 
-def _insert_new(conn: sqlite3.Connection, sql: str, rows: list[tuple], facts: list, accepted: list) -> None:
-    """INSERT OR IGNORE ``rows``; append to ``accepted`` the facts of the rows that were new.
+def _insert_new(conn: sqlite3.Connection, sql: str, rows: list[tuple]) -> Iterable[int]:
+    """INSERT OR IGNORE ``rows``; return the indexes of the rows that were new.
 
     One executemany is the fast path. Only when SQLite inserted fewer rows than given (a
     duplicate: an exporter retry) is it redone row by row inside a savepoint, to learn which.
     """
     if not rows:
-        return
+        return ()
     conn.execute("SAVEPOINT ins")
     before = conn.total_changes
     conn.executemany(sql, rows)
     if conn.total_changes - before == len(rows):
         conn.execute("RELEASE ins")
-        accepted.extend(facts)
-        return
+        return range(len(rows))
     conn.execute("ROLLBACK TO ins")
-    for row, fact in zip(rows, facts):
-        if conn.execute(sql, row).rowcount == 1:
-            accepted.append(fact)
+    new = [i for i, row in enumerate(rows) if conn.execute(sql, row).rowcount == 1]
     conn.execute("RELEASE ins")
+    return new
 
 
 @dataclass(slots=True)
 class Rebuilt:
     aggs: Aggregates
-    series: dict[str, tuple[int, SeriesInfo]]
+    series: dict[bytes, tuple[int, SeriesInfo]]  # by names.series_digest
     epochs: dict[tuple[int, int], tuple[int, float]]
 
 
@@ -92,11 +89,11 @@ def _first(start_ns: int, end_ns: int) -> int:
 def rebuild(conn: sqlite3.Connection, since_ns: int = 0) -> Rebuilt:
     """Totals from the database, through the same ``Aggregates`` methods the live path uses."""
     aggs = Aggregates()
-    series: dict[str, tuple[int, SeriesInfo]] = {}
+    series: dict[bytes, tuple[int, SeriesInfo]] = {}
     by_id: dict[int, SeriesInfo] = {}
-    for sid, key, metric, attrs in db.series_rows(conn):
-        info = describe(metric, json.loads(attrs))
-        series[key] = (sid, info)
+    for sid, digest, metric, *cols in db.series_rows(conn):
+        info = from_row(metric, *cols)
+        series[digest] = (sid, info)
         by_id[sid] = info
     for sid, inc, first, last in db.point_groups(conn, since_ns):
         info = by_id.get(sid)
@@ -104,8 +101,7 @@ def rebuild(conn: sqlite3.Connection, since_ns: int = 0) -> Rebuilt:
             aggs.add_point(info, last, inc, first)
     for row in db.event_groups(conn, since_ns):
         aggs.add_events(*row)
-    lat = db.recent_events(conn, RECENT_LATENCIES, since_ns, name="api_request")
-    aggs.latencies.extend(d for d in (as_float(a.get("duration_ms")) for *_, a in reversed(lat)) if d is not None)
+    aggs.latencies.extend(db.recent_latencies(conn, RECENT_LATENCIES, since_ns))
     for t, s, n, a in reversed(db.recent_events(conn, RECENT_EVENTS, since_ns)):
         aggs.log_event(t, s, n, a)
     epochs = {(sid, start): (last_end, value) for sid, start, last_end, value in
@@ -178,13 +174,14 @@ class Store:
         rows = []
         facts = []
         for p in points:
-            known = pending.series.get(p.series) or self._series.get(p.series)
+            digest = series_digest(p.series)
+            known = pending.series.get(digest) or self._series.get(digest)
             if known is None:
                 info = describe(p.metric, p.attrs)
                 sid = pending.next_series_id
                 pending.next_series_id += 1
-                new_series.append((sid, p.series, p.metric, p.unit, canonical(p.attrs), info.session))
-                known = pending.series[p.series] = (sid, info)
+                new_series.append((sid, digest, p.series, p.metric, p.unit, *to_row(info)))
+                known = pending.series[digest] = (sid, info)
             sid, info = known
             if p.cumulative:
                 ek = (sid, p.start_ns)
@@ -201,13 +198,29 @@ class Store:
             rows.append((sid, p.start_ns, p.end_ns, inc))
             facts.append((info, p.end_ns, inc, _first(p.start_ns, p.end_ns)))
         if new_series:
-            conn.executemany("INSERT INTO series (id, key, metric, unit, attrs, session) VALUES (?, ?, ?, ?, ?, ?)",
-                             new_series)
+            conn.executemany("INSERT INTO series VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", new_series)
         if epoch_rows:
             conn.executemany(
                 "INSERT INTO epochs VALUES (?, ?, ?, ?) ON CONFLICT (series_id, start_ns) "
                 "DO UPDATE SET last_end_ns = excluded.last_end_ns, value = excluded.value", epoch_rows)
-        _insert_new(conn, self._INSERT_POINT, rows, facts, acc.points)
+        minutes: dict[tuple[int, int], list] = {}  # the point_minutes rollup of what was new
+        for i in _insert_new(conn, self._INSERT_POINT, rows):
+            acc.points.append(facts[i])
+            sid, _, end, inc = rows[i]
+            first = facts[i][3]
+            m = minutes.get((sid, end // MINUTE_NS))
+            if m is None:
+                minutes[(sid, end // MINUTE_NS)] = [inc, first, end]
+            else:
+                m[0] += inc
+                m[1] = min(m[1], first)
+                m[2] = max(m[2], end)
+        if minutes:
+            conn.executemany(
+                "INSERT INTO point_minutes VALUES (?, ?, ?, ?, ?) ON CONFLICT (series_id, minute) DO UPDATE SET "
+                "inc = inc + excluded.inc, first_ns = MIN(first_ns, excluded.first_ns), "
+                "last_ns = MAX(last_ns, excluded.last_ns)",
+                [(sid, minute, inc, first, last) for (sid, minute), (inc, first, last) in minutes.items()])
 
     _INSERT_EVENT = ("INSERT OR IGNORE INTO events (t_ns, name, session, user_id, detail, seq, resource_id, attrs) "
                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
@@ -236,7 +249,25 @@ class Store:
             rows.append((e.t_ns, e.name, session, user, det, seq if isinstance(seq, int) else None, rid,
                          _JSON.encode(own)))
             facts.append((session, user, e.name, det, e.t_ns, e.attrs))
-        _insert_new(conn, self._INSERT_EVENT, rows, facts, acc.events)
+        days: dict[tuple[int, str, str, str], list] = {}  # the event_rollup of what was new
+        for i in _insert_new(conn, self._INSERT_EVENT, rows):
+            fact = facts[i]
+            acc.events.append(fact)
+            session, user, name, det, t, _ = fact
+            d = days.get((t // db.DAY_NS, session, name, det))
+            if d is None:
+                days[(t // db.DAY_NS, session, name, det)] = [user, 1, t, t]
+            else:
+                d[1] += 1
+                d[2] = min(d[2], t)
+                d[3] = max(d[3], t)
+        if days:
+            conn.executemany(
+                "INSERT INTO event_rollup VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (day, session, name, detail) "
+                "DO UPDATE SET n = n + excluded.n, first_ns = MIN(first_ns, excluded.first_ns), "
+                "last_ns = MAX(last_ns, excluded.last_ns)",
+                [(day, session, user, name, det, n, first, last)
+                 for (day, session, name, det), (user, n, first, last) in days.items()])
 
     # -- applying (the thread that owns the aggregates) -----------------------------------------
 
@@ -279,22 +310,14 @@ class Store:
         return self.aggs.snapshot(self.version, self.status(), now_ns if now_ns is not None else self.clock())
 
     def sweep(self) -> int:
-        """Retention: roll raw events older than the cutoff into ``event_rollup``, then delete
-        them (and old spans). Metric increments are the aggregates and are kept. Returns the
-        number of events removed."""
+        """Retention: delete raw events (and spans) older than the cutoff. Their counts live on in
+        ``event_rollup`` and metric increments are kept for good. Returns the events removed."""
         if self.retention_days <= 0:
             return 0
         cutoff = self.clock() - int(self.retention_days * db.DAY_NS)
         conn = self._conn
         conn.execute("BEGIN")
         try:
-            conn.execute(
-                "INSERT INTO event_rollup (day, session, user_id, name, detail, n, first_ns, last_ns) "
-                "SELECT t_ns / ?, session, MAX(user_id), name, detail, COUNT(*), MIN(t_ns), MAX(t_ns) "
-                "FROM events WHERE t_ns < ? GROUP BY t_ns / ?, session, name, detail "
-                "ON CONFLICT (day, session, name, detail) DO UPDATE SET n = n + excluded.n, "
-                "first_ns = MIN(first_ns, excluded.first_ns), last_ns = MAX(last_ns, excluded.last_ns)",
-                (db.DAY_NS, cutoff, db.DAY_NS))
             n = conn.execute("DELETE FROM events WHERE t_ns < ?", (cutoff,)).rowcount
             conn.execute("DELETE FROM spans WHERE start_ns < ?", (cutoff,))
             conn.execute("COMMIT")
@@ -302,6 +325,10 @@ class Store:
             conn.execute("ROLLBACK")
             raise
         return n
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database file without waiting for readers (writer thread)."""
+        self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     # -- drill-down reads --------------------------------------------------------------------
 
