@@ -101,7 +101,8 @@ async def latency(args: argparse.Namespace) -> dict[str, Any]:
         store, source = _source(Path(tmp) / "lat.db")
         app = Observed(source, refresh_interval=args.interval)
         async with app.run_test(size=(160, 48)) as pilot:
-            await pilot.pause()
+            while not app.source_started:  # the source starts after the first frame
+                await pilot.pause(0.02)
             sender = subprocess.Popen(
                 [sys.executable, "-m", "bench.latency_sender", "--port", str(source.receiver.grpc_port),
                  "--n", str(args.n), "--tag", tag], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -18,13 +18,13 @@ from .cli import fail
 SWEEP_EVERY_S = 3600.0
 
 
-def open_store(args: argparse.Namespace, where: str = ""):
+def open_store(args: argparse.Namespace, *, load: bool = True):
     """The store for ``args.db``, or a one-line reason it cannot be opened."""
     from .model.db import SchemaError
     from .model.store import Store
 
     try:
-        return Store(args.db, retention_days=args.retention_days, where=where)
+        return Store(args.db, retention_days=args.retention_days, load=load)
     except (sqlite3.Error, OSError, SchemaError) as exc:
         raise SystemExit(fail(f"cannot open database {args.db}: {exc}"))
 
@@ -85,7 +85,7 @@ def make_source(args: argparse.Namespace):
         return PrometheusSource.from_args(args)
     from .ingest.receiver import OtlpSource, Receiver
 
-    store = open_store(args)
+    store = open_store(args, load=False)  # the source loads it after the first frame
     return OtlpSource(store, Receiver(store, bind=args.bind, grpc_port=args.grpc_port, http_port=args.http_port))
 
 

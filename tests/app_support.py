@@ -125,6 +125,11 @@ async def wait_for(pilot, predicate, what: str, timeout: float = 30.0) -> None:
         await pilot.pause(0.05)
 
 
+async def started(pilot, app) -> None:
+    """Wait until the app's source is listening (it starts after the first frame)."""
+    await wait_for(pilot, lambda: app.source_started, "the source to start")
+
+
 async def caught_up(pilot, app) -> None:
     """Wait until the app shows everything its source has (a tick refreshed after the last
     change), then until the screen has been redrawn."""

@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from app_support import FIXED_NS, caught_up, pane_lines, send, utc, wait_for  # noqa: F401 (utc is a fixture)
+from app_support import FIXED_NS, caught_up, pane_lines, send, started, utc, wait_for  # noqa: F401 (utc is a fixture)
 from ccmon.cli import build_parser
 from ccmon.compose import make_app
 from otlp_client import capture
@@ -28,7 +28,8 @@ def dashboard(args):
     return make_app(args, clock=lambda: FIXED_NS)
 
 
-def ports(app) -> tuple[int, int]:
+async def ports(pilot, app) -> tuple[int, int]:
+    await started(pilot, app)
     receiver = app.source.receiver
     return receiver.grpc_port, receiver.http_port
 
@@ -36,7 +37,7 @@ def ports(app) -> tuple[int, int]:
 async def test_grpc_all_shows_every_figure(args):
     app = dashboard(args)
     async with app.run_test(size=(160, 48)) as pilot:
-        grpc_port, _ = ports(app)
+        grpc_port, _ = await ports(pilot, app)
         await send(grpc_port, capture("2.1.197", "grpc/all"))
         await caught_up(pilot, app)
 
@@ -90,7 +91,7 @@ async def test_http_interactive_and_pause(args):
     """Human decisions show apart from config ones; pause freezes every pane, resume catches up."""
     app = dashboard(args)
     async with app.run_test(size=(160, 48)) as pilot:
-        grpc_port, http_port = ports(app)
+        grpc_port, http_port = await ports(pilot, app)
         await send(grpc_port, capture("2.1.197", "grpc/all"))
         await caught_up(pilot, app)
         assert "Total $0.2367 today $0.2367" in pane_lines(app, "#cost")
@@ -117,7 +118,7 @@ async def test_http_interactive_and_pause(args):
 async def test_sort_filter_and_group_keys(args):
     app = dashboard(args)
     async with app.run_test(size=(160, 48)) as pilot:
-        grpc_port, _ = ports(app)
+        grpc_port, _ = await ports(pilot, app)
         for folder in ("grpc/all", "grpc/all_prompts_resattrs", "grpc/text"):
             await send(grpc_port, capture("2.1.197", folder))
         await caught_up(pilot, app)
@@ -175,7 +176,7 @@ async def test_port_in_use_is_one_clear_line(args):
 async def test_source_is_stopped_on_exit(args):
     app = dashboard(args)
     async with app.run_test() as pilot:
-        grpc_port, _ = ports(app)
+        grpc_port, _ = await ports(pilot, app)
         await pilot.press("q")
     with pytest.raises(OSError):  # nothing listens there any more
         socket.create_connection(("127.0.0.1", grpc_port), timeout=5).close()

@@ -15,7 +15,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from opentelemetry.proto.metrics.v1.metrics_pb2 import AGGREGATION_TEMPORALITY_DELTA, NumberDataPoint
 
-from app_support import FIXED_NS, caught_up, pane_lines, screen_text, utc  # noqa: F401 (utc is a fixture)
+from app_support import FIXED_NS, caught_up, pane_lines, screen_text, started, utc  # noqa: F401 (utc is a fixture)
 from ccmon.cli import build_parser
 from ccmon.compose import make_app
 from ccmon.views.safe import clean
@@ -92,6 +92,7 @@ async def test_hostile_values_show_literally(tmp_path):
     args = build_parser().parse_args(["--db", str(tmp_path / "ccmon.db"), "--grpc-port", "0", "--http-port", "0"])
     app = make_app(args, clock=lambda: FIXED_NS)
     async with app.run_test(size=(160, 48)) as pilot:
+        await started(pilot, app)
         port = app.source.receiver.grpc_port
         await asyncio.to_thread(grpc_export, port, "metrics", metrics_request())
         await asyncio.to_thread(grpc_export, port, "logs", logs_request())

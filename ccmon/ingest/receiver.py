@@ -97,6 +97,9 @@ class OtlpSource:
         return self.receiver.endpoints()
 
     async def start(self) -> None:
+        """Load the store (a thread: a big database takes a second) then open the ports."""
+        if not self.store.loaded:
+            await asyncio.to_thread(self.store.load)
         await self.receiver.start()
 
     async def stop(self) -> None:

@@ -111,26 +111,41 @@ def rebuild(conn: sqlite3.Connection, since_ns: int = 0) -> Rebuilt:
 
 class Store:
     def __init__(self, path: str | PathLike[str], *, retention_days: float = DEFAULT_RETENTION_DAYS,
-                 where: str = "", clock: Callable[[], int] = time.time_ns) -> None:
+                 where: str = "", clock: Callable[[], int] = time.time_ns, load: bool = True) -> None:
+        """Open (or create) the database; with ``load`` also apply retention and rebuild the
+        totals. The dashboard passes ``load=False`` and calls ``load()`` on a thread, so its
+        first frame does not wait for a large database."""
         self.path = path
         self.where = where
         self.retention_days = retention_days
         self.clock = clock
         self._conn = db.connect(path)
         self._read = db.connect(path)  # for drill-down queries from the UI thread
-        self.sweep()
-        built = rebuild(self._conn)
-        self.aggs = built.aggs
-        self._series = built.series
-        self._epochs = built.epochs
-        self._resources: dict[str, int] = {
-            attrs: rid for rid, attrs in self._conn.execute("SELECT id, attrs FROM resources")}
-        self._next_series_id = 1 + (self._conn.execute("SELECT MAX(id) FROM series").fetchone()[0] or 0)
+        self.aggs = Aggregates()
+        self._series: dict[bytes, tuple[int, SeriesInfo]] = {}
+        self._epochs: dict[tuple[int, int], tuple[int, float]] = {}
+        self._resources: dict[str, int] = {}
+        self._next_series_id = 1
+        self.loaded = False
         self.version = 0
         self.received: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
         self.last_payload_ns: dict[str, int] = {}
         self.last_error: str | None = None
+        if load:
+            self.load()
+
+    def load(self) -> None:
+        """Retention, then the totals from the database. Call once, before any ``write``."""
+        self.sweep()
+        built = rebuild(self._conn)
+        self._series = built.series
+        self._epochs = built.epochs
+        self._resources = {attrs: rid for rid, attrs in self._conn.execute("SELECT id, attrs FROM resources")}
+        self._next_series_id = 1 + (self._conn.execute("SELECT MAX(id) FROM series").fetchone()[0] or 0)
+        self.aggs = built.aggs  # last: a snapshot taken meanwhile reads the empty aggregates
+        self.loaded = True
+        self.version += 1
 
     # -- writing (one thread at a time) ------------------------------------------------------
 

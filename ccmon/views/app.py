@@ -45,6 +45,7 @@ class CcmonApp(App[None]):
         self.clock = clock or time.time_ns
         self.refresh_interval = refresh_interval
         self.startup_error: str | None = None  # one line for the CLI to print after exit
+        self.source_started = False  # the source is listening / polling
         self.paused = False
         self.snapshot: Snapshot | None = None  # the one on screen
         self._shown_version: int | None = None
@@ -57,14 +58,22 @@ class CcmonApp(App[None]):
 
     # -- lifecycle ------------------------------------------------------------------------------
 
-    async def on_mount(self) -> None:
-        # The source starts here, on the running loop: grpc.aio servers cannot be created
-        # before it.
+    def on_mount(self) -> None:
+        # The source starts on the running loop (grpc.aio servers cannot be created before
+        # it), in a worker so that the first frame does not wait for it: loading a large
+        # database takes a second, and the status bar says "starting…" meanwhile.
+        self.run_worker(self._start_source(), name="start source", exclusive=True)
+
+    async def _start_source(self) -> None:
         try:
             await self.source.start()
+            self.source_started = True
         except OSError as exc:
             self.startup_error = (f"{exc.strerror or exc}; is another ccmon or an OTel Collector running? "
                                   "Choose other ports with --grpc-port/--http-port")
+            self.exit(return_code=1)
+        except Exception as exc:  # e.g. a database that cannot be read: one line, not a traceback
+            self.startup_error = f"cannot start: {exc}"
             self.exit(return_code=1)
 
     def on_ready(self) -> None:
