@@ -60,6 +60,21 @@ def capture(version: str, folder: str) -> list[Export]:
     return out
 
 
+def metrics_for_session(template: bytes, sid: str) -> bytes:
+    """A captured metrics export with every ``session.id`` replaced: a new session's export."""
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+
+    req = ExportMetricsServiceRequest.FromString(template)
+    for rm in req.resource_metrics:
+        for sm in rm.scope_metrics:
+            for metric in sm.metrics:
+                for dp in metric.sum.data_points:
+                    for kv in dp.attributes:
+                        if kv.key == "session.id":
+                            kv.value.string_value = sid
+    return req.SerializeToString()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -12,7 +12,7 @@ import pytest
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
 from ccmon.model.report import report_dict
-from otlp_client import capture, grpc_export, http_export, parse_response, replay
+from otlp_client import capture, grpc_export, http_export, metrics_for_session, parse_response, replay
 
 # (version, folder) -> the exact figures each capture must give, whatever the transport.
 # Cross-checked independently: for every folder the summed cost.usage equals the summed
@@ -257,19 +257,7 @@ async def test_http_keep_alive_serves_several_exports_on_one_connection(otlp):
 
 async def test_concurrent_exports_share_commits_and_all_count(otlp):
     (m,) = [e for e in capture("2.1.197", "grpc/text") if e.signal == "metrics"]
-    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
-
-    bodies = []
-    for i in range(40):  # 40 distinct sessions, each one API call
-        req = ExportMetricsServiceRequest.FromString(m.body)
-        for rm in req.resource_metrics:
-            for sm in rm.scope_metrics:
-                for metric in sm.metrics:
-                    for dp in metric.sum.data_points:
-                        for kv in dp.attributes:
-                            if kv.key == "session.id":
-                                kv.value.string_value = f"session-{i}"
-        bodies.append(req.SerializeToString())
+    bodies = [metrics_for_session(m.body, f"session-{i}") for i in range(40)]  # each one API call
     await asyncio.gather(*(asyncio.to_thread(grpc_export, otlp.grpc_port, "metrics", b) for b in bodies))
     r = report_dict(otlp.store.snapshot())
     assert len(r["sessions"]) == 40

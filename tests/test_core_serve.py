@@ -14,7 +14,7 @@ import grpc
 import pytest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 
-from otlp_client import ServeProcess, capture, free_port, grpc_export, replay, report
+from otlp_client import ServeProcess, capture, free_port, grpc_export, metrics_for_session, replay, report
 
 
 def test_serve_then_report_then_restart_gives_the_same_report(tmp_path):
@@ -36,18 +36,6 @@ def test_serve_then_report_then_restart_gives_the_same_report(tmp_path):
     assert srv2.stop(signal.SIGINT) == 0
 
 
-def _metrics_for_session(template: bytes, sid: str) -> bytes:
-    req = ExportMetricsServiceRequest.FromString(template)
-    for rm in req.resource_metrics:
-        for sm in rm.scope_metrics:
-            for metric in sm.metrics:
-                for dp in metric.sum.data_points:
-                    for kv in dp.attributes:
-                        if kv.key == "session.id":
-                            kv.value.string_value = sid
-    return req.SerializeToString()
-
-
 def test_kill_9_loses_no_acknowledged_export(tmp_path):
     db = tmp_path / "ccmon.db"
     srv = ServeProcess(db, "--retention-days", "0")
@@ -60,7 +48,7 @@ def test_kill_9_loses_no_acknowledged_export(tmp_path):
         while not stop.is_set():
             sid = f"kill9-{k}-{i}"
             try:
-                grpc_export(srv.grpc_port, "metrics", _metrics_for_session(m.body, sid), timeout=5)
+                grpc_export(srv.grpc_port, "metrics", metrics_for_session(m.body, sid), timeout=5)
             except grpc.RpcError:
                 return
             acked.append(sid)

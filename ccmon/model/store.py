@@ -55,6 +55,19 @@ class _Pending:
     resources: dict[str, int] = field(default_factory=dict)
 
 
+def _fold(groups: dict[Any, list], key: Any, amount: float, first: int, last: int) -> None:
+    """Sum ``amount`` into ``groups[key]`` = [total, first, last] (a rollup row in the making)."""
+    g = groups.get(key)
+    if g is None:
+        groups[key] = [amount, first, last]
+    else:
+        g[0] += amount
+        if first < g[1]:
+            g[1] = first
+        if last > g[2]:
+            g[2] = last
+
+
 def _insert_new(conn: sqlite3.Connection, sql: str, rows: list[tuple]) -> Iterable[int]:
     """INSERT OR IGNORE ``rows``; return the indexes of the rows that were new.
 
@@ -222,14 +235,7 @@ class Store:
         for i in _insert_new(conn, self._INSERT_POINT, rows):
             acc.points.append(facts[i])
             sid, _, end, inc = rows[i]
-            first = facts[i][3]
-            m = minutes.get((sid, end // MINUTE_NS))
-            if m is None:
-                minutes[(sid, end // MINUTE_NS)] = [inc, first, end]
-            else:
-                m[0] += inc
-                m[1] = min(m[1], first)
-                m[2] = max(m[2], end)
+            _fold(minutes, (sid, end // MINUTE_NS), inc, facts[i][3], end)
         if minutes:
             conn.executemany(
                 "INSERT INTO point_minutes VALUES (?, ?, ?, ?, ?) ON CONFLICT (series_id, minute) DO UPDATE SET "
@@ -264,25 +270,18 @@ class Store:
             rows.append((e.t_ns, e.name, session, user, det, seq if isinstance(seq, int) else None, rid,
                          _JSON.encode(own)))
             facts.append((session, user, e.name, det, e.t_ns, e.attrs))
-        days: dict[tuple[int, str, str, str], list] = {}  # the event_rollup of what was new
+        days: dict[tuple[int, str, str, str, str], list] = {}  # the event_rollup of what was new
         for i in _insert_new(conn, self._INSERT_EVENT, rows):
             fact = facts[i]
             acc.events.append(fact)
             session, user, name, det, t, _ = fact
-            d = days.get((t // db.DAY_NS, session, name, det))
-            if d is None:
-                days[(t // db.DAY_NS, session, name, det)] = [user, 1, t, t]
-            else:
-                d[1] += 1
-                d[2] = min(d[2], t)
-                d[3] = max(d[3], t)
+            _fold(days, (t // db.DAY_NS, session, user, name, det), 1, t, t)
         if days:
             conn.executemany(
                 "INSERT INTO event_rollup VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (day, session, name, detail) "
                 "DO UPDATE SET n = n + excluded.n, first_ns = MIN(first_ns, excluded.first_ns), "
                 "last_ns = MAX(last_ns, excluded.last_ns)",
-                [(day, session, user, name, det, n, first, last)
-                 for (day, session, name, det), (user, n, first, last) in days.items()])
+                [(*key, n, first, last) for key, (n, first, last) in days.items()])
 
     # -- applying (the thread that owns the aggregates) -----------------------------------------
 
