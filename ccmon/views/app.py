@@ -29,8 +29,9 @@ MINUTE_NS = 60_000_000_000
 class CcmonApp(App[None]):
     CSS_PATH = "ccmon.tcss"
     TITLE = "ccmon"
-    # Below 120 columns the panes stack (``-narrow`` in ccmon.tcss); from 120 all are visible.
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    # Below 120 columns the panes stack (``-narrow`` in ccmon.tcss); from 120 all are visible,
+    # the four summaries two by two until there are 156 columns for four in a row (``-medium``).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-medium"), (156, "-wide")]
     BINDINGS = [
         Binding("q", "quit", "Quit"),
         Binding("p", "pause", "Pause"),
