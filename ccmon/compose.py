@@ -15,9 +15,6 @@ import sys
 from . import __version__
 from .cli import fail
 
-SWEEP_EVERY_S = 3600.0
-
-
 def open_store(args: argparse.Namespace, *, load: bool = True):
     """The store for ``args.db``, or a one-line reason it cannot be opened."""
     from .model.db import SchemaError
@@ -48,29 +45,19 @@ async def _serve(args: argparse.Namespace) -> int:
         await receiver.start()
     except OSError as exc:
         store.close()
-        return fail(f"{exc.strerror or exc}; is another ccmon or an OTel Collector running? "
-                    "Choose other ports with --grpc-port/--http-port")
+        return fail(exc.strerror or str(exc))
     _warn_if_public(args.bind)
     print(f"ccmon {__version__} receiving OTLP on {receiver.endpoints()}; storing in {args.db}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    sweeper = loop.create_task(_sweep_loop(receiver))
     await stop.wait()
-    sweeper.cancel()
     await receiver.stop()
     received = sum(store.received.values())
     store.close()
     print(f"ccmon stopped; {received} export(s) received this run", file=sys.stderr, flush=True)
     return 0
-
-
-async def _sweep_loop(receiver) -> None:
-    """Retention once an hour, on the committer's thread (the only one that writes)."""
-    while True:
-        await asyncio.sleep(SWEEP_EVERY_S)
-        await receiver.committer.run(receiver.store.sweep)
 
 
 def serve(args: argparse.Namespace) -> int:

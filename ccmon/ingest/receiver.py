@@ -14,6 +14,7 @@ from ..model.store import Store
 from ..model.types import Batch
 
 log = logging.getLogger("ccmon.ingest")
+SWEEP_EVERY_S = 3600.0
 
 
 class Receiver:
@@ -26,6 +27,7 @@ class Receiver:
         self.http_port = http_port
         self._grpc = None
         self._http = None
+        self._sweeper: asyncio.Task[None] | None = None
 
     async def accept(self, signal: str, batch: Batch) -> None:
         self.store.note_received(signal)
@@ -47,15 +49,24 @@ class Receiver:
         from .grpc_server import start_grpc
         from .http_server import start_http
 
-        if self.grpc_port is not None:
-            self._grpc, self.grpc_port = await start_grpc(self, self.bind, self.grpc_port)
-        if self.http_port is not None:
-            try:
+        try:
+            if self.grpc_port is not None:
+                self._grpc, self.grpc_port = await start_grpc(self, self.bind, self.grpc_port)
+            if self.http_port is not None:
                 self._http, self.http_port = await start_http(self, self.bind, self.http_port)
-            except BaseException:
-                await self.stop()
-                raise
+        except OSError as exc:
+            await self.stop()
+            raise OSError(exc.errno, f"{exc.strerror or exc}; is another ccmon or an OTel Collector running? "
+                                     "Choose other ports with --grpc-port/--http-port") from None
         self.store.where = self.endpoints()
+        self._sweeper = asyncio.get_running_loop().create_task(self._sweep_hourly())
+
+    async def _sweep_hourly(self) -> None:
+        """Retention once an hour (the store applied it once at start), on the committer's
+        thread: the only one that writes."""
+        while True:
+            await asyncio.sleep(SWEEP_EVERY_S)
+            await self.committer.run(self.store.sweep)
 
     def endpoints(self) -> str:
         host = f"[{self.bind}]" if ":" in self.bind else self.bind
@@ -68,6 +79,9 @@ class Receiver:
 
     async def stop(self, grace: float = 1.0) -> None:
         """Stop listening, let in-flight exports finish and commit."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         if self._http is not None:
             self._http.close()
             await self._http.wait_closed_soon(grace)

@@ -69,9 +69,8 @@ class CcmonApp(App[None]):
         try:
             await self.source.start()
             self.source_started = True
-        except OSError as exc:
-            self.startup_error = (f"{exc.strerror or exc}; is another ccmon or an OTel Collector running? "
-                                  "Choose other ports with --grpc-port/--http-port")
+        except OSError as exc:  # a port in use: the receiver's message names it and what to do
+            self.startup_error = exc.strerror or str(exc)
             self.exit(return_code=1)
         except Exception as exc:  # e.g. a database that cannot be read: one line, not a traceback
             self.startup_error = f"cannot start: {exc}"
