@@ -23,7 +23,7 @@ def open_store(args: argparse.Namespace, *, load: bool = True):
     try:
         return Store(args.db, retention_days=args.retention_days, load=load)
     except (sqlite3.Error, OSError, SchemaError) as exc:
-        raise SystemExit(fail(f"cannot open database {args.db}: {exc}"))
+        raise SystemExit(fail(f"cannot open database {args.db}: {exc}")) from None
 
 
 def _warn_if_public(bind: str) -> None:

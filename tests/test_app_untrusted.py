@@ -30,7 +30,7 @@ SESSION = f"[b]s{TITLE}"
 MODEL = f"{MARKUP}{CLEAR}"
 PROMPT = f"{MARKUP} {TITLE} {CLEAR}\rend"
 TOOL = f"[bold]T{CLEAR}"
-TEAM = f"[i]ops\x9b31m"  # 0x9b: the one-byte CSI of 8-bit terminals
+TEAM = "[i]ops\x9b31m"  # 0x9b: the one-byte CSI of 8-bit terminals
 T_NS = FIXED_NS - 30_000_000_000
 
 

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .snapshot import Snapshot
+from .text import clean
 
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -81,9 +82,6 @@ def report_dict(snap: Snapshot, since_ns: int = 0) -> dict[str, Any]:
 
 def report_text(d: dict[str, Any]) -> str:
     """A short human summary of ``report_dict``; plain text, safe for any terminal."""
-    def clean(s: Any) -> str:
-        return "".join(ch if ch.isprintable() else "?" for ch in str(s))
-
     lines = []
     span = f"{d['first_seen'] or '-'} .. {d['last_seen'] or '-'}"
     lines.append(f"ccmon report  ({clean(d['source'])}; {span}{'; since ' + d['since'] if d['since'] else ''})")

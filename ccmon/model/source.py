@@ -6,7 +6,7 @@ implementation. A source is started and stopped on the app's event loop.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from .snapshot import Snapshot
