@@ -9,6 +9,7 @@ import sys
 from typing import Sequence
 
 from . import __version__
+from .errors import CcmonError
 
 DEFAULT_BIND = "127.0.0.1"
 DEFAULT_GRPC_PORT = 4317
@@ -122,6 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .compose import dashboard
 
         return dashboard(args)
+    except CcmonError as exc:
+        return fail(exc.message, exc.code)
     except KeyboardInterrupt:
         return 130
 
