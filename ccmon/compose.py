@@ -54,7 +54,7 @@ async def _serve(args: argparse.Namespace) -> int:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     await receiver.stop()
-    received = sum(store.received.values())
+    received = sum(receiver.stats.received().values())
     store.close()
     print(f"ccmon stopped; {received} export(s) received this run", file=sys.stderr, flush=True)
     return 0
