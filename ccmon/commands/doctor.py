@@ -6,8 +6,9 @@
    and the managed settings (which win, and whose endpoint/protocol/headers strip the user's
    per-signal ones).
 2. Check the result for every known cause of "nothing arrives", each with its fix.
-3. Send a small, marked test export (``service.name`` ``ccmon-doctor``: other telemetry, not
-   Claude Code usage) where Claude Code would send metrics, over the protocol it would use, and
+3. Send a small, marked test export (``service.name`` ``ccmon-doctor``, user agent
+   ``ccmon-doctor/<version>``, one metric without data points: nothing any receiver could count
+   as Claude Code usage) where Claude Code would send metrics, over the protocol it would use, and
    ask whoever accepted it whether it is ccmon (``GET /ccmon/v1/info`` / ``ccmon.v1.Info/Get``).
 
 Exit 0 only when no finding is an error and the test export was accepted by a ccmon.
@@ -20,7 +21,6 @@ import difflib
 import json
 import os
 import re
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -368,15 +368,14 @@ def probe_request() -> Any:
     sm.scope.name = PROBE_SERVICE
     m = sm.metrics.add()
     m.name, m.description = PROBE_METRIC, "ccmon doctor test export: not Claude Code usage"
-    dp = m.gauge.data_points.add()
-    dp.time_unix_nano, dp.as_int = time.time_ns(), 1
+    m.gauge.SetInParent()  # no data point: a valid export that no receiver can count as usage
     return req
 
 
 def _grpc_call(host_port: str, method: str, body: bytes, headers: dict[str, str], timeout: float) -> bytes:
     import grpc
 
-    with grpc.insecure_channel(host_port) as ch:
+    with grpc.insecure_channel(host_port, options=[("grpc.primary_user_agent", f"ccmon-doctor/{__version__}")]) as ch:
         return ch.unary_unary(method)(body, timeout=timeout, metadata=tuple(headers.items()) or None)
 
 
@@ -519,12 +518,18 @@ def _target_line(target: Target, protocol: str) -> str:
 
 # -- output ---------------------------------------------------------------------------------
 
-def diagnose(args: argparse.Namespace, environ: dict[str, str] | None = None, cwd: Path | None = None) -> Report:
-    target = Target.from_args(args)
+def inspect(target: Target, environ: dict[str, str], cwd: Path | None = None) -> Report:
+    """Everything but the test export."""
     report = Report()
-    report.layers = gather(dict(os.environ if environ is None else environ), cwd)
+    report.layers = gather(environ, cwd)
     report.env, report.origin = resolve(report.layers)
     check(report, target)
+    return report
+
+
+def diagnose(args: argparse.Namespace, environ: dict[str, str] | None = None, cwd: Path | None = None) -> Report:
+    target = Target.from_args(args)
+    report = inspect(target, dict(os.environ if environ is None else environ), cwd)
     probe(report, target, getattr(args, "timeout", 3.0))
     return report
 
