@@ -71,6 +71,7 @@ class Receiver:
             raise OSError(exc.errno, f"{exc.strerror or exc}; is another ccmon or an OTel Collector running? "
                                      "Choose other ports with --grpc-port/--http-port") from None
         self.store.where = self.stats.where = self.endpoints()
+        self.stats.version += 1  # the status bar and the waiting screen name the ports now
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep_hourly())
 
     async def _sweep_hourly(self) -> None:
