@@ -537,7 +537,8 @@ def diagnose(args: argparse.Namespace, environ: dict[str, str] | None = None, cw
 def render(report: Report) -> str:
     from ..model.text import clean
 
-    lines = [f"Claude Code would send metrics over {report.protocol or '(no protocol)'} to {report.endpoint}"]
+    lines = [f"Claude Code would send metrics over {report.protocol} to {report.endpoint}" if report.protocol
+             else "Claude Code would send no OTLP: no protocol is set"]
     for la in report.layers:
         state = f"{len(la.env)} variable(s)" if la.present else "absent"
         lines.append(f"  read {la.name}{f' {la.path}' if la.path else ''}: {state}")
