@@ -72,6 +72,10 @@ async def test_waiting_then_data_then_flow_with_rejections(args):
         assert "logs http/protobuf: 1 rejected, last answered 400: not a protobuf logs export" in text
         assert "metrics http/protobuf: 1 rejected, last answered 404: no such path '/v1/metrics/v1/metrics'" in text
         assert "claude-code 2.1.197" in text and "Claude Code" in text
+        senders = app.source.flow(FIXED_NS).senders
+        assert [(x.service_name, x.service_version, x.payloads, x.other) for x in senders] == \
+            [("claude-code", "2.1.197", metrics + logs, False)]
+        assert senders[0].user_agent.startswith("grpc-python/")  # the test's client; the CLI's says grpc-node-js
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is app.main, "back on the main screen")
 
