@@ -96,10 +96,13 @@ class ReceiverStats:
         lane.hit(now, via.nbytes, via.ok())
         name, version = _service(batch)
         key = (name, version, via.user_agent)
-        seen = self._senders.pop(key, None) or [0, 0]
+        senders = self._senders
+        if senders and next(reversed(senders)) == key:  # the usual case: the same sender again
+            seen = senders[key]
+        else:  # moved to the end: the dict's order is least recent first
+            seen = senders[key] = senders.pop(key, None) or [0, 0]
         seen[0] += 1
         seen[1] = now
-        self._senders[key] = seen  # re-inserted: the dict's order is least recent first
         while len(self._senders) > MAX_SENDERS:
             del self._senders[next(iter(self._senders))]
         self.version += 1
