@@ -138,3 +138,19 @@ def test_accepted_by_something_that_is_not_ccmon(tmp_path):
     assert codes(doc)["probe_not_ccmon"]["message"] == (
         f"the test export to http://127.0.0.1:{port}/v1/metrics was accepted, but not by ccmon "
         "(an OTel Collector or another receiver listens there)")
+
+
+def test_logs_sent_elsewhere_are_probed_too(tmp_path, serve):
+    good = env_object(Target("127.0.0.1", serve.grpc_port, serve.http_port), "grpc")
+    closed = free_port()
+    rc, doc = doctor(tmp_path, {**good, "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": f"http://127.0.0.1:{closed}"},
+                     serve.grpc_port, serve.http_port)
+    assert rc == 1 and [(p["signal"], p["ccmon"]) for p in doc["probes"]] == [("metrics", True), ("logs", False)]
+    assert codes(doc)["probe_refused"]["message"] == \
+        f"logs: nothing listens at http://127.0.0.1:{closed}: the test export was refused"
+
+    logs_http = {**good, "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL": "http/json",
+                 "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": f"http://127.0.0.1:{serve.http_port}/v1/logs"}
+    rc, doc = doctor(tmp_path, logs_http, serve.grpc_port, serve.http_port)
+    assert (rc, [(p["signal"], p["protocol"], p["ccmon"]) for p in doc["probes"]]) == \
+        (0, [("metrics", "grpc", True), ("logs", "http/json", True)])

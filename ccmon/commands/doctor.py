@@ -2,7 +2,8 @@
 
 1. ``doctor_checks``: read every place Claude Code takes its environment from, in its
    precedence, and check the result for every known cause of "nothing arrives", with its fix.
-2. ``doctor_probe``: send a small, marked test export where Claude Code would send metrics,
+2. ``doctor_probe``: send a small, marked test export where Claude Code would send metrics
+   (and logs, when they go elsewhere),
    over its protocol, and ask whoever accepted it whether it is ccmon.
 
 Exit 0 only when no finding is an error and the test export was accepted by a ccmon.
@@ -54,7 +55,7 @@ def as_json(report: Report) -> str:
         "ok": report.ok, "protocol": report.protocol, "endpoint": report.endpoint,
         "sources": [{"name": la.name, "path": la.path, "present": la.present, "variables": sorted(la.env)}
                     for la in report.layers],
-        "findings": [asdict(f) for f in report.findings], "probe": report.probe,
+        "findings": [asdict(f) for f in report.findings], "probe": report.probe, "probes": report.probes,
     }, indent=2) + "\n"
 
 

@@ -72,14 +72,16 @@ class Report:
     origin: dict[str, str] = field(default_factory=dict)
     protocol: str | None = None
     endpoint: str | None = None
-    probe: dict[str, Any] = field(default_factory=dict)
+    probe: dict[str, Any] = field(default_factory=dict)  # the metrics test export
+    probes: list[dict[str, Any]] = field(default_factory=list)  # and the logs one, if logs go elsewhere
 
     def add(self, code: str, severity: str, message: str, fix: str = "", source: str = "") -> None:
         self.findings.append(Finding(code, severity, message, fix, source))
 
     @property
     def ok(self) -> bool:
-        return not any(f.severity == ERROR for f in self.findings) and self.probe.get("ccmon") is True
+        return (not any(f.severity == ERROR for f in self.findings) and bool(self.probes)
+                and all(p.get("ccmon") is True for p in self.probes))
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -142,7 +144,7 @@ def _on(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def _exporters(value: str | None) -> set[str]:
+def exporters(value: str | None) -> set[str]:
     return {p.strip().lower() for p in (value or "").split(",") if p.strip()}
 
 
@@ -163,16 +165,18 @@ def _suggest(name: str) -> str | None:
     return close[0] if close and close[0] != name else None
 
 
-def metrics_destination(env: dict[str, str]) -> tuple[str | None, str]:
-    """(protocol, URL) Claude Code's metrics exporter would use (None: no protocol, nothing sent)."""
-    protocol = env.get("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL") or env.get("OTEL_EXPORTER_OTLP_PROTOCOL")
-    specific = env.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
+def destination(env: dict[str, str], signal: str = "metrics") -> tuple[str | None, str]:
+    """(protocol, URL) Claude Code's exporter for ``signal`` would use (None: no protocol, nothing
+    sent). A per-signal endpoint is used as is; the generic one gets ``/v1/<signal>`` over HTTP."""
+    up = signal.upper()
+    protocol = env.get(f"OTEL_EXPORTER_OTLP_{up}_PROTOCOL") or env.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+    specific = env.get(f"OTEL_EXPORTER_OTLP_{up}_ENDPOINT")
     generic = env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
     grpc = protocol == "grpc"
     if specific:
         return protocol, specific
     base = generic or ("http://localhost:4317" if grpc else "http://localhost:4318")
-    return protocol, base if grpc else base.rstrip("/") + "/v1/metrics"
+    return protocol, base if grpc else base.rstrip("/") + f"/v1/{signal}"
 
 
 def check(report: Report, target: Target) -> None:
@@ -216,8 +220,8 @@ def check(report: Report, target: Target) -> None:
         add("telemetry_disabled", ERROR, f"telemetry is not enabled{where}: Claude Code sends nothing",
             "CLAUDE_CODE_ENABLE_TELEMETRY=1 (`ccmon setup` writes it)", src("CLAUDE_CODE_ENABLE_TELEMETRY"))
 
-    metrics = _exporters(env.get("OTEL_METRICS_EXPORTER"))
-    logs = _exporters(env.get("OTEL_LOGS_EXPORTER"))
+    metrics = exporters(env.get("OTEL_METRICS_EXPORTER"))
+    logs = exporters(env.get("OTEL_LOGS_EXPORTER"))
     if "otlp" not in metrics and "otlp" not in logs:
         if "prometheus" not in metrics:
             add("no_exporter", ERROR, "neither OTEL_METRICS_EXPORTER nor OTEL_LOGS_EXPORTER is otlp: nothing is sent",
@@ -255,7 +259,7 @@ def check(report: Report, target: Target) -> None:
             f"themselves, so they post to {generic.rstrip('/')}/v1/metrics",
             f"OTEL_EXPORTER_OTLP_ENDPOINT={generic[:m.start()]}", src("OTEL_EXPORTER_OTLP_ENDPOINT"))
 
-    mp, murl = metrics_destination(env)
+    mp, murl = destination(env)
     report.protocol, report.endpoint = mp, murl
     for signal in ("METRICS", "LOGS"):
         proto = env.get(f"OTEL_EXPORTER_OTLP_{signal}_PROTOCOL") or protocol

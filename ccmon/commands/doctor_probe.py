@@ -15,26 +15,36 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import __version__
-from .doctor_checks import ERROR, OK, Report, parse_headers
+from .doctor_checks import ERROR, OK, Report, destination, exporters, parse_headers
 from .env import PROTOCOLS, Target
 
 PROBE_SERVICE = "ccmon-doctor"
 PROBE_METRIC = "ccmon.doctor.probe"
+SERVICES = {"metrics": "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
+            "logs": "/opentelemetry.proto.collector.logs.v1.LogsService/Export"}
 
 
-def probe_request() -> Any:
-    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+def probe_request(signal: str = "metrics") -> Any:
+    """An export with a marked resource and nothing in it that could be counted."""
+    if signal == "logs":
+        from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
-    req = ExportMetricsServiceRequest()
-    rm = req.resource_metrics.add()
+        req = ExportLogsServiceRequest()
+        res = req.resource_logs.add()
+        res.scope_logs.add().scope.name = PROBE_SERVICE  # no log record
+    else:
+        from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+
+        req = ExportMetricsServiceRequest()
+        res = req.resource_metrics.add()
+        sm = res.scope_metrics.add()
+        sm.scope.name = PROBE_SERVICE
+        m = sm.metrics.add()
+        m.name, m.description = PROBE_METRIC, "ccmon doctor test export: not Claude Code usage"
+        m.gauge.SetInParent()  # no data point: a valid export that no receiver can count as usage
     for k, v in (("service.name", PROBE_SERVICE), ("service.version", __version__)):
-        a = rm.resource.attributes.add()
+        a = res.resource.attributes.add()
         a.key, a.value.string_value = k, v
-    sm = rm.scope_metrics.add()
-    sm.scope.name = PROBE_SERVICE
-    m = sm.metrics.add()
-    m.name, m.description = PROBE_METRIC, "ccmon doctor test export: not Claude Code usage"
-    m.gauge.SetInParent()  # no data point: a valid export that no receiver can count as usage
     return req
 
 
@@ -45,9 +55,9 @@ def _grpc_call(host_port: str, method: str, body: bytes, headers: dict[str, str]
         return ch.unary_unary(method)(body, timeout=timeout, metadata=tuple(headers.items()) or None)
 
 
-def _send(protocol: str, url: str, headers: dict[str, str], timeout: float) -> dict[str, Any]:
+def _send(protocol: str, url: str, headers: dict[str, str], timeout: float, signal: str = "metrics") -> dict[str, Any]:
     """One attempt. {"accepted": bool, "status": str, "detail": str, "kind": refused|protocol|rejected|ok}."""
-    req = probe_request()
+    req = probe_request(signal)
     parts = urlsplit(url if "//" in url else "//" + url)
     host_port = f"{parts.hostname}:{parts.port or (4317 if protocol == 'grpc' else 4318)}"
     if ":" in (parts.hostname or ""):
@@ -57,7 +67,7 @@ def _send(protocol: str, url: str, headers: dict[str, str], timeout: float) -> d
         import grpc
 
         try:
-            _grpc_call(host_port, "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
+            _grpc_call(host_port, SERVICES[signal],
                        req.SerializeToString(), headers, timeout)
             return {"accepted": True, "status": "OK", "detail": "", "kind": "ok"}
         except grpc.RpcError as exc:
@@ -125,56 +135,73 @@ def _info(protocol: str, url: str, timeout: float) -> dict[str, Any] | None:
 
 
 def probe(report: Report, target: Target, timeout: float) -> None:
-    protocol, url = report.protocol, report.endpoint or ""
+    """Metrics' destination, and logs' too when it is another place or protocol."""
+    env = report.env
+    logs_on = "otlp" in exporters(env.get("OTEL_LOGS_EXPORTER"))
+    metrics_on = "otlp" in exporters(env.get("OTEL_METRICS_EXPORTER"))
+    signals = ["metrics"] if metrics_on or not logs_on else []
+    if logs_on and (not signals or _place(*destination(env, "logs")) != _place(*destination(env, "metrics"))):
+        signals.append("logs")
+    report.probes = [_probe(report, target, timeout, signal) for signal in signals]
+    report.probe = report.probes[0]
+
+
+def _place(protocol: str | None, url: str) -> tuple:
+    parts = urlsplit(url if "//" in url else "//" + url)
+    return protocol, parts.hostname, parts.port
+
+
+def _probe(report: Report, target: Target, timeout: float, signal: str) -> dict[str, Any]:
+    protocol, url = destination(report.env, signal)
+    said = "" if signal == "metrics" else "logs: "
     if protocol not in PROTOCOLS:
-        report.probe = {"sent": False, "ccmon": False, "why": "no valid protocol: Claude Code would send nothing"}
-        return
-    headers = {k: v for k, v in parse_headers(report.env.get("OTEL_EXPORTER_OTLP_HEADERS")).items()}
-    headers.update(parse_headers(report.env.get("OTEL_EXPORTER_OTLP_METRICS_HEADERS")))
-    if protocol == "grpc":
-        headers = {k.lower(): v for k, v in headers.items()}
-    result = _send(protocol, url, headers, timeout)
-    result.update(sent=True, protocol=protocol, endpoint=url, ccmon=False)
+        return {"signal": signal, "sent": False, "ccmon": False,
+                "why": "no valid protocol: Claude Code would send nothing"}
+    headers = parse_headers(report.env.get("OTEL_EXPORTER_OTLP_HEADERS"))
+    headers.update(parse_headers(report.env.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_HEADERS")))
+    result = _send(protocol, url, headers, timeout, signal)
+    result.update(signal=signal, sent=True, protocol=protocol, endpoint=url, ccmon=False)
     if result["accepted"]:
         info = _info(protocol, url, timeout)
         result["info"] = info
         result["ccmon"] = info is not None
         if info is None:
-            report.add("probe_not_ccmon", ERROR, f"the test export to {url} was accepted, but not by ccmon "
+            report.add("probe_not_ccmon", ERROR, f"{said}the test export to {url} was accepted, but not by ccmon "
                        "(an OTel Collector or another receiver listens there)",
                        f"point Claude Code at this ccmon: {_target_line(target, protocol)}")
         else:
             port = info.get("grpc_port") if protocol == "grpc" else info.get("http_port")
             mine = port == target.port(protocol)
-            report.add("probe_ok", OK, f"test export ({PROBE_SERVICE}, not counted as usage) accepted by ccmon "
+            report.add("probe_ok", OK, f"{said}test export ({PROBE_SERVICE}, not counted as usage) accepted by ccmon "
                        f"{info.get('version')} (pid {info.get('pid')}) on {protocol} {url}"
                        + ("" if mine else f"; that ccmon listens on port {port}, not {target.port(protocol)}"))
+        return result
+    kind = result["kind"]
+    other = "http/protobuf" if protocol == "grpc" else "grpc"
+    if kind == "refused":
+        report.add("probe_refused", ERROR, f"{said}nothing listens at {url}: the test export was refused",
+                   f"start ccmon (`ccmon` or `ccmon serve`), or {_target_line(target, protocol)}")
+    elif kind == "protocol" or (kind == "timeout" and protocol != "grpc"):
+        speaks = _send(other, url if other == "grpc" else _http_url(url, signal), headers, timeout, signal)
+        what = f" It speaks {'gRPC' if other == 'grpc' else 'OTLP/HTTP'}." if speaks["accepted"] else ""
+        report.add("probe_wrong_protocol", ERROR, f"{said}something listens at {url} but does not answer "
+                   f"{protocol}.{what}", f"OTEL_EXPORTER_OTLP_PROTOCOL={other} for that port, or "
+                   f"{_target_line(target, protocol)}")
+    elif kind == "timeout":
+        report.add("probe_timeout", ERROR, f"{said}the test export to {url} timed out", _target_line(target, protocol))
     else:
-        kind = result["kind"]
-        other = "http/protobuf" if protocol == "grpc" else "grpc"
-        if kind == "refused":
-            report.add("probe_refused", ERROR, f"nothing listens at {url}: the test export was refused",
-                       f"start ccmon (`ccmon` or `ccmon serve`), or {_target_line(target, protocol)}")
-        elif kind == "protocol" or (kind == "timeout" and protocol != "grpc"):
-            speaks = _send(other, url if other == "grpc" else _http_url(url), headers, timeout)
-            what = f" It speaks {'gRPC' if other == 'grpc' else 'OTLP/HTTP'}." if speaks["accepted"] else ""
-            report.add("probe_wrong_protocol", ERROR, f"something listens at {url} but does not answer {protocol}."
-                       f"{what}", f"OTEL_EXPORTER_OTLP_PROTOCOL={other} for that port, or "
-                       f"{_target_line(target, protocol)}")
-        elif kind == "timeout":
-            report.add("probe_timeout", ERROR, f"the test export to {url} timed out", _target_line(target, protocol))
+        if result["status"] in ("401", "403", "UNAUTHENTICATED", "PERMISSION_DENIED"):
+            fix = "OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer <the receiver's token>"
         else:
-            if result["status"] in ("401", "403", "UNAUTHENTICATED", "PERMISSION_DENIED"):
-                fix = "OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer <the receiver's token>"
-            else:
-                fix = _target_line(target, protocol)
-            report.add("probe_rejected", ERROR, f"the test export to {url} was rejected with {result['status']}: "
-                       f"{result['detail'][:200]}", fix)
-    report.probe = result
+            fix = _target_line(target, protocol)
+        report.add("probe_rejected", ERROR, f"{said}the test export to {url} was rejected with {result['status']}: "
+                   f"{result['detail'][:200]}", fix)
+    return result
 
 
-def _http_url(url: str) -> str:
-    return url.rstrip("/") + "/v1/metrics" if not url.rstrip("/").endswith("/v1/metrics") else url
+def _http_url(url: str, signal: str) -> str:
+    path = f"/v1/{signal}"
+    return url if url.rstrip("/").endswith(path) else url.rstrip("/") + path
 
 
 def _target_line(target: Target, protocol: str) -> str:
