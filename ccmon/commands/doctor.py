@@ -3,8 +3,8 @@
 1. ``doctor_checks``: read every place Claude Code takes its environment from, in its
    precedence, and check the result for every known cause of "nothing arrives", with its fix.
 2. ``doctor_probe``: send a small, marked test export where Claude Code would send metrics
-   (and logs, when they go elsewhere),
-   over its protocol, and ask whoever accepted it whether it is ccmon.
+   (and logs, when they go elsewhere), over its protocol, and ask whoever accepted it whether
+   it is ccmon.
 
 Exit 0 only when no finding is an error and the test export was accepted by a ccmon.
 """
