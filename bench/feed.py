@@ -23,7 +23,6 @@ def feed(store: Any, wl: Workload, events: int, *, first_round: int = 0, batch: 
         for signal, body in wl.round(r):
             b = decode(signal, body)
             sent += len(b.events)
-            store.note_received(signal)
             pending.append(b)
             if len(pending) >= batch:
                 store.apply(store.write(pending))

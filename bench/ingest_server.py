@@ -42,8 +42,10 @@ def _receiver_classes():
         points = 0
         events = 0
 
-        async def accept(self, signal: str, batch: Batch) -> None:
-            self.store.note_received(signal)
+        async def accept(self, signal: str, batch: Batch, via=None) -> None:
+            from ccmon.ingest.stats import GRPC, Via
+
+            self.stats.accepted(signal, via or Via(GRPC), batch)
             self.points += len(batch.points)
             self.events += len(batch.events)
 
@@ -164,9 +166,9 @@ def _report(mode: str, receiver: Any, store: Any, calls: dict[str, int] | None) 
     if mode == "bare":
         out["exports"] = calls["n"] if calls is not None else BareHttp.count
         return out
-    out["exports"] = sum(store.received.values())
-    out["rejected"] = sum(store.rejected.values())
-    out["last_error"] = store.last_error
+    out["exports"] = sum(receiver.stats.received().values())
+    out["rejected"] = sum(receiver.stats.rejections().values())
+    out["last_error"] = receiver.stats.last_error
     if mode == "decode":
         out["points"], out["events"] = receiver.points, receiver.events
         return out

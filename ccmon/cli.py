@@ -104,7 +104,37 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--since", metavar="DURATION", default=None,
                    help="only what happened in the last DURATION, e.g. 30m, 24h, 7d")
     _add_prometheus_args(r, sub=True)
+    _add_flow_commands(sub)
     return p
+
+
+def _add_flow_commands(sub) -> None:
+    """env / setup / doctor: getting Claude Code's telemetry to this ccmon (ccmon/commands/)."""
+    protocols = ("grpc", "http/protobuf", "http/json")
+    e = sub.add_parser("env", help="print the settings that send Claude Code's telemetry to this ccmon",
+                       description="The environment for Claude Code to send telemetry to this ccmon "
+                                   "(its --bind, ports and token), one comment per variable.")
+    e.add_argument("--protocol", choices=protocols, default="grpc")
+    e.add_argument("--format", choices=("sh", "fish", "powershell", "json"), default="sh",
+                   help="json: the env object for ~/.claude/settings.json")
+    s = sub.add_parser("setup", help="write those settings into ~/.claude/settings.json (backup, diff, --undo)",
+                       description="Merge the `ccmon env` block into ~/.claude/settings.json: other keys are "
+                                   "kept, the previous file is backed up, the diff is shown.")
+    s.add_argument("--protocol", choices=protocols, default="grpc")
+    s.add_argument("--scope", choices=("user", "project", "local"), default="user",
+                   help="only user: Claude Code ignores exporter variables in a repository's .claude/")
+    s.add_argument("--dry-run", action="store_true", help="show the diff, write nothing")
+    s.add_argument("--undo", action="store_true", help="restore the file from before the last change")
+    s.add_argument("--statusline", action="store_true", help='set "statusLine" to the `ccmon statusline` command')
+    s.add_argument("--replace", action="store_true", help="with --statusline: replace another status line")
+    d = sub.add_parser("doctor", help="check why telemetry does (not) reach this ccmon, then send a test export",
+                       description="Read the shell environment and Claude Code's settings files in Claude "
+                                   "Code's precedence, report each problem with its fix, and send a marked "
+                                   "test export. Exit 0 only when telemetry would reach this ccmon.")
+    d.add_argument("--json", action="store_true", help="machine-readable output")
+    d.add_argument("--timeout", type=float, default=3.0, metavar="SECONDS", help="for the test export")
+    for c in (e, s, d):
+        _add_receiver_args(c, sub=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -120,6 +150,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .reporting import report
 
             return report(args)
+        if args.command in ("env", "setup", "doctor"):
+            from importlib import import_module
+
+            return import_module(f".commands.{args.command}", __package__).run(args)
         from .compose import dashboard
 
         return dashboard(args)

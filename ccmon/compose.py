@@ -54,7 +54,7 @@ async def _serve(args: argparse.Namespace) -> int:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     await receiver.stop()
-    received = sum(store.received.values())
+    received = sum(receiver.stats.received().values())
     store.close()
     print(f"ccmon stopped; {received} export(s) received this run", file=sys.stderr, flush=True)
     return 0
@@ -79,7 +79,18 @@ def make_source(args: argparse.Namespace):
 def make_app(args: argparse.Namespace, **kwargs):
     from .views.app import CcmonApp
 
-    return CcmonApp(make_source(args), **kwargs)
+    source = make_source(args)
+    if hasattr(source, "receiver"):
+        kwargs.setdefault("setup_hint", lambda: _env_block(source.receiver, args))
+    return CcmonApp(source, **kwargs)
+
+
+def _env_block(receiver, args: argparse.Namespace) -> str:
+    """``ccmon env`` for the ports the receiver really listens on (port 0 is resolved by then)."""
+    from .commands.env import Target, render
+
+    base = Target.from_args(args)
+    return render(Target(base.bind, receiver.grpc_port or 0, receiver.http_port or 0, base.token), "grpc", "sh")
 
 
 def dashboard(args: argparse.Namespace) -> int:

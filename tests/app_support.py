@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import os
 import time
@@ -14,6 +15,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from rich.console import Console
 
+from ccmon.ingest.stats import GRPC, ReceiverStats, Via
 from ccmon.model.otlp import decode_logs, decode_metrics
 from ccmon.model.session_detail import build_detail
 from ccmon.model.store import Store
@@ -34,31 +36,43 @@ SHOWCASE = (  # in the order they were recorded, as a live dashboard would have 
 )
 
 
-def ingest_capture(store: Store, version: str, folder: str) -> None:
-    """Feed a capture straight into a store (no sockets), as the receivers would."""
+CLI_AGENT = "OTel-OTLP-Exporter-JavaScript/0.208.0 grpc-node-js/1.14.4"  # what 2.1.197 sends over gRPC
+
+
+def ingest_capture(store: Store, version: str, folder: str, stats: ReceiverStats | None = None) -> None:
+    """Feed a capture straight into a store (no sockets), as the receivers would; with
+    ``stats``, note each export there as the gRPC receiver does."""
     for e in capture(version, folder):
         if e.signal == "metrics":
             req = ExportMetricsServiceRequest()
             req.ParseFromString(e.body)
-            store.ingest(decode_metrics(req))
+            batch = decode_metrics(req)
         elif e.signal == "logs":
             req = ExportLogsServiceRequest()
             req.ParseFromString(e.body)
-            store.ingest(decode_logs(req, store.clock()))
+            batch = decode_logs(req, store.clock())
+        else:
+            continue
+        store.ingest(batch)
+        if stats is not None:
+            stats.accepted(e.signal, Via(GRPC, len(e.body), CLI_AGENT), batch)
 
 
 class StoreSource:
     """A ``Source`` over a prepared store with a fixed description and nothing to start: the
     screenshots show the same text on every machine."""
 
-    def __init__(self, store: Store, where: str = "grpc 127.0.0.1:4317, http 127.0.0.1:4318") -> None:
+    def __init__(self, store: Store, where: str = "grpc 127.0.0.1:4317, http 127.0.0.1:4318",
+                 stats: ReceiverStats | None = None) -> None:
         self.store = store
         store.where = where
+        self.stats = stats or getattr(store, "test_stats", None) or ReceiverStats(store.clock)
+        self.stats.where = where
         self.stopped = False
 
     @property
     def version(self) -> int:
-        return self.store.version
+        return self.store.version + self.stats.version
 
     @property
     def description(self) -> str:
@@ -71,7 +85,10 @@ class StoreSource:
         self.stopped = True
 
     def snapshot(self, now_ns=None):
-        return self.store.snapshot(now_ns)
+        return dataclasses.replace(self.store.snapshot(now_ns), version=self.version, status=self.stats.status())
+
+    def flow(self, now_ns=None):
+        return self.stats.flow(now_ns)
 
     async def session_detail(self, key: str):
         events = self.store.session_events(key, 5000)
@@ -79,9 +96,12 @@ class StoreSource:
 
 
 def fixed_store(path: Path, *folders: tuple[str, str]) -> Store:
+    """A store holding ``folders``; what a receiver would have counted rides along as
+    ``store.test_stats`` (``StoreSource`` shows it)."""
     store = Store(path, retention_days=0, clock=lambda: FIXED_NS)
+    store.test_stats = ReceiverStats(lambda: FIXED_NS)  # type: ignore[attr-defined]
     for version, folder in folders:
-        ingest_capture(store, version, folder)
+        ingest_capture(store, version, folder, store.test_stats)  # type: ignore[attr-defined]
     return store
 
 

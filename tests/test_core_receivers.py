@@ -126,9 +126,13 @@ async def test_traces_are_accepted_and_stored(otlp):
     await send(otlp, exports, "grpc")
     n = otlp.store._read.execute("SELECT COUNT(*), COUNT(DISTINCT name) FROM spans").fetchone()
     assert n[1] == 5 and n[0] >= 5
+    grpc_traces = sum(e.signal == "traces" for e in exports)
     exports = capture("2.1.330", "http_json/traces_beta")
     await send(otlp, exports, "http")
-    assert otlp.store.received["traces"] >= 2
+    http_traces = sum(e.signal == "traces" for e in exports)
+    assert otlp.stats.received()["traces"] == grpc_traces + http_traces
+    lanes = {(la.signal, la.protocol): la.accepted for la in otlp.stats.flow().lanes}
+    assert (lanes[("traces", "grpc")], lanes[("traces", "http/json")]) == (grpc_traces, http_traces)
 
 
 ALL_FOLDERS = [(v, f) for v in ("2.1.197", "2.1.330") for f in (
@@ -155,7 +159,7 @@ async def test_grpc_undecodable_is_invalid_argument_and_counted(otlp):
         await asyncio.to_thread(grpc_export, otlp.grpc_port, "metrics", b"\xff\xff\xff")
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "not a protobuf metrics export" in err.value.details()
-    assert otlp.store.rejected["metrics"] == 1
+    assert otlp.stats.rejections() == {"metrics": 1}
 
 
 async def test_grpc_over_64_mib_is_resource_exhausted(otlp):
@@ -195,7 +199,7 @@ async def test_http_bad_bodies(otlp, body, ctype, status, needle):
         assert json.loads(reply)["code"] == 3
     elif got == 400:
         assert reply[:2] == b"\x08\x03"  # google.rpc.Status code INVALID_ARGUMENT
-    assert otlp.store.rejected["logs"] == 1
+    assert otlp.stats.rejections() == {"logs": 1}
 
 
 def _raw(port: int, request: bytes) -> tuple[int, dict, bytes]:

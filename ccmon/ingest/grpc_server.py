@@ -19,6 +19,7 @@ import grpc  # noqa: E402
 
 from ..model.types import LOGS, METRICS, TRACES
 from .payload import MAX_BYTES, RESPONSES, BadPayload, decode
+from .stats import GRPC, Via
 
 if TYPE_CHECKING:
     from .receiver import Receiver
@@ -30,17 +31,30 @@ SERVICES = {
 }
 
 
+INFO_SERVICE = "ccmon.v1.Info"  # who is listening, for `ccmon doctor` (JSON bytes, no proto)
+
+
+def _info(receiver: "Receiver") -> grpc.RpcMethodHandler:
+    async def get(body: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        import json
+
+        return json.dumps(receiver.info()).encode()
+
+    return grpc.unary_unary_rpc_method_handler(get)
+
+
 def _export(receiver: "Receiver", signal: str) -> Callable[..., Any]:
     response = RESPONSES[signal]
 
     async def export(body: bytes, context: grpc.aio.ServicerContext) -> Any:
+        via = Via(GRPC, len(body), dict(context.invocation_metadata() or ()).get("user-agent", "")[:200])
         try:
             batch = decode(signal, body)
         except BadPayload as exc:
-            receiver.reject(signal, str(exc))
+            receiver.reject(signal, str(exc), via, "INVALID_ARGUMENT")
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         try:
-            await receiver.accept(signal, batch)
+            await receiver.accept(signal, batch, via)
         except Exception as exc:  # storage failed: UNAVAILABLE is retryable, so nothing is lost
             await context.abort(grpc.StatusCode.UNAVAILABLE, f"ccmon could not store the export: {exc}")
         return response()
@@ -60,6 +74,7 @@ async def start_grpc(receiver: "Receiver", bind: str, port: int) -> tuple[grpc.a
             response_serializer=lambda m: m.SerializeToString(),
         )
         server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, {"Export": handler}),))
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(INFO_SERVICE, {"Get": _info(receiver)}),))
     host = f"[{bind}]" if ":" in bind else bind
     _check_free(bind, port, host)
     try:

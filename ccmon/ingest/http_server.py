@@ -21,11 +21,13 @@ import h11
 
 from ..model.types import LOGS, METRICS, TRACES
 from .payload import MAX_BYTES, BadPayload, TooLarge, decode, gunzip, status_bytes
+from .stats import HTTP_JSON, HTTP_PROTOBUF, Via
 
 if TYPE_CHECKING:
     from .receiver import Receiver
 
 PATHS = {b"/v1/metrics": METRICS, b"/v1/logs": LOGS, b"/v1/traces": TRACES}
+INFO_PATH = b"/ccmon/v1/info"  # who is listening, for `ccmon doctor`
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
 _PROTOBUF_TYPES = {"application/x-protobuf", "application/protobuf"}
@@ -127,23 +129,30 @@ class HttpServer:
         json_body = ctype == JSON
         path = event.target.split(b"?", 1)[0]
         signal = PATHS.get(path)
+        via = Via(HTTP_JSON if json_body else HTTP_PROTOBUF, 0, headers.get(b"user-agent", b"").decode("latin-1")[:200])
+        if path == INFO_PATH and event.method == b"GET":
+            await self._drain(conn, reader)
+            return await self._send_json(conn, writer, self.receiver.info())
         if signal is None:
             await self._drain(conn, reader)
+            # e.g. /v1/metrics appended to OTEL_EXPORTER_OTLP_ENDPOINT: the Flow view shows it
+            self.receiver.reject(_signal_in(path), f"no such path {path.decode('latin-1')[:100]!r}", via, "404")
             raise _Reply(404, f"no such path: {path.decode('latin-1')[:100]!r} (OTLP paths are /v1/metrics, "
                          "/v1/logs, /v1/traces)", 5, as_json=json_body)
         if event.method != b"POST":
             await self._drain(conn, reader)
+            self.receiver.reject(signal, f"{event.method.decode('latin-1')} instead of POST", via, "405")
             raise _Reply(405, f"{event.method.decode('latin-1')} is not allowed; OTLP exports are POSTed",
                          12, as_json=json_body, headers=[(b"allow", b"POST")])
         if not json_body and ctype not in _PROTOBUF_TYPES:
-            self.receiver.reject(signal, f"unsupported content type {ctype!r}")
+            self.receiver.reject(signal, f"unsupported content type {ctype!r}", via, "415")
             await self._drain(conn, reader)
             raise _Reply(415, f"unsupported content type {ctype or '(none)'!r}; send {PROTOBUF} or {JSON}",
                          _INVALID_ARGUMENT)
         reply_type = JSON if json_body else PROTOBUF
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > MAX_BYTES:
-            self.receiver.reject(signal, f"body of {int(length)} bytes is over the {MAX_BYTES} byte limit")
+            self.receiver.reject(signal, f"body of {int(length)} bytes is over the {MAX_BYTES} byte limit", via, "413")
             raise _Reply(413, f"body over {MAX_BYTES} bytes", _RESOURCE_EXHAUSTED, close=True, as_json=json_body)
         if conn.they_are_waiting_for_100_continue:
             writer.write(conn.send(h11.InformationalResponse(status_code=100, headers=[])))
@@ -153,13 +162,14 @@ class HttpServer:
             if isinstance(ev, h11.Data):
                 body += ev.data
                 if len(body) > MAX_BYTES:
-                    self.receiver.reject(signal, f"body over the {MAX_BYTES} byte limit")
+                    self.receiver.reject(signal, f"body over the {MAX_BYTES} byte limit", via, "413")
                     raise _Reply(413, f"body over {MAX_BYTES} bytes", _RESOURCE_EXHAUSTED, close=True,
                                  as_json=json_body)
             elif isinstance(ev, h11.EndOfMessage):
                 break
             else:
                 return False
+        via.nbytes = len(body)
         encoding = headers.get(b"content-encoding", b"identity").decode("latin-1").strip().lower()
         try:
             if encoding == "gzip":
@@ -170,13 +180,13 @@ class HttpServer:
                 raise BadPayload(f"unsupported content encoding {encoding!r} (use gzip or none)")
             batch = decode(signal, raw, json_body=json_body)
         except TooLarge as exc:
-            self.receiver.reject(signal, str(exc))
+            self.receiver.reject(signal, str(exc), via, "413")
             raise _Reply(413, str(exc), _RESOURCE_EXHAUSTED, as_json=json_body) from None
         except BadPayload as exc:
-            self.receiver.reject(signal, str(exc))
+            self.receiver.reject(signal, str(exc), via, "400")
             raise _Reply(400, str(exc), _INVALID_ARGUMENT, as_json=json_body) from None
         try:
-            await self.receiver.accept(signal, batch)
+            await self.receiver.accept(signal, batch, via)
         except Exception as exc:
             raise _Reply(503, f"ccmon could not store the export: {exc}", _UNAVAILABLE, as_json=json_body,
                          headers=[(b"retry-after", b"1")]) from None
@@ -184,6 +194,15 @@ class HttpServer:
         writer.write(conn.send(h11.Response(status_code=200, headers=[
             (b"content-type", reply_type.encode()), (b"content-length", str(len(payload)).encode())])))
         writer.write(conn.send(h11.Data(data=payload)) if payload else b"")
+        writer.write(conn.send(h11.EndOfMessage()))
+        await writer.drain()
+        return True
+
+    async def _send_json(self, conn: h11.Connection, writer: asyncio.StreamWriter, doc: dict) -> bool:
+        payload = json.dumps(doc).encode()
+        writer.write(conn.send(h11.Response(status_code=200, headers=[
+            (b"content-type", JSON.encode()), (b"content-length", str(len(payload)).encode())])))
+        writer.write(conn.send(h11.Data(data=payload)))
         writer.write(conn.send(h11.EndOfMessage()))
         await writer.drain()
         return True
@@ -214,6 +233,14 @@ class HttpServer:
             await writer.drain()
         except h11.LocalProtocolError:
             pass
+
+
+def _signal_in(path: bytes) -> str:
+    """The signal a wrong path was meant for (``/v1/metrics/v1/metrics`` -> metrics)."""
+    for known, signal in PATHS.items():
+        if path.endswith(known):
+            return signal
+    return "unknown path"
 
 
 def _status_body(code: int, message: str, as_json: bool) -> tuple[bytes, bytes]:

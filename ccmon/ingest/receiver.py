@@ -12,6 +12,7 @@ import logging
 from ..model.committer import GroupCommitter
 from ..model.store import Store
 from ..model.types import Batch
+from .stats import GRPC, ReceiverStats, Via
 
 log = logging.getLogger("ccmon.ingest")
 SWEEP_EVERY_S = 3600.0
@@ -21,6 +22,7 @@ class Receiver:
     def __init__(self, store: Store, *, bind: str = "127.0.0.1", grpc_port: int | None = 4317,
                  http_port: int | None = 4318) -> None:
         self.store = store
+        self.stats = ReceiverStats()  # what arrived on the wire: the status bar, the Flow view
         self.committer = GroupCommitter(store)
         self.bind = bind
         self.grpc_port = grpc_port
@@ -29,19 +31,29 @@ class Receiver:
         self._http = None
         self._sweeper: asyncio.Task[None] | None = None
 
-    async def accept(self, signal: str, batch: Batch) -> None:
-        self.store.note_received(signal)
-        if batch.skipped:
-            self.store.note_rejected(signal, f"{batch.skipped} {signal} data point(s) of a kind ccmon does not use")
+    async def accept(self, signal: str, batch: Batch, via: Via | None = None) -> None:
+        via = via or Via(GRPC)
         try:
             await self.committer.submit(batch)
         except Exception as exc:
-            self.store.note_rejected(signal, f"could not store {signal}: {exc}")
+            self.stats.rejected(signal, via, via.unavailable(), f"could not store {signal}: {exc}")
             raise
+        self.stats.accepted(signal, via, batch)
 
-    def reject(self, signal: str, why: str) -> None:
+    def reject(self, signal: str, why: str, via: Via | None = None, status: str = "") -> None:
+        """A request refused with ``status`` (HTTP code or gRPC status name) because ``why``."""
         log.info("rejected %s export: %s", signal, why)
-        self.store.note_rejected(signal, why)
+        self.stats.rejected(signal, via or Via(GRPC), status, why)
+
+    def info(self) -> dict:
+        """``GET /ccmon/v1/info`` (and the gRPC ``ccmon.v1.Info/Get``): lets ``ccmon doctor`` tell
+        this ccmon from another OTLP receiver on the same port."""
+        import os
+
+        from .. import __version__
+
+        return {"name": "ccmon", "version": __version__, "pid": os.getpid(), "bind": self.bind,
+                "grpc_port": self.grpc_port, "http_port": self.http_port, "received": self.stats.received()}
 
     async def start(self) -> None:
         """Bind both servers (port 0 picks a free port; the chosen one is stored back).
@@ -58,7 +70,8 @@ class Receiver:
             await self.stop()
             raise OSError(exc.errno, f"{exc.strerror or exc}; is another ccmon or an OTel Collector running? "
                                      "Choose other ports with --grpc-port/--http-port") from None
-        self.store.where = self.endpoints()
+        self.store.where = self.stats.where = self.endpoints()
+        self.stats.version += 1  # the status bar and the waiting screen name the ports now
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep_hourly())
 
     async def _sweep_hourly(self) -> None:
@@ -104,7 +117,7 @@ class OtlpSource:
 
     @property
     def version(self) -> int:
-        return self.store.version
+        return self.store.version + self.receiver.stats.version  # both only grow
 
     @property
     def description(self) -> str:
@@ -121,7 +134,15 @@ class OtlpSource:
         self.store.close()
 
     def snapshot(self, now_ns: int | None = None):
-        return self.store.snapshot(now_ns)
+        from dataclasses import replace
+
+        version = self.version
+        snap = self.store.snapshot(now_ns)
+        return replace(snap, version=version, status=self.receiver.stats.status())
+
+    def flow(self, now_ns: int | None = None):
+        """What arrived on the wire, for the Flow view (``model.flow.Flow``)."""
+        return self.receiver.stats.flow(now_ns)
 
     async def session_detail(self, key: str):
         from ..model.session_detail import build_detail

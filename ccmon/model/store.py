@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from os import PathLike
 from typing import Any, Callable, Iterable
@@ -141,10 +140,6 @@ class Store:
         self._next_series_id = 1
         self.loaded = False
         self.version = 0
-        self.received: Counter[str] = Counter()
-        self.rejected: Counter[str] = Counter()
-        self.last_payload_ns: dict[str, int] = {}
-        self.last_error: str | None = None
         if load:
             self.load()
 
@@ -297,28 +292,15 @@ class Store:
 
     def ingest(self, batch: Batch) -> Accepted:
         """Write and apply in the calling thread (tests, tools, benchmarks)."""
-        self.note_received(batch.signal)
         acc = self.write([batch])
         self.apply(acc)
         return acc
 
     # -- bookkeeping ----------------------------------------------------------------------------
 
-    def note_received(self, signal: str) -> None:
-        self.received[signal] += 1
-        self.last_payload_ns[signal] = self.clock()
-        self.version += 1
-
-    def note_rejected(self, signal: str, why: str) -> None:
-        self.rejected[signal] += 1
-        self.last_error = why
-        self.version += 1
-
     def status(self) -> SourceStatus:
-        return SourceStatus(
-            kind="otlp", where=self.where, last_payload_ns=dict(self.last_payload_ns),
-            received=dict(self.received), rejected=dict(self.rejected), last_error=self.last_error,
-        )
+        """What the receiver saw lives in ``ingest.stats``; a source built on the receiver fills it in."""
+        return SourceStatus(kind="otlp", where=self.where)
 
     def snapshot(self, now_ns: int | None = None) -> Snapshot:
         return self.aggs.snapshot(self.version, self.status(), now_ns if now_ns is not None else self.clock())

@@ -19,6 +19,7 @@ from textual.screen import Screen
 
 from ..model.snapshot import SessionRow, Snapshot
 from ..model.source import Source
+from .screens.flow import FlowScreen
 from .screens.help import HelpScreen
 from .screens.main import MainScreen
 from .screens.session import SessionScreen
@@ -37,12 +38,14 @@ class CcmonApp(App[None]):
         Binding("p", "pause", "Pause"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("f1", "help", "Help", show=False),
+        Binding("f", "flow", "Flow"),
     ]
 
     def __init__(self, source: Source, *, clock: Callable[[], int] | None = None,
-                 refresh_interval: float = 0.25) -> None:
+                 refresh_interval: float = 0.25, setup_hint: Callable[[], str] | None = None) -> None:
         super().__init__()
         self.source = source
+        self.setup_hint = setup_hint  # the `ccmon env` block for this receiver, for the waiting screen
         self.clock = clock or time.time_ns
         self.refresh_interval = refresh_interval
         self.startup_error: str | None = None  # one line for the CLI to print after exit
@@ -138,6 +141,11 @@ class CcmonApp(App[None]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
+    def action_flow(self) -> None:
+        """What arrives on the wire and why not (OTLP sources only; others say so)."""
+        if not isinstance(self.screen, FlowScreen):
+            self.push_screen(FlowScreen(getattr(self.source, "flow", None), self.clock))
+
     def open_session(self, key: str) -> None:
         self.push_screen(SessionScreen(self.source, key, self._session_row(key)))
 
@@ -150,6 +158,7 @@ class CcmonApp(App[None]):
             yield SystemCommand("Group by", "Group cost and tokens by the next dimension", screen.action_group)
             yield SystemCommand("Open session", "Open the session under the cursor", screen.action_open_session)
             yield SystemCommand("Zoom pane", "Zoom the focused pane to the whole screen", screen.action_zoom)
+        yield SystemCommand("Flow", "What arrives per signal and protocol, from whom, and why not", self.action_flow)
         yield SystemCommand("Next pane", "Focus the next pane", self.action_focus_next)
         yield SystemCommand("Help", "Keys and what the figures mean", self.action_help)
         yield from super().get_system_commands(screen)

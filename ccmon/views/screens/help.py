@@ -20,6 +20,7 @@ KEYS = (
     ("Tab / Shift+Tab", "focus the next / previous pane"),
     ("Enter", "open the session under the cursor (sessions or events table)"),
     ("z", "zoom the focused pane to the whole screen, again to restore"),
+    ("f", "flow: what arrives per signal and protocol, from whom, what was rejected and why"),
     ("Esc", "back from a session; clear the filter"),
     ("Ctrl+P", "command palette: every action by name"),
     ("? / F1", "this help"),

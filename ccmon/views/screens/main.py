@@ -7,14 +7,16 @@ and Tab moves to, and scrolls to, the next pane.
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Input
+from textual.widgets import Footer, Input, Static
 
 from ...model.snapshot import Snapshot
+from .. import safe
 from ..widgets.api_health import ApiHealthPane
 from ..widgets.cost import CostPane
 from ..widgets.edits import EditsPane
@@ -25,6 +27,23 @@ from ..widgets.sessions import SessionsPane
 from ..widgets.status import StatusBar
 from ..widgets.table import KeyedTable
 from ..widgets.tokens import TokensPane
+
+
+def waiting_text(where: str, rejected: int, setup_hint) -> Text:
+    """The first screen: what ccmon waits for, the settings that send it, and who writes them."""
+    t = Text.assemble(("Waiting for Claude Code's telemetry", "bold"), " on ")
+    t.append_text(safe.text(where or "the OTLP receiver (starting…)"))
+    t.append(": nothing has arrived yet.\n")
+    if rejected:
+        t.append(f"{rejected:,} export(s) were rejected: press f (Flow) to see why.\n", "bold red")
+    if setup_hint is not None:
+        t.append("\nStart Claude Code with these settings (this is `ccmon env`):\n\n", "dim")
+        t.append(setup_hint())
+    t.append("\nOr let ccmon write them into ~/.claude/settings.json:  ")
+    t.append("ccmon setup", "bold")
+    t.append("  (shows the diff, keeps a backup; `ccmon setup --undo` restores it)\n")
+    t.append("Then `ccmon doctor` checks every setting and sends a test export. Press f for the Flow view.", "dim")
+    return t
 
 
 class MainScreen(Screen):
@@ -42,11 +61,16 @@ class MainScreen(Screen):
         Binding("shift+tab", "app.focus_previous", "Previous pane", show=False),
         Binding("enter", "open_session", "Open", key_display="⏎"),
         Binding("z", "zoom", "Zoom"),
+        Binding("f", "app.flow", "Flow"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
 
+    _waiting_shown: Text | None = None
+
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
+        with VerticalScroll(id="waiting"):
+            yield Static(id="waiting-text")
         with VerticalScroll(id="dashboard"):
             with Grid(id="summary"):
                 yield CostPane(id="cost")
@@ -63,10 +87,26 @@ class MainScreen(Screen):
         yield Footer()
 
     def show(self, snap: Snapshot) -> None:
-        """Every pane from one snapshot; each redraws only what changed."""
+        """Every pane from one snapshot; each redraws only what changed. Until anything has
+        arrived (and the database has nothing either) the waiting screen stands in for them."""
+        self._show_waiting(snap)
         for pane in (CostPane, TokensPane, ProductivityPane, ApiHealthPane, SessionsPane, EditsPane,
                      EventsPane, GroupsPane):
             self.query_one(pane).show(snap)
+
+    def _show_waiting(self, snap: Snapshot) -> None:
+        status = snap.status
+        waiting = status.kind == "otlp" and not status.received and not snap.sessions and not snap.cost_total
+        box = self.query_one("#waiting")
+        if box.display != waiting:
+            box.display = waiting
+            self.query_one("#dashboard").display = not waiting
+        if waiting:
+            text = waiting_text(status.where, sum(status.rejected.values()),
+                                getattr(self.app, "setup_hint", None))
+            if text != self._waiting_shown:
+                self._waiting_shown = text
+                self.query_one("#waiting-text", Static).update(text)
 
     def show_status(self, snap: Snapshot, now_ns: int, paused: bool) -> None:
         self.query_one(StatusBar).show(snap, now_ns, paused)

@@ -1,0 +1,1 @@
+"""Command implementations that are neither ingest nor views (one module per command)."""
