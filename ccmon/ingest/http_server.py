@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import h11
 
 from ..model.types import LOGS, METRICS, TRACES
+from . import statusline_http
 from .payload import MAX_BYTES, BadPayload, TooLarge, decode, gunzip, status_bytes
 
 if TYPE_CHECKING:
@@ -126,6 +127,8 @@ class HttpServer:
         ctype = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
         json_body = ctype == JSON
         path = event.target.split(b"?", 1)[0]
+        if path == statusline_http.PATH:  # not OTLP: `ccmon statusline` feeding plan limits
+            return await statusline_http.handle(self, conn, reader, writer, event, headers)
         signal = PATHS.get(path)
         if signal is None:
             await self._drain(conn, reader)

@@ -10,6 +10,7 @@ import asyncio
 import logging
 
 from ..model.committer import GroupCommitter
+from ..model.limits_store import LimitsStore
 from ..model.store import Store
 from ..model.types import Batch
 
@@ -22,6 +23,7 @@ class Receiver:
                  http_port: int | None = 4318) -> None:
         self.store = store
         self.committer = GroupCommitter(store)
+        self.limits = LimitsStore(store.path)  # status lines (plan limits), see statusline()
         self.bind = bind
         self.grpc_port = grpc_port
         self.http_port = http_port
@@ -38,6 +40,20 @@ class Receiver:
         except Exception as exc:
             self.store.note_rejected(signal, f"could not store {signal}: {exc}")
             raise
+
+    async def statusline(self, body: bytes) -> bool:
+        """Store one status-line JSON (``POST /ccmon/v1/statusline``); False if it is not one."""
+        from ..model.statusline import parse
+
+        sl = parse(body)
+        if sl is None or not sl.session:
+            return False
+        t_ns = self.store.clock()
+        known = getattr(getattr(self.store, "aggs", None), "sessions", {}).get(sl.session)
+        account = getattr(known, "user", "") or ""
+        await self.committer.run(self.limits.record, sl, body, account, t_ns)
+        self.limits.apply(sl, account, t_ns)
+        return True
 
     def reject(self, signal: str, why: str) -> None:
         log.info("rejected %s export: %s", signal, why)
@@ -59,6 +75,7 @@ class Receiver:
             raise OSError(exc.errno, f"{exc.strerror or exc}; is another ccmon or an OTel Collector running? "
                                      "Choose other ports with --grpc-port/--http-port") from None
         self.store.where = self.endpoints()
+        self.limits.load(self.store.clock())
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep_hourly())
 
     async def _sweep_hourly(self) -> None:
@@ -90,6 +107,7 @@ class Receiver:
             await self._grpc.stop(grace)
             self._grpc = None
         await self.committer.close()
+        self.limits.close()
         await asyncio.sleep(0)
 
 
@@ -104,7 +122,7 @@ class OtlpSource:
 
     @property
     def version(self) -> int:
-        return self.store.version
+        return self.store.version + self.receiver.limits.version
 
     @property
     def description(self) -> str:
@@ -121,7 +139,11 @@ class OtlpSource:
         self.store.close()
 
     def snapshot(self, now_ns: int | None = None):
-        return self.store.snapshot(now_ns)
+        from dataclasses import replace
+
+        limits = self.receiver.limits
+        snap = self.store.snapshot(now_ns)
+        return replace(snap, version=snap.version + limits.version, limits=limits.view(snap.sessions))
 
     async def session_detail(self, key: str):
         from ..model.session_detail import build_detail
