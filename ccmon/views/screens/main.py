@@ -10,7 +10,7 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid, Horizontal, VerticalScroll
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Input
 
@@ -20,6 +20,7 @@ from ..widgets.cost import CostPane
 from ..widgets.edits import EditsPane
 from ..widgets.events import EventsPane
 from ..widgets.groups import GroupsPane
+from ..widgets.limits import LimitsPane
 from ..widgets.productivity import ProductivityPane
 from ..widgets.sessions import SessionsPane
 from ..widgets.status import StatusBar
@@ -55,7 +56,9 @@ class MainScreen(Screen):
                 yield ApiHealthPane(id="api")
             with Horizontal(id="middle"):
                 yield SessionsPane(id="sessions")
-                yield EditsPane(id="edits")
+                with Vertical(id="side"):
+                    yield LimitsPane(id="limits")
+                    yield EditsPane(id="edits")
             with Horizontal(id="bottom"):
                 yield EventsPane(id="events")
                 yield GroupsPane(id="groups")
@@ -64,8 +67,8 @@ class MainScreen(Screen):
 
     def show(self, snap: Snapshot) -> None:
         """Every pane from one snapshot; each redraws only what changed."""
-        for pane in (CostPane, TokensPane, ProductivityPane, ApiHealthPane, SessionsPane, EditsPane,
-                     EventsPane, GroupsPane):
+        for pane in (CostPane, TokensPane, ProductivityPane, ApiHealthPane, SessionsPane, LimitsPane,
+                     EditsPane, EventsPane, GroupsPane):
             self.query_one(pane).show(snap)
 
     def show_status(self, snap: Snapshot, now_ns: int, paused: bool) -> None:
