@@ -25,7 +25,6 @@ def report(args: argparse.Namespace) -> int:
         data = prometheus_report(args, since_ns)
         if isinstance(data, int):
             return data
-        data = add_statusline(data, None)  # no status line in Prometheus mode
     else:
         from .model import db
         from .model.limits_store import load_view

@@ -102,6 +102,7 @@ class LimitsPane(Pane):
                            else f"pace: 100% at {at}, {early} before reset", "bold red")
             else:
                 out.append(f"pace: {pct(p.projected_pct)} at the reset", level(p.projected_pct))
-        who = f"{safe.clean(plan.account)} · " if plan.account else ""
+        account = plan.account if len(plan.account) <= 13 else plan.account[:12] + "…"
+        who = f"{safe.clean(account)} · " if account else ""
         out.append(f"\n{who}reading {_span(max(now_s - plan.t_ns / 1e9, 0))} old", "dim")
         return out

@@ -36,10 +36,11 @@ COLUMNS = (
     Column("rate", "$/h", 8, "right"),
     Column("active", "Active", 7, "right"),
     Column("lines", "Lines ±", 9, "right"),
-    Column("ctx", "Ctx", 5, "right"),  # the rest come from the status line (ccmon statusline)
-    Column("repo", "Repo", 16),
-    Column("cache", "Cache", 9),
     Column("last", "Last seen", 11, "right"),
+    # From the status line (ccmon statusline); last, so that 160 columns still show the rest.
+    Column("ctx", "Ctx", 5, "right"),
+    Column("cache", "Cache", 9),
+    Column("repo", "Repo", 16),  # the name; the owner is in the report
 )
 
 
@@ -83,10 +84,9 @@ def cells(s: SessionRow, now_ns: int, st: SessionStatus | None = None, cache: st
         safe.clean(s.key), safe.clean(s.user or fmt.DASH), safe.clean(", ".join(s.models) or fmt.DASH),
         fmt.usd(s.cost), fmt.compact(s.tokens.total), fmt.per_hour(s.cost_per_hour),
         fmt.seconds(s.active_user_s + s.active_cli_s),
-        f"+{fmt.count(s.lines_added)} −{fmt.count(s.lines_removed)}",
-        pct(st.context_pct) if st is not None and st.context_pct is not None else fmt.DASH,
-        safe.clean(st.repo or fmt.DASH) if st is not None else fmt.DASH, cache,
-        fmt.when(s.last_ns, now_ns),
+        f"+{fmt.count(s.lines_added)} −{fmt.count(s.lines_removed)}", fmt.when(s.last_ns, now_ns),
+        pct(st.context_pct) if st is not None and st.context_pct is not None else fmt.DASH, cache,
+        safe.clean(st.repo.rpartition("/")[2] or fmt.DASH) if st is not None else fmt.DASH,
     )
 
 
