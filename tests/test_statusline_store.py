@@ -36,6 +36,15 @@ def statusline(port: int, stdin: bytes, *extra: str, env: dict | None = None) ->
                           env={**os.environ, "CCMON_NOW": str(NOW_S), **(env or {})})
 
 
+async def until(pred, what: str, timeout: float = 10.0) -> None:
+    """The POST is fire and forget: the process may end before ccmon has stored it."""
+    end = asyncio.get_running_loop().time() + timeout
+    while not pred():
+        if asyncio.get_running_loop().time() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
 def raw_http(port: int, request: bytes) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
         s.sendall(request)
@@ -56,7 +65,7 @@ async def test_statusline_process_feeds_the_receiver(otlp):
     assert out.returncode == 0 and out.stderr == b""
     assert out.stdout.decode().startswith("Sonnet 5.5 · $0.06 · ")
     limits = otlp.limits
-    assert limits.received == 1
+    await until(lambda: limits.received == 1, "the status line")
     (plan,) = limits.view().plans
     assert (plan.session, plan.five_hour, plan.seven_day) == (SESSION, Window(46, 1796132181), Window(21, 1796384181))
     st = limits.view().session(SESSION)
@@ -66,9 +75,11 @@ async def test_statusline_process_feeds_the_receiver(otlp):
     # The same reading again: the session's row is replaced, no new plan-use row. A changed
     # reading (2.1.197's unrounded 56.789100000000005) is a second row.
     await asyncio.to_thread(statusline, port, EXAMPLE)
+    await until(lambda: limits.received == 2, "the second status line")
     d = json.loads(EXAMPLE)
     d["rate_limits"]["seven_day"]["used_percentage"] = 56.789100000000005
     await asyncio.to_thread(statusline, port, json.dumps(d).encode())
+    await until(lambda: limits.received == 3, "the third status line")
     conn = sqlite3.connect(otlp.store.path)
     rows = conn.execute("SELECT session, five_hour_pct, five_hour_resets_at, seven_day_pct, seven_day_resets_at "
                         "FROM plan_use ORDER BY t_ns").fetchall()
@@ -107,8 +118,11 @@ async def test_token_is_required_when_set(otlp):
     assert wrong.startswith(b"HTTP/1.1 401 ")
     assert otlp.limits.received == 0
     await asyncio.to_thread(statusline, port, EXAMPLE, env={"CCMON_TOKEN": "s3cret"})
-    assert otlp.limits.received == 1
+    await until(lambda: otlp.limits.received == 1, "the status line with CCMON_TOKEN")
     await asyncio.to_thread(statusline, port, EXAMPLE, "--token", "s3cret")
+    await until(lambda: otlp.limits.received == 2, "the status line with --token")
+    await asyncio.to_thread(statusline, port, EXAMPLE, "--token", "wrong")
+    await asyncio.sleep(0.5)
     assert otlp.limits.received == 2
 
 
@@ -138,6 +152,7 @@ async def test_limits_survive_a_restart(tmp_path):
     r = Receiver(store, grpc_port=None, http_port=0)
     await r.start()
     await asyncio.to_thread(statusline, r.http_port, EXAMPLE)
+    await until(lambda: r.limits.received == 1, "the status line")
     await r.stop()
     store.close()
     store = Store(tmp_path / "ccmon.db", retention_days=0)

@@ -25,7 +25,7 @@ from ..model.statusline import FIVE_HOUR_S, SEVEN_DAY_S, StatusLine, current, du
 from ..model.text import clean
 
 PATH = "/ccmon/v1/statusline"
-POST_TIMEOUT_S = 0.2  # the line is already printed; this only bounds how long the process lives
+POST_TIMEOUT_S = 0.2  # connect + send; the line is already printed, this bounds the process's life
 MINUTE_NS = 60_000_000_000
 
 # SGR colours. Claude Code draws uncoloured text dim grey, and after a reset returns to that
@@ -73,7 +73,6 @@ def quick_args(argv: list[str]):
 
 def run(args) -> int:
     """Never raises and always returns 0: Claude Code shows nothing for a failed command."""
-    t0 = time.monotonic()
     try:
         raw = sys.stdin.buffer.read(1 << 20)
     except Exception:
@@ -92,8 +91,6 @@ def run(args) -> int:
             post(raw, _host(args.bind), args.http_port, _token(args), POST_TIMEOUT_S)
         except Exception:
             pass
-    if os.environ.get("CCMON_STATUSLINE_TIMING"):
-        print(f"{(time.monotonic() - t0) * 1000:.1f} ms", file=sys.stderr)
     return 0
 
 
@@ -164,30 +161,21 @@ def today_cost(db: str | None, now: float) -> float | None:
 
 # -- feeding the running ccmon --------------------------------------------------------------------
 
-def post(body: bytes, host: str, port: int, token: str, timeout: float) -> int | None:
-    """POST ``body`` to a running ccmon; its HTTP status, or None when none answered in time.
+def post(body: bytes, host: str, port: int, token: str, timeout: float) -> None:
+    """Send ``body`` to a running ccmon and go: fire and forget.
 
-    A hand-written HTTP/1.1 request on a plain socket: one round trip on loopback, and no
-    import of http.client."""
-    deadline = time.monotonic() + timeout
+    A hand-written HTTP/1.1 request on a plain socket (no import of http.client). The answer
+    is not awaited: the request is in the receiver's socket buffer once ``sendall`` returns,
+    the server reads it whole before it answers, and the status line's process need not live
+    through the store's commit (a busy ccmon would otherwise make every line late)."""
     s = _connect(host, port, timeout)
     try:
         auth = f"Authorization: Bearer {token}\r\n" if token else ""
         s.sendall((f"POST {PATH} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
                    f"Content-Length: {len(body)}\r\n{auth}Connection: close\r\n\r\n").encode("latin-1") + body)
-        # Wait for the status line: closing before the server has read the request could
-        # reset the connection under it.
-        data = b""
-        while b"\r\n" not in data:
-            s.settimeout(max(deadline - time.monotonic(), 0.001))
-            chunk = s.recv(256)
-            if not chunk:
-                break
-            data += chunk
+        s.shutdown(1)  # SHUT_WR: a FIN after the request, so the server sees a complete one
     finally:
         s.close()
-    parts = data.split(b" ", 2)
-    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
 
 
 def _connect(host: str, port: int, timeout: float):
