@@ -182,8 +182,8 @@ async def test_dashboard_limits_pane_from_a_real_status_line(args):
     async with app.run_test(size=(160, 48)) as pilot:
         await started(pilot, app)
         await caught_up(pilot, app)
-        assert " ".join(pane_lines(app, "#limits")[1:]).startswith("No status line has arrived yet. Run ccmon setup "
-                                                                 "--statusline")
+        assert " ".join(pane_lines(app, "#limits")[1:]).startswith("No status line has arrived yet. Run `ccmon setup "
+                                                                 "--statusline`")
         out = await asyncio.to_thread(statusline, app.source.receiver.http_port, EXAMPLE)
         assert out.returncode == 0
         await wait_for(pilot, lambda: app.source.receiver.limits.received == 1, "the status line")

@@ -21,7 +21,7 @@ from .. import safe
 from .pane import Pane
 
 PROMETHEUS = "Plan limits come from Claude Code's status line, which only the OTLP mode receives."
-NOT_INSTALLED = ("No status line has arrived yet. Run  ccmon setup --statusline  to have Claude Code "
+NOT_INSTALLED = ("No status line has arrived yet. Run `ccmon setup --statusline` to have Claude Code "
                  "hand ccmon its 5 h and 7 d plan limits (claude.ai subscriptions).")
 NO_LIMITS = ("Status lines arrive, without plan limits: Claude Code sends them only to claude.ai "
              "subscribers (not API keys), after the first reply of a session.")
