@@ -253,3 +253,48 @@ async def test_sessions_table_and_report_gain_the_status_line(args):
         "account": row.user, "session_id": row.key, "observed_at": r["plan_limits"]["observed_at"]}
     (s,) = r["sessions"]
     assert (s["context_used_pct"], s["repo"], s["cwd"]) == (1, "example-org/example-repo", "/home/user/work")
+
+
+# -- the plan-use rule, against a reference ----------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as hst  # noqa: E402
+
+_window = hst.one_of(hst.none(), hst.builds(Window, hst.sampled_from([10.0, 46.0, 56.789100000000005]),
+                                            hst.sampled_from([1796132181, 1796150000])))
+_reading = hst.tuples(hst.sampled_from(["", "alice", "bob"]), hst.sampled_from(["s1", "s2", "s3"]), _window, _window)
+
+
+@settings(max_examples=60, deadline=None)
+@given(readings=hst.lists(_reading, max_size=12))
+def test_plan_use_is_stored_on_change_and_the_newest_per_account_shown(tmp_path_factory, readings):
+    """Reference: a row is written when a status line has a window and the account's last
+    reading differs; the view shows the newest reading per account, newest first."""
+    from ccmon.model.limits_store import LimitsStore, load_view
+    from ccmon.model.statusline import StatusLine
+
+    path = tmp_path_factory.mktemp("plan") / "ccmon.db"
+    store = LimitsStore(path)
+    rows, last = [], {}
+    for t, (account, session, five, seven) in enumerate(readings, start=1):
+        sl = StatusLine(session=session, five_hour=five, seven_day=seven)
+        store.record(sl, b"{}", account, t)
+        store.apply(sl, account, t)
+        if (five or seven) and last.get(account, (None, None, None))[1:] != (t, five, seven)[1:]:
+            rows.append((t, account, session, five, seven))
+        if five or seven:
+            last[account] = (t, five, seven)
+    conn = sqlite3.connect(path)
+    got = [(t, a, s, Window(f, fr) if f is not None else None, Window(v, vr) if v is not None else None)
+           for t, a, s, f, fr, v, vr in conn.execute("SELECT * FROM plan_use ORDER BY t_ns")]
+    assert got == rows
+    newest = sorted(((t, a, f, s) for a, (t, f, s) in last.items()), reverse=True)
+    view = store.view()
+    assert [(p.t_ns, p.account, p.five_hour, p.seven_day) for p in view.plans] == newest
+    assert view.received == len(readings)
+    assert {k for k, _ in view.sessions} == {s for _, s, _, _ in readings}
+    # the database says the same as memory (what `ccmon report` and a restart read)
+    on_disk = load_view(conn)
+    conn.close()
+    store.close()
+    assert [(p.account, p.five_hour, p.seven_day) for p in on_disk.plans] == [(a, f, s) for _, a, f, s in newest]
