@@ -11,7 +11,7 @@ from .cli import fail
 
 
 def report(args: argparse.Namespace) -> int:
-    from .model.report import add_statusline, parse_duration, report_dict, report_text
+    from .model.report import add_statusline, parse_duration, report_dict, report_text, statusline_text
 
     since_ns = 0
     if args.since:
@@ -46,4 +46,6 @@ def report(args: argparse.Namespace) -> int:
         print(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         print(report_text(data))
+        if (limits_line := statusline_text(data)) is not None:
+            print(limits_line)
     return 0

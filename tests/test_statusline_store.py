@@ -253,6 +253,10 @@ async def test_sessions_table_and_report_gain_the_status_line(args):
         "account": row.user, "session_id": row.key, "observed_at": r["plan_limits"]["observed_at"]}
     (s,) = r["sessions"]
     assert (s["context_used_pct"], s["repo"], s["cwd"]) == (1, "example-org/example-repo", "/home/user/work")
+    text = subprocess.run([sys.executable, "-m", "ccmon", "report", "--db", args.db], capture_output=True,
+                          text=True, timeout=60).stdout
+    assert ("plan limits     5 h 46% (resets 2026-12-01T13:36:21.000Z)  7 d 21% (resets 2026-12-04T11:36:21.000Z)"
+            "  as of ") in text
 
 
 # -- the plan-use rule, against a reference ----------------------------------------------------
@@ -286,7 +290,9 @@ def test_plan_use_is_stored_on_change_and_the_newest_per_account_shown(tmp_path_
             last[account] = (t, five, seven)
     conn = sqlite3.connect(path)
     got = [(t, a, s, Window(f, fr) if f is not None else None, Window(v, vr) if v is not None else None)
-           for t, a, s, f, fr, v, vr in conn.execute("SELECT * FROM plan_use ORDER BY t_ns")]
+           for t, a, s, f, fr, v, vr in conn.execute(
+               "SELECT t_ns, account, session, five_hour_pct, five_hour_resets_at, seven_day_pct, seven_day_resets_at "
+               "FROM plan_use ORDER BY t_ns")]
     assert got == rows
     newest = sorted(((t, a, f, s) for a, (t, f, s) in last.items()), reverse=True)
     view = store.view()
@@ -297,4 +303,4 @@ def test_plan_use_is_stored_on_change_and_the_newest_per_account_shown(tmp_path_
     on_disk = load_view(conn)
     conn.close()
     store.close()
-    assert [(p.account, p.five_hour, p.seven_day) for p in on_disk.plans] == [(a, f, s) for _, a, f, s in newest]
+    assert [(p.t_ns, p.account, p.five_hour, p.seven_day) for p in on_disk.plans] == newest

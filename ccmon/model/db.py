@@ -263,7 +263,8 @@ CREATE TABLE IF NOT EXISTS statusline_sessions (
     json TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS plan_use (
-    t_ns INTEGER NOT NULL,
+    t_ns INTEGER NOT NULL,  -- first seen with these figures
+    last_ns INTEGER NOT NULL,  -- last seen with them (a reading is written only on change)
     account TEXT NOT NULL,
     session TEXT NOT NULL,
     five_hour_pct REAL,

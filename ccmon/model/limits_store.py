@@ -2,8 +2,8 @@
 
 ``record`` runs on the group committer's thread (the only one that writes) and commits;
 ``apply`` then updates the in-memory state on the event loop's thread, which ``view`` reads.
-Plan use is written only when it changes, so a ``refreshInterval`` of one second does not
-write a row a second.
+A plan-use row is added only when the figures change (an unchanged reading moves the row's
+``last_ns``), so a ``refreshInterval`` of one second does not add a row a second.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from os import PathLike
 
 from . import db
 from .limits import LimitsView, PlanUse, SessionStatus
-from .statusline import StatusLine, parse
+from .statusline import StatusLine, Window, parse
 
 LOAD_DAYS = 7  # sessions whose status line is older are not loaded at start (plan use is)
 KEEP_SESSIONS = 500  # in memory: the most recent; older ones are on disk
@@ -24,13 +24,21 @@ def session_status(sl: StatusLine, t_ns: int) -> SessionStatus:
                          cache_warm=sl.cache_warm, cache_expires_at=sl.cache_expires_at)
 
 
+def _plans(conn: sqlite3.Connection) -> list[tuple[PlanUse, int]]:
+    """The newest reading per account, newest first, with the time its row was first written."""
+    rows = conn.execute(
+        "SELECT MAX(last_ns), t_ns, account, session, five_hour_pct, five_hour_resets_at, seven_day_pct, "
+        "seven_day_resets_at FROM plan_use GROUP BY account")
+    plans = [(PlanUse(last, a, s, *_windows(w)), first) for last, first, a, s, *w in rows]
+    plans.sort(key=lambda p: -p[0].t_ns)
+    return plans
+
+
 def load_view(conn: sqlite3.Connection, since_ns: int = 0) -> LimitsView:
     """The view straight from a database (``ccmon report``); empty for a database that
     predates these tables."""
     try:
-        plans = [PlanUse(t, a, s, *_windows(row)) for t, a, s, *row in conn.execute(
-            "SELECT MAX(t_ns), account, session, five_hour_pct, five_hour_resets_at, seven_day_pct, "
-            "seven_day_resets_at FROM plan_use GROUP BY account")]
+        plans = [p for p, _ in _plans(conn)]
         sessions = []
         for key, t, raw in conn.execute("SELECT session, t_ns, json FROM statusline_sessions WHERE t_ns >= ?",
                                         (since_ns,)):
@@ -39,13 +47,10 @@ def load_view(conn: sqlite3.Connection, since_ns: int = 0) -> LimitsView:
                 sessions.append((key, session_status(sl, t)))
     except sqlite3.OperationalError:  # no such table: an older database
         return LimitsView()
-    plans.sort(key=lambda p: -p.t_ns)
     return LimitsView(received=len(sessions), plans=tuple(plans), sessions=tuple(sorted(sessions)))
 
 
 def _windows(row) -> tuple:
-    from .statusline import Window
-
     f, fr, s, sr = row
     return (Window(f, fr) if f is not None and fr is not None else None,
             Window(s, sr) if s is not None and sr is not None else None)
@@ -57,41 +62,43 @@ class LimitsStore:
         self.version = 0
         self.received = 0  # status lines received this run, plus the sessions on disk
         self.sessions: dict[str, SessionStatus] = {}
-        self.plans: dict[str, PlanUse] = {}  # newest per account
+        self.plans: dict[str, PlanUse] = {}  # newest per account; t_ns = last seen
+        self._row_ns: dict[str, int] = {}  # per account, t_ns of its newest plan_use row
         self._view: LimitsView | None = None
 
     def load(self, now_ns: int) -> None:
         view = load_view(self._conn, now_ns - LOAD_DAYS * db.DAY_NS)
         self.sessions = dict(view.sessions)
         self.plans = {p.account: p for p in view.plans}
+        self._row_ns = {p.account: first for p, first in _plans(self._conn)}
         self.received = len(self.sessions)
         self._changed()
 
-    def record(self, sl: StatusLine, raw: bytes, account: str, t_ns: int) -> PlanUse | None:
-        """Persist one status line (writer thread). Returns the plan-use reading it adds, if
-        the windows changed."""
-        reading = None
-        if sl.five_hour is not None or sl.seven_day is not None:
-            reading = PlanUse(t_ns, account, sl.session, sl.five_hour, sl.seven_day)
-            last = self.plans.get(account)
-            if last is not None and (last.five_hour, last.seven_day) == (sl.five_hour, sl.seven_day):
-                reading = None
+    def record(self, sl: StatusLine, raw: bytes, account: str, t_ns: int) -> None:
+        """Persist one status line (writer thread): the session's newest JSON, and plan use:
+        a new row when the account's figures changed, else the last row's ``last_ns``."""
+        has_plan = sl.five_hour is not None or sl.seven_day is not None
+        last = self.plans.get(account) if has_plan else None
+        changed = has_plan and (last is None or (last.five_hour, last.seven_day) != (sl.five_hour, sl.seven_day))
         conn = self._conn
         conn.execute("BEGIN")
         try:
             conn.execute("INSERT INTO statusline_sessions VALUES (?, ?, ?, ?) ON CONFLICT (session) DO UPDATE SET "
                          "t_ns = excluded.t_ns, account = excluded.account, json = excluded.json",
                          (sl.session, t_ns, account, raw.decode("utf-8", "replace")))
-            if reading is not None:
-                f, s = reading.five_hour, reading.seven_day
-                conn.execute("INSERT INTO plan_use VALUES (?, ?, ?, ?, ?, ?, ?)",
-                             (t_ns, account, sl.session, f and f.used_pct, f and f.resets_at,
+            if changed:
+                f, s = sl.five_hour, sl.seven_day
+                conn.execute("INSERT INTO plan_use VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                             (t_ns, t_ns, account, sl.session, f and f.used_pct, f and f.resets_at,
                               s and s.used_pct, s and s.resets_at))
+                self._row_ns[account] = t_ns
+            elif has_plan:
+                conn.execute("UPDATE plan_use SET last_ns = ? WHERE account = ? AND t_ns = ?",
+                             (t_ns, account, self._row_ns.get(account, 0)))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        return reading
 
     def apply(self, sl: StatusLine, account: str, t_ns: int) -> None:
         """Update the in-memory state (event loop's thread), after ``record`` committed."""

@@ -135,3 +135,16 @@ def add_statusline(out: dict[str, Any], limits: Any) -> dict[str, Any]:
             s["repo"] = st.repo or None
             s["cwd"] = st.cwd or None
     return out
+
+
+def statusline_text(d: dict[str, Any]) -> str | None:
+    """The ``plan_limits`` of ``add_statusline`` as one line of the text report, if any."""
+    plan = d.get("plan_limits")
+    if not plan:
+        return None
+    parts = []
+    for key, label in (("five_hour", "5 h"), ("seven_day", "7 d")):
+        w = plan.get(key)
+        if w:
+            parts.append(f"{label} {w['used_pct']:g}% (resets {w['resets_at']})")
+    return "plan limits     " + "  ".join(parts) + f"  as of {plan['observed_at']}"
