@@ -248,3 +248,13 @@ def test_pace_against_a_reference(used, left, week):
     elif used > 0 and now + (100 - used) / rate > now + left + 1e-6:
         assert p.hit_at is None
         assert not p.over or p.projected_pct == pytest.approx(100)
+
+
+def test_help_is_argparse_and_light():
+    code = ("import sys, json\nfrom ccmon.cli import main\n"
+            "try:\n    main(['statusline', '--help'])\nexcept SystemExit as e:\n    rc = e.code\n"
+            "print(json.dumps([rc, sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('textual', 'grpc', 'httpx', 'google', 'rich', 'sqlite3', 'h11'))]), file=sys.stderr)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert json.loads(out.stderr.strip().splitlines()[-1]) == [0, []]
+    assert "--format TEMPLATE" in out.stdout and "five_hour_pct" in out.stdout
