@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from . import __version__
 from .errors import CcmonError
@@ -104,6 +104,21 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--since", metavar="DURATION", default=None,
                    help="only what happened in the last DURATION, e.g. 30m, 24h, 7d")
     _add_prometheus_args(r, sub=True)
+
+    sl = sub.add_parser("statusline", help="Claude Code's statusLine command: a fast line, and plan limits into ccmon",
+                        description="Read the JSON Claude Code gives a statusLine command on stdin, print a line "
+                                    "(model, costs, context, plan limits, cache), and hand the JSON to the "
+                                    "running ccmon. Always exits 0. Install with `ccmon setup --statusline`.")
+    _add_receiver_args(sl, sub=True)
+    sl.add_argument("--token", default=None, metavar="TOKEN",
+                    help="bearer token of the running ccmon (default $CCMON_TOKEN)")
+    sl.add_argument("--format", default=None, metavar="TEMPLATE",
+                    help="your own line, e.g. '{model} {five_hour_pct} {context}'; fields: model, model_id, "
+                         "effort, version, session, cwd, dir, repo, session_cost, today_cost, rate, lines, "
+                         "context, context_pct, five_hour, five_hour_pct, five_hour_reset, five_hour_pace, "
+                         "five_hour_projected, seven_day (and its _pct/_reset/_pace/_projected), cache, cache_left")
+    sl.add_argument("--lines", type=int, choices=(1, 2), default=1, help="one line (default) or two")
+    sl.add_argument("--no-color", action="store_true", help="plain text (also when NO_COLOR is set)")
     _add_flow_commands(sub)
     return p
 
@@ -138,14 +153,27 @@ def _add_flow_commands(sub) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["statusline"]:  # Claude Code runs it on every change: skip building the parser
+        from .commands.statusline import quick_args, run
+
+        quick = quick_args(argv)
+        if quick is not None:
+            quick.db = quick.db or os.environ.get("CCMON_DB")
+            return run(quick)
     args = build_parser().parse_args(argv)
     if getattr(args, "db", None) is None:
-        args.db = os.environ.get("CCMON_DB") or _default_db()
+        # The status line finds the default itself: importing model.db costs it ~10 ms.
+        args.db = os.environ.get("CCMON_DB") or (None if args.command == "statusline" else _default_db())
     try:
         if args.command == "serve":
             from .compose import serve
 
             return serve(args)
+        if args.command == "statusline":
+            from .commands.statusline import run
+
+            return run(args)
         if args.command == "report":
             from .reporting import report
 

@@ -11,7 +11,7 @@ from .cli import fail
 
 
 def report(args: argparse.Namespace) -> int:
-    from .model.report import parse_duration, report_dict, report_text
+    from .model.report import add_statusline, parse_duration, report_dict, report_text, statusline_text
 
     since_ns = 0
     if args.since:
@@ -27,21 +27,25 @@ def report(args: argparse.Namespace) -> int:
             return data
     else:
         from .model import db
+        from .model.limits_store import load_view
         from .model.snapshot import SourceStatus
         from .model.store import rebuild
 
         try:
             conn = db.connect(args.db, readonly=True)
             built = rebuild(conn, since_ns)
+            limits = load_view(conn, since_ns)
             conn.close()
         except FileNotFoundError:
             return fail(f"no ccmon database at {args.db}: run `ccmon` or `ccmon serve` first, or pass --db")
         except sqlite3.Error as exc:
             return fail(f"cannot read {args.db}: {exc}")
         snap = built.aggs.snapshot(0, SourceStatus(kind="otlp", where=str(args.db)))
-        data = report_dict(snap, since_ns)
+        data = add_statusline(report_dict(snap, since_ns), limits)
     if args.json:
         print(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         print(report_text(data))
+        if (limits_line := statusline_text(data)) is not None:
+            print(limits_line)
     return 0

@@ -154,3 +154,30 @@ def test_logs_sent_elsewhere_are_probed_too(tmp_path, serve):
     rc, doc = doctor(tmp_path, logs_http, serve.grpc_port, serve.http_port)
     assert (rc, [(p["signal"], p["protocol"], p["ccmon"]) for p in doc["probes"]]) == \
         (0, [("metrics", "grpc", True), ("logs", "http/json", True)])
+
+
+def test_doctor_says_whether_status_lines_arrive(tmp_path):
+    """With the ccmon status line installed, doctor asks the running ccmon whether any arrived."""
+    proc = ServeProcess(tmp_path / "sl.db")
+    try:
+        home = tmp_path / "home"
+        (home / ".claude").mkdir(parents=True)
+        (home / ".claude" / "settings.json").write_text(json.dumps(
+            {"statusLine": {"type": "command", "command": "ccmon statusline"}}))
+        env = env_object(Target("127.0.0.1", proc.grpc_port, proc.http_port), "grpc")
+        rc, doc = doctor(tmp_path, env, proc.grpc_port, proc.http_port)
+        assert rc == 0
+        assert codes(doc, "info")["statusline_calls"]["message"] == (
+            "the ccmon status line is installed but this ccmon has received none yet")
+        line = json.dumps({"session_id": "s-1", "model": {"display_name": "Opus"}})
+        out = subprocess.run([sys.executable, "-m", "ccmon", "statusline", "--http-port", str(proc.http_port)],
+                             input=line, capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0
+        for _ in range(50):  # the status line hands its JSON over without waiting for the answer
+            rc, doc = doctor(tmp_path, env, proc.grpc_port, proc.http_port)
+            if "statusline_calls" in codes(doc, "ok"):
+                break
+        assert codes(doc, "ok")["statusline_calls"]["message"] == (
+            "this ccmon has received 1 status line(s) (plan limits, context)")
+    finally:
+        proc.stop()

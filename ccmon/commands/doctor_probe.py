@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import __version__
-from .doctor_checks import ERROR, OK, Report, destination, exporters, parse_headers
+from .doctor_checks import ERROR, INFO, OK, Report, destination, exporters, parse_headers
 from .env import PROTOCOLS, Target
 
 PROBE_SERVICE = "ccmon-doctor"
@@ -175,6 +175,7 @@ def _probe(report: Report, target: Target, timeout: float, signal: str) -> dict[
             report.add("probe_ok", OK, f"{said}test export ({PROBE_SERVICE}, not counted as usage) accepted by ccmon "
                        f"{info.get('version')} (pid {info.get('pid')}) on {protocol} {url}"
                        + ("" if mine else f"; that ccmon listens on port {port}, not {target.port(protocol)}"))
+            _statusline_calls(report, info)
         return result
     kind = result["kind"]
     other = "http/protobuf" if protocol == "grpc" else "grpc"
@@ -208,3 +209,16 @@ def _target_line(target: Target, protocol: str) -> str:
     return (f"OTEL_EXPORTER_OTLP_PROTOCOL={protocol} OTEL_EXPORTER_OTLP_ENDPOINT={target.endpoint(protocol)} "
             "(`ccmon env` prints the rest)")
 
+
+
+def _statusline_calls(report: Report, info: dict[str, Any]) -> None:
+    """With the ccmon status line installed: has this ccmon heard from it?"""
+    calls = info.get("statuslines")
+    installed = any(f.code == "statusline" and f.severity == OK for f in report.findings)
+    if not installed or not isinstance(calls, int) or any(f.code == "statusline_calls" for f in report.findings):
+        return
+    if calls:
+        report.add("statusline_calls", OK, f"this ccmon has received {calls} status line(s) (plan limits, context)")
+    else:
+        report.add("statusline_calls", INFO, "the ccmon status line is installed but this ccmon has received none yet",
+                   "restart Claude Code so it reads the settings; it runs the status line when its screen changes")

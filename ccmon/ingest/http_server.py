@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import h11
 
 from ..model.types import LOGS, METRICS, TRACES
+from . import statusline_http
 from .payload import MAX_BYTES, BadPayload, TooLarge, decode, gunzip, status_bytes
 from .stats import HTTP_JSON, HTTP_PROTOBUF, Via
 
@@ -128,6 +129,8 @@ class HttpServer:
         ctype = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
         json_body = ctype == JSON
         path = event.target.split(b"?", 1)[0]
+        if path == statusline_http.PATH:  # not OTLP: `ccmon statusline` feeding plan limits
+            return await statusline_http.handle(self, conn, reader, writer, event, headers)
         signal = PATHS.get(path)
         via = Via(HTTP_JSON if json_body else HTTP_PROTOBUF, 0, headers.get(b"user-agent", b"").decode("latin-1")[:200])
         if path == INFO_PATH and event.method == b"GET":

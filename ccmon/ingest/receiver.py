@@ -10,6 +10,7 @@ import asyncio
 import logging
 
 from ..model.committer import GroupCommitter
+from ..model.limits_store import LimitsStore
 from ..model.store import Store
 from ..model.types import Batch
 from .stats import GRPC, ReceiverStats, Via
@@ -24,6 +25,7 @@ class Receiver:
         self.store = store
         self.stats = ReceiverStats()  # what arrived on the wire: the status bar, the Flow view
         self.committer = GroupCommitter(store)
+        self.limits = LimitsStore(store.path)  # status lines (plan limits), see statusline()
         self.bind = bind
         self.grpc_port = grpc_port
         self.http_port = http_port
@@ -40,6 +42,20 @@ class Receiver:
             raise
         self.stats.accepted(signal, via, batch)
 
+    async def statusline(self, body: bytes) -> bool:
+        """Store one status-line JSON (``POST /ccmon/v1/statusline``); False if it is not one."""
+        from ..model.statusline import parse
+
+        sl = parse(body)
+        if sl is None or not sl.session:
+            return False
+        t_ns = self.store.clock()
+        known = getattr(getattr(self.store, "aggs", None), "sessions", {}).get(sl.session)
+        account = getattr(known, "user", "") or ""
+        await self.committer.run(self.limits.record, sl, body, account, t_ns)
+        self.limits.apply(sl, account, t_ns)
+        return True
+
     def reject(self, signal: str, why: str, via: Via | None = None, status: str = "") -> None:
         """A request refused with ``status`` (HTTP code or gRPC status name) because ``why``."""
         log.info("rejected %s export: %s", signal, why)
@@ -53,7 +69,8 @@ class Receiver:
         from .. import __version__
 
         return {"name": "ccmon", "version": __version__, "pid": os.getpid(), "bind": self.bind,
-                "grpc_port": self.grpc_port, "http_port": self.http_port, "received": self.stats.received()}
+                "grpc_port": self.grpc_port, "http_port": self.http_port, "received": self.stats.received(),
+                "statuslines": self.limits.received}
 
     async def start(self) -> None:
         """Bind both servers (port 0 picks a free port; the chosen one is stored back).
@@ -72,6 +89,7 @@ class Receiver:
                                      "Choose other ports with --grpc-port/--http-port") from None
         self.store.where = self.stats.where = self.endpoints()
         self.stats.version += 1  # the status bar and the waiting screen name the ports now
+        self.limits.load(self.store.clock())
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep_hourly())
 
     async def _sweep_hourly(self) -> None:
@@ -103,6 +121,7 @@ class Receiver:
             await self._grpc.stop(grace)
             self._grpc = None
         await self.committer.close()
+        self.limits.close()
         await asyncio.sleep(0)
 
 
@@ -117,7 +136,7 @@ class OtlpSource:
 
     @property
     def version(self) -> int:
-        return self.store.version + self.receiver.stats.version  # both only grow
+        return self.store.version + self.receiver.stats.version + self.receiver.limits.version  # all only grow
 
     @property
     def description(self) -> str:
@@ -137,8 +156,9 @@ class OtlpSource:
         from dataclasses import replace
 
         version = self.version
+        limits = self.receiver.limits
         snap = self.store.snapshot(now_ns)
-        return replace(snap, version=version, status=self.receiver.stats.status())
+        return replace(snap, version=version, status=self.receiver.stats.status(), limits=limits.view(snap.sessions))
 
     def flow(self, now_ns: int | None = None):
         """What arrived on the wire, for the Flow view (``model.flow.Flow``)."""

@@ -251,3 +251,26 @@ def _merge(resource_json: str | None, attrs_json: str) -> dict:
     if resource_json:
         return {**json.loads(resource_json), **attrs}
     return attrs
+
+# What Claude Code hands its statusLine command (``ccmon statusline`` POSTs it to the
+# receiver, see model/limits_store.py): the newest JSON per session, and plan use (the 5 h and
+# 7 d windows of a claude.ai subscription) each time it changes, per account where known.
+SCHEMA += """
+CREATE TABLE IF NOT EXISTS statusline_sessions (
+    session TEXT PRIMARY KEY,
+    t_ns INTEGER NOT NULL,
+    account TEXT NOT NULL,
+    json TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS plan_use (
+    t_ns INTEGER NOT NULL,  -- first seen with these figures
+    last_ns INTEGER NOT NULL,  -- last seen with them (a reading is written only on change)
+    account TEXT NOT NULL,
+    session TEXT NOT NULL,
+    five_hour_pct REAL,
+    five_hour_resets_at INTEGER,
+    seven_day_pct REAL,
+    seven_day_resets_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS plan_use_t ON plan_use (t_ns);
+"""

@@ -108,3 +108,43 @@ def report_text(d: dict[str, Any]) -> str:
         if d["api_errors"]:
             lines.append("api errors      " + ", ".join(f"{clean(k)}: {v}" for k, v in sorted(d["api_errors"].items())))
     return "\n".join(lines)
+
+
+def add_statusline(out: dict[str, Any], limits: Any) -> dict[str, Any]:
+    """What Claude Code's status line told ccmon (``ccmon statusline``), added to a report:
+    ``plan_limits`` (the newest 5 h / 7 d use and resets, None without any) and, per session
+    where known, ``context_used_pct``, ``repo`` and ``cwd``. ``limits`` is a
+    ``model.limits.LimitsView`` or None (Prometheus: no status line there)."""
+    plan = limits.plan if limits is not None else None
+    if plan is None:
+        out["plan_limits"] = None
+    else:
+        def window(w: Any) -> dict[str, Any] | None:
+            if w is None:
+                return None
+            return {"used_pct": round(w.used_pct, 6), "resets_at": iso(int(w.resets_at) * 1_000_000_000)}
+
+        out["plan_limits"] = {"five_hour": window(plan.five_hour), "seven_day": window(plan.seven_day),
+                              "account": plan.account or None, "session_id": plan.session,
+                              "observed_at": iso(plan.t_ns)}
+    status = dict(limits.sessions) if limits is not None else {}
+    for s in out.get("sessions", ()):
+        st = status.get(s["session_id"])
+        if st is not None:
+            s["context_used_pct"] = st.context_pct
+            s["repo"] = st.repo or None
+            s["cwd"] = st.cwd or None
+    return out
+
+
+def statusline_text(d: dict[str, Any]) -> str | None:
+    """The ``plan_limits`` of ``add_statusline`` as one line of the text report, if any."""
+    plan = d.get("plan_limits")
+    if not plan:
+        return None
+    parts = []
+    for key, label in (("five_hour", "5 h"), ("seven_day", "7 d")):
+        w = plan.get(key)
+        if w:
+            parts.append(f"{label} {w['used_pct']:g}% (resets {w['resets_at']})")
+    return "plan limits     " + "  ".join(parts) + f"  as of {plan['observed_at']}"

@@ -9,8 +9,12 @@ instead of showing a misleading zero.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .names import TOKEN_TYPES
+
+if TYPE_CHECKING:
+    from .limits import LimitsView
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +157,8 @@ class Snapshot:
     group_dims: tuple[str, ...] = ()
     first_ns: int = 0
     last_ns: int = 0
+    # From Claude Code's status line (``ccmon statusline``): None where the source has none.
+    limits: LimitsView | None = None
 
     @property
     def has_events(self) -> bool:

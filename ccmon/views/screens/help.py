@@ -35,6 +35,9 @@ FIGURES = (
     ("$/active h", "cost per hour of active time (user typing plus CLI working)"),
     ("PROMPTS LOGGED", "events carry prompt text (OTEL_LOG_USER_PROMPTS=1): the database holds it"),
     ("TOOL DETAILS LOGGED", "events carry tool inputs such as commands and paths (OTEL_LOG_TOOL_DETAILS=1)"),
+    ("Plan limits", "claude.ai 5 h / 7 d use from Claude Code's status line (ccmon setup --statusline); "
+                    "pace = use at the reset if the rate since the window began holds"),
+    ("Ctx / Cache / Repo", "from the status line: context window in use, prompt cache warm (time left) or cold"),
 )
 
 

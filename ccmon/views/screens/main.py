@@ -11,7 +11,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid, Horizontal, VerticalScroll
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
@@ -22,6 +22,7 @@ from ..widgets.cost import CostPane
 from ..widgets.edits import EditsPane
 from ..widgets.events import EventsPane
 from ..widgets.groups import GroupsPane
+from ..widgets.limits import LimitsPane
 from ..widgets.productivity import ProductivityPane
 from ..widgets.sessions import SessionsPane
 from ..widgets.status import StatusBar
@@ -79,7 +80,9 @@ class MainScreen(Screen):
                 yield ApiHealthPane(id="api")
             with Horizontal(id="middle"):
                 yield SessionsPane(id="sessions")
-                yield EditsPane(id="edits")
+                with Vertical(id="side"):
+                    yield LimitsPane(id="limits")
+                    yield EditsPane(id="edits")
             with Horizontal(id="bottom"):
                 yield EventsPane(id="events")
                 yield GroupsPane(id="groups")
@@ -90,13 +93,14 @@ class MainScreen(Screen):
         """Every pane from one snapshot; each redraws only what changed. Until anything has
         arrived (and the database has nothing either) the waiting screen stands in for them."""
         self._show_waiting(snap)
-        for pane in (CostPane, TokensPane, ProductivityPane, ApiHealthPane, SessionsPane, EditsPane,
-                     EventsPane, GroupsPane):
+        for pane in (CostPane, TokensPane, ProductivityPane, ApiHealthPane, SessionsPane, LimitsPane,
+                     EditsPane, EventsPane, GroupsPane):
             self.query_one(pane).show(snap)
 
     def _show_waiting(self, snap: Snapshot) -> None:
         status = snap.status
-        waiting = status.kind == "otlp" and not status.received and not snap.sessions and not snap.cost_total
+        waiting = (status.kind == "otlp" and not status.received and not snap.sessions and not snap.cost_total
+                   and not (snap.limits and snap.limits.received))  # a status line is data too
         box = self.query_one("#waiting")
         if box.display != waiting:
             box.display = waiting

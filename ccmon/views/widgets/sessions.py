@@ -18,7 +18,9 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from ...model.limits import SessionStatus
 from ...model.snapshot import SessionRow, Snapshot
+from ...model.statusline import duration, pct
 from .. import fmt, safe
 from .table import Column, KeyedTable, SessionLinkTable
 
@@ -35,6 +37,10 @@ COLUMNS = (
     Column("active", "Active", 7, "right"),
     Column("lines", "Lines ±", 9, "right"),
     Column("last", "Last seen", 11, "right"),
+    # From the status line (ccmon statusline); last, so that 160 columns still show the rest.
+    Column("ctx", "Ctx", 5, "right"),
+    Column("cache", "Cache", 9),
+    Column("repo", "Repo", 16),  # the name; the owner is in the report
 )
 
 
@@ -65,12 +71,22 @@ def matches(s: SessionRow, needle: str) -> bool:
     return any(needle in h.casefold() for h in hay)
 
 
-def cells(s: SessionRow, now_ns: int) -> tuple[str, ...]:
+def cache_cell(st: SessionStatus | None, now_ns: int) -> str:
+    """The prompt cache from the status line: "warm 4m", "cold", or a dash (unknown)."""
+    left = st.cache_left_s(now_ns / 1e9) if st is not None else None
+    if left is None:
+        return fmt.DASH
+    return f"warm {duration(left)}" if left > 0 else "cold"
+
+
+def cells(s: SessionRow, now_ns: int, st: SessionStatus | None = None, cache: str = fmt.DASH) -> tuple[str, ...]:
     return (
         safe.clean(s.key), safe.clean(s.user or fmt.DASH), safe.clean(", ".join(s.models) or fmt.DASH),
         fmt.usd(s.cost), fmt.compact(s.tokens.total), fmt.per_hour(s.cost_per_hour),
         fmt.seconds(s.active_user_s + s.active_cli_s),
         f"+{fmt.count(s.lines_added)} −{fmt.count(s.lines_removed)}", fmt.when(s.last_ns, now_ns),
+        pct(st.context_pct) if st is not None and st.context_pct is not None else fmt.DASH, cache,
+        safe.clean(st.repo.rpartition("/")[2] or fmt.DASH) if st is not None else fmt.DASH,
     )
 
 
@@ -85,7 +101,7 @@ class SessionsPane(Vertical):
         # The rows on screen and their formatted cells, by session key: an unchanged session
         # (an equal SessionRow, the same day: "last seen" omits today's date) is not formatted
         # again.
-        self._formatted: dict[str, tuple[SessionRow, tuple[int, ...], tuple[str, ...]]] = {}
+        self._formatted: dict[str, tuple[tuple, tuple[str, ...]]] = {}
         self._title_text: Text | None = None
 
     def on_mount(self) -> None:
@@ -129,12 +145,16 @@ class SessionsPane(Vertical):
         rows.sort(key=lambda s: (self.sort.value(s), s.key), reverse=self.sort.descending)
         shown = rows[:LIMIT]
         day = time.localtime(snap.now_ns / 1e9)[:3]
-        formatted: dict[str, tuple[SessionRow, tuple[int, ...], tuple[str, ...]]] = {}
+        status = dict(snap.limits.sessions) if snap.limits is not None else {}
+        formatted: dict[str, tuple[tuple, tuple[str, ...]]] = {}
         for s in shown:
+            st = status.get(s.key)
+            cache = cache_cell(st, snap.now_ns)
+            key = (s, day, st, cache)
             old = self._formatted.get(s.key)
-            formatted[s.key] = old if old and old[0] == s and old[1] == day else (s, day, cells(s, snap.now_ns))
+            formatted[s.key] = old if old and old[0] == key else (key, cells(s, snap.now_ns, st, cache))
         self._formatted = formatted
-        self.table.sync([(s.key, formatted[s.key][2]) for s in shown])
+        self.table.sync([(s.key, formatted[s.key][1]) for s in shown])
         self._title(len(snap.sessions), len(rows), len(shown))
         empty = self.query_one("#sessions-empty", Static)
         empty.display = not snap.sessions
