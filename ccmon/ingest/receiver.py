@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from ..model.committer import GroupCommitter
 from ..model.store import Store
@@ -28,6 +29,11 @@ class Receiver:
         self._grpc = None
         self._http = None
         self._sweeper: asyncio.Task[None] | None = None
+        self.listeners: list[Callable[[], None]] = []  # told on the loop after every export
+
+    def _changed(self) -> None:
+        for cb in self.listeners:
+            cb()
 
     async def accept(self, signal: str, batch: Batch) -> None:
         self.store.note_received(signal)
@@ -38,10 +44,13 @@ class Receiver:
         except Exception as exc:
             self.store.note_rejected(signal, f"could not store {signal}: {exc}")
             raise
+        finally:
+            self._changed()
 
     def reject(self, signal: str, why: str) -> None:
         log.info("rejected %s export: %s", signal, why)
         self.store.note_rejected(signal, why)
+        self._changed()
 
     async def start(self) -> None:
         """Bind both servers (port 0 picks a free port; the chosen one is stored back).
@@ -98,9 +107,14 @@ class OtlpSource:
 
     SESSION_EVENT_LIMIT = 5000
 
-    def __init__(self, store: Store, receiver: Receiver) -> None:
+    def __init__(self, store: Store, receiver: Receiver, lock=None) -> None:
         self.store = store
         self.receiver = receiver
+        self.lock = lock  # ingest.owner.DbLock: this dashboard owns the database while it runs
+
+    def add_listener(self, callback: Callable[[], None]) -> None:
+        """``callback()`` runs on the loop after every export: the app refreshes then, not on a timer."""
+        self.receiver.listeners.append(callback)
 
     @property
     def version(self) -> int:
@@ -115,10 +129,15 @@ class OtlpSource:
         if not self.store.loaded:
             await asyncio.to_thread(self.store.load)
         await self.receiver.start()
+        if self.lock is not None:
+            self.lock.update(self.receiver.grpc_port, self.receiver.http_port)
+        self.receiver._changed()  # the loaded totals: show them now
 
     async def stop(self) -> None:
         await self.receiver.stop()
         self.store.close()
+        if self.lock is not None:
+            self.lock.release()
 
     def snapshot(self, now_ns: int | None = None):
         return self.store.snapshot(now_ns)
