@@ -104,6 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--since", metavar="DURATION", default=None,
                    help="only what happened in the last DURATION, e.g. 30m, 24h, 7d")
     _add_prometheus_args(r, sub=True)
+
+    v = sub.add_parser("service", help="run `ccmon serve` at login (systemd user unit / launchd agent)",
+                       description="Install, inspect or remove `ccmon serve` as a login service, so that exports "
+                                   "are kept while no dashboard is open. `status` exits 3 when nothing receives.")
+    v.add_argument("action", choices=("install", "status", "uninstall"))
+    v.add_argument("--dry-run", action="store_true", help="print what would be written and run; change nothing")
+    _add_receiver_args(v, sub=True)
     return p
 
 
@@ -120,6 +127,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .reporting import report
 
             return report(args)
+        if args.command == "service":
+            from .commands.service import service
+
+            return service(args)
         from .compose import dashboard
 
         return dashboard(args)

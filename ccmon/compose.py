@@ -72,11 +72,11 @@ async def _serve(args: argparse.Namespace) -> int:
         return fail(exc.strerror or str(exc))
     lock.update(receiver.grpc_port, receiver.http_port)
     _warn_if_public(args.bind)
-    print(f"ccmon {__version__} receiving OTLP on {receiver.endpoints()}; storing in {args.db}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM):  # before the banner: a stop right after it is clean
         loop.add_signal_handler(sig, stop.set)
+    print(f"ccmon {__version__} receiving OTLP on {receiver.endpoints()}; storing in {args.db}", flush=True)
     await stop.wait()
     await receiver.stop()
     received = sum(store.received.values())

@@ -38,7 +38,9 @@ class ViewerSource:
     def description(self) -> str:
         if self.owner is not None:
             return f"watching {self.owner.describe()}"
-        return f"watching {self.db}: {self.last_owner.describe()} stopped; nothing receives"
+        gone = self.last_owner
+        what = "ccmon serve" if gone.kind == "serve" else "the ccmon dashboard"
+        return f"nothing receives: {what} (pid {gone.pid}) stopped"
 
     def add_listener(self, callback: Callable[[], None]) -> None:
         """``callback()`` runs on the loop whenever the next snapshot would differ."""

@@ -64,6 +64,13 @@ def install(path: str | os.PathLike[str]) -> None:
         conn.close()
 
 
+def newest_ns(conn: sqlite3.Connection) -> tuple[int, int]:
+    """When the newest metric point ended and the newest event happened (0: none): how old
+    the database's data is. Both are index lookups."""
+    return (conn.execute("SELECT MAX(end_ns) FROM points").fetchone()[0] or 0,
+            conn.execute("SELECT MAX(t_ns) FROM events").fetchone()[0] or 0)
+
+
 @dataclass(slots=True)
 class Changes:
     """What a look at the database found; ``rebuilt`` replaces everything when set."""
@@ -158,11 +165,8 @@ class Follower:
 
     def _newest(self, ch: Changes) -> None:
         """When the newest metric point and event were made (the status bar's "N s ago")."""
-        conn = self.conn
-        if ch.rebuilt is not None or ch.minutes:
-            self.newest_point_ns = conn.execute("SELECT MAX(end_ns) FROM points").fetchone()[0] or 0
-        if ch.rebuilt is not None or ch.events:
-            self.newest_event_ns = conn.execute("SELECT MAX(t_ns) FROM events").fetchone()[0] or 0
+        if ch.rebuilt is not None or ch.minutes or ch.events:
+            self.newest_point_ns, self.newest_event_ns = newest_ns(self.conn)
         ch.newest_point_ns, ch.newest_event_ns = self.newest_point_ns, self.newest_event_ns
 
     def apply(self, aggs: Aggregates, ch: Changes) -> Aggregates:
