@@ -59,11 +59,22 @@ def own_db(args: argparse.Namespace, kind: str):
     return lock, store
 
 
+def _notify_viewers(receiver, db: str) -> None:
+    """After each export, tell the dashboards attached to ``db`` (``ingest.wakeup``)."""
+    from .ingest.wakeup import Notifier
+
+    try:
+        receiver.listeners.append(Notifier(db).changed)
+    except OSError:
+        pass  # viewers then notice within their fallback interval
+
+
 async def _serve(args: argparse.Namespace) -> int:
     from .ingest.receiver import Receiver
 
     lock, store = own_db(args, "serve")
     receiver = Receiver(store, bind=args.bind, grpc_port=args.grpc_port, http_port=args.http_port)
+    _notify_viewers(receiver, args.db)
     try:
         await receiver.start()
     except OSError as exc:
@@ -113,18 +124,19 @@ def make_source(args: argparse.Namespace):
     from .ingest.receiver import OtlpSource, Receiver
     from .ingest.viewer import ViewerSource
 
-    for _ in range(2):  # twice: a receiver may start between looking and locking
+    for attempt in range(2):  # twice: a receiver may start between looking and locking
         running = _running_receiver(args)
         if running is not None:
             return ViewerSource(running.db, running)
         try:
             lock, store = own_db(args, "dashboard")  # the source loads the store after the first frame
         except CcmonError:
+            if attempt:
+                raise  # it says who has the database
             continue
-        return OtlpSource(store, Receiver(store, bind=args.bind, grpc_port=args.grpc_port, http_port=args.http_port),
-                          lock)
-    lock, store = own_db(args, "dashboard")  # says who has it
-    return OtlpSource(store, Receiver(store, bind=args.bind, grpc_port=args.grpc_port, http_port=args.http_port), lock)
+        receiver = Receiver(store, bind=args.bind, grpc_port=args.grpc_port, http_port=args.http_port)
+        _notify_viewers(receiver, args.db)
+        return OtlpSource(store, receiver, lock)
 
 
 def make_app(args: argparse.Namespace, **kwargs):

@@ -1,11 +1,13 @@
 """The attached dashboard's source: a read-only view of a database another ccmon receives into.
 
 Several dashboards can watch one ``ccmon serve`` (or one dashboard that is the receiver):
-each follows the database with ``model.follow.Follower``. Every ``POLL_S`` it asks SQLite
-whether anything was committed (``PRAGMA data_version``: no table is read); only then does it
-read, on a thread, what the new commits added, and wake the app. Every ``OWNER_CHECK_S`` it
-checks that the receiver still holds the database, and says so when it stops.
-Nothing here writes: the connections are read-only and the lock is only tested.
+each follows the database with ``model.follow.Follower``. The receiver sends a notice after
+its commits (``ingest.wakeup``); on one, the viewer asks SQLite whether anything was committed
+(``PRAGMA data_version``: no table is read) and only then reads, on a worker thread, what the
+new commits added, and wakes the app. Without notices (another ccmon version, a socket that
+could not be made) it checks every ``FALLBACK_S`` anyway, and every ``OWNER_CHECK_S`` it
+checks that the receiver still holds the database, and says so when it stops. Nothing here
+writes the database: the connections are read-only and the lock is only tested.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from ..model.follow import Follower
 from ..model.snapshot import Snapshot, SourceStatus
 from . import owner as owners
 
-POLL_S = 0.05
+FALLBACK_S = 1.0  # with notices: only a safety net for a lost one
+FALLBACK_NO_NOTICES_S = 0.1  # when this viewer could not listen for notices
 OWNER_CHECK_S = 2.0
 
 
@@ -33,6 +36,9 @@ class ViewerSource:
         self._follower: Follower | None = None
         self._task: asyncio.Task[None] | None = None
         self._listeners: list[Callable[[], None]] = []
+        self._kicked = asyncio.Event()
+        self._notices = None  # ingest.wakeup.Listener
+        self._reading: asyncio.Future | None = None
 
     @property
     def description(self) -> str:
@@ -52,36 +58,51 @@ class ViewerSource:
             cb()
 
     async def start(self) -> None:
+        from .wakeup import Listener
+
         self._follower = await asyncio.to_thread(Follower, self.db)
+        try:
+            self._notices = Listener(self.db)
+            self._notices.attach(self._kicked.set)
+        except OSError:
+            self._notices = None  # e.g. a runtime directory path too long for a socket: check more often
+        seen = self._follower.data_version()  # before the first look: a commit made during it is not missed
         await self._look()
-        self._task = asyncio.get_running_loop().create_task(self._follow())
+        self._task = asyncio.get_running_loop().create_task(self._follow(seen))
 
     async def _look(self) -> None:
         assert self._follower is not None
-        ch = await asyncio.to_thread(self._follower.read)
+        # Shielded and remembered: ``stop`` waits for a read in flight before it closes the
+        # connection that read is using (closing it under a running query can crash SQLite).
+        self._reading = asyncio.ensure_future(asyncio.to_thread(self._follower.read))
+        ch = await asyncio.shield(self._reading)
         if not ch.empty:
             self.aggs = self._follower.apply(self.aggs, ch)
             self._changed()
 
-    async def _follow(self) -> None:
+    async def _follow(self, seen: int) -> None:
         follower = self._follower
         assert follower is not None
-        seen = follower.data_version()
         loop = asyncio.get_running_loop()
+        wait = FALLBACK_S if self._notices is not None else FALLBACK_NO_NOTICES_S
         next_check = loop.time() + OWNER_CHECK_S
         while True:
-            await asyncio.sleep(POLL_S)
+            try:
+                await asyncio.wait_for(self._kicked.wait(), wait)
+            except asyncio.TimeoutError:
+                pass
+            self._kicked.clear()
             v = follower.data_version()
             if v != seen:
                 seen = v
                 await self._look()
             if loop.time() >= next_check:
                 next_check = loop.time() + OWNER_CHECK_S
-                now = await asyncio.to_thread(owners.probe, self.db)
-                if now != self.owner:
-                    self.owner = now
-                    if now is not None:
-                        self.last_owner = now
+                found = await asyncio.to_thread(owners.probe, self.db)
+                if found != self.owner:
+                    self.owner = found
+                    if found is not None:
+                        self.last_owner = found
                     self._changed()
 
     async def stop(self) -> None:
@@ -92,6 +113,11 @@ class ViewerSource:
             except asyncio.CancelledError:
                 pass
             self._task = None
+        if self._reading is not None and not self._reading.done():
+            await asyncio.wait([self._reading])
+        if self._notices is not None:
+            self._notices.close()
+            self._notices = None
         if self._follower is not None:
             self._follower.close()
             self._follower = None
