@@ -109,6 +109,21 @@ def test_without_a_service_manager_it_says_so_and_prints_the_command(tmp_path):
     assert out.returncode == 1 and "nothing to uninstall" in out.stdout
 
 
+def test_install_that_the_service_manager_refuses_is_one_line_and_leaves_nothing(tmp_path):
+    """Here systemctl exists but has no user manager to talk to (a container): forced to use it
+    anyway, install fails on its first command, says which, and removes the unit it wrote."""
+    if not shutil.which("systemctl") or subprocess.run(["systemctl", "--user", "show-environment"],
+                                                       capture_output=True).returncode == 0:
+        pytest.skip("needs systemctl without a user manager (e.g. a container)")
+    db, opts = _options(tmp_path)
+    out = _ccmon("service", "install", *opts,
+                 env={"CCMON_SERVICE_MANAGER": "systemd", "XDG_CONFIG_HOME": str(tmp_path / "cfg")})
+    assert out.returncode == 1 and out.stdout == ""
+    (line,) = out.stderr.splitlines()
+    assert line.startswith("ccmon: systemctl --user daemon-reload failed: ")
+    assert not (tmp_path / "cfg" / "systemd" / "user" / "ccmon.service").exists()
+
+
 def test_uninstall_dry_run_says_what_it_would_do(tmp_path):
     env = {"CCMON_SERVICE_MANAGER": "systemd", "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
     out = _ccmon("service", "uninstall", "--dry-run", env=env)

@@ -175,10 +175,16 @@ def install(args: argparse.Namespace) -> int:
     from ..ingest import owner
 
     running = owner.probe(args.db)
+    existed = path.exists()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(content)
-    for i, c in enumerate(commands):
-        _run(c, check=not (m == "launchd" and i == 0))  # bootout fails when it was not loaded: fine
+    try:
+        for i, c in enumerate(commands):
+            _run(c, check=not (m == "launchd" and i == 0))  # bootout fails when it was not loaded: fine
+    except CcmonError:
+        if not existed:
+            path.unlink()  # not installed: leave nothing half-done behind
+        raise
     print(f"installed {path}; ccmon serve now starts at login and restarts on failure")
     if running is not None and running.kind != "serve":
         print(f"note: {running.describe()} receives into {args.db} now; the service takes over once it stops "
