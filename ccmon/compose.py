@@ -19,6 +19,7 @@ from .cli import fail
 LOST_WHILE_CLOSED = ("this dashboard was the receiver: whatever Claude Code exports while no ccmon runs is "
                      "lost for good. To keep capturing all day: ccmon service install (or ccmon serve &)")
 
+
 def open_store(args: argparse.Namespace, *, load: bool = True):
     """The store for ``args.db``, or a one-line reason it cannot be opened."""
     from .model.db import SchemaError

@@ -277,3 +277,37 @@ def test_sigterm_on_serve_removes_its_port_notes(tmp_path):
     assert srv.stop(signal.SIGTERM) == 0
     assert not any(n.exists() for n in notes)
     assert owner.find_by_port(srv.grpc_port, srv.http_port) is None
+
+
+async def test_notices_reach_every_live_viewer_and_dead_ones_are_cleaned_up(tmp_path):
+    import asyncio
+
+    from ccmon.ingest.wakeup import Listener, Notifier, viewers_dir
+
+    db = tmp_path / "ccmon.db"
+    got = {"a": 0, "b": 0}
+    a, b = Listener(db), Listener(db)
+    a.attach(lambda: got.__setitem__("a", got["a"] + 1))
+    b.attach(lambda: got.__setitem__("b", got["b"] + 1))
+    dead = viewers_dir(db) / "999999-0.sock"  # a viewer killed with -9 left its socket behind
+    import socket as _socket
+
+    s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_DGRAM)
+    s.bind(str(dead))
+    s.close()
+    n = Notifier(db)
+    try:
+        for _ in range(3):  # three exports in a row: coalesced into one notice
+            n.changed()
+        await asyncio.sleep(0.2)
+        assert got == {"a": 1, "b": 1}
+        assert not dead.exists()
+        b.close()
+        n.changed()
+        await asyncio.sleep(0.2)
+        assert got == {"a": 2, "b": 1}
+        assert sorted(p.name for p in viewers_dir(db).iterdir()) == [a.path.name]
+    finally:
+        a.close()
+        n.close()
+    assert list(viewers_dir(db).iterdir()) == []

@@ -1,7 +1,7 @@
 """Commit notices from a receiver to the dashboards attached to its database.
 
 Each viewer binds a unix datagram socket in a directory of its database's own
-(``$XDG_RUNTIME_DIR/ccmon/viewers/<digest of the DB path>/``) and sleeps until a datagram
+(``$XDG_RUNTIME_DIR/ccmon/v/<digest of the DB path>/``: short, as a socket path must be) and sleeps until a datagram
 arrives. The receiver, after a commit, sends one byte to every socket there (at most one
 round per ``COALESCE_S``, so a flood of exports is a trickle of notices). Nobody polls while
 nothing arrives: waking a sleeping process twenty times a second to ask SQLite costs more
@@ -29,8 +29,8 @@ _seq = itertools.count()
 
 
 def viewers_dir(db: str | os.PathLike[str]) -> Path:
-    digest = hashlib.sha256(os.path.abspath(os.fspath(db)).encode()).hexdigest()[:16]
-    return runtime_dir() / "viewers" / digest
+    digest = hashlib.sha256(os.path.abspath(os.fspath(db)).encode()).hexdigest()[:12]
+    return runtime_dir() / "v" / digest
 
 
 class Notifier:
