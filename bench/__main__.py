@@ -2,7 +2,7 @@
 
     python -m bench                    # everything, a few minutes (see README for the budget)
     python -m bench --quick            # smaller and shorter: a smoke test, not the figures
-    python -m bench --only ingest      # one group: startup ingest latency refresh memory restart soak prometheus
+    python -m bench --only ingest      # one group: startup ingest latency refresh viewer memory restart soak prometheus
     python -m bench --soak-seconds 600 # the full 10-minute soak
 
 Only a full run (no --quick, no --only) rewrites results/latest.json and the README's table;
@@ -23,7 +23,8 @@ from typing import Callable
 from . import report
 from .figures import Figure, missing
 
-GROUPS = ("startup", "ingest", "latency", "refresh", "memory", "restart", "soak", "prometheus", "statusline")
+GROUPS = ("startup", "ingest", "latency", "refresh", "viewer", "memory", "restart", "soak", "prometheus",
+          "statusline")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     run("latency", lambda: dashboard.latency(n=20 if q else 60))
     run("refresh", lambda: dashboard.refresh(n=20 if q else 60, idle_seconds=5.0 if q else 10.0,
                                              events=20_000 if q else 100_000))
+    run("viewer", lambda: dashboard.viewer(n=20 if q else 60, idle_seconds=5.0 if q else 10.0))
     run("memory", memory_figs)
     run("restart", restart_figs)
     run("soak", lambda: [memory.soak(soak_s)])

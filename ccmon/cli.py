@@ -120,6 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
     sl.add_argument("--lines", type=int, choices=(1, 2), default=1, help="one line (default) or two")
     sl.add_argument("--no-color", action="store_true", help="plain text (also when NO_COLOR is set)")
     _add_flow_commands(sub)
+    v = sub.add_parser("service", help="run `ccmon serve` at login (systemd user unit / launchd agent)",
+                       description="Install, inspect or remove `ccmon serve` as a login service, so that exports "
+                                   "are kept while no dashboard is open. `status` exits 3 when nothing receives.")
+    v.add_argument("action", choices=("install", "status", "uninstall"))
+    v.add_argument("--dry-run", action="store_true", help="print what would be written and run; change nothing")
+    _add_receiver_args(v, sub=True)
     return p
 
 
@@ -178,6 +184,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .reporting import report
 
             return report(args)
+        if args.command == "service":
+            from .commands.service import service
+
+            return service(args)
         if args.command in ("env", "setup", "doctor"):
             from importlib import import_module
 

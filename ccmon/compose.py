@@ -8,12 +8,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ipaddress
+import os
 import signal
 import sqlite3
 import sys
 
 from . import __version__
 from .cli import fail
+
+LOST_WHILE_CLOSED = ("this dashboard was the receiver: whatever Claude Code exports while no ccmon runs is "
+                     "lost for good. To keep capturing all day: ccmon service install (or ccmon serve &)")
+
 
 def open_store(args: argparse.Namespace, *, load: bool = True):
     """The store for ``args.db``, or a one-line reason it cannot be opened."""
@@ -36,26 +41,59 @@ def _warn_if_public(bind: str) -> None:
               "machine can send telemetry to it", file=sys.stderr)
 
 
+def own_db(args: argparse.Namespace, kind: str):
+    """Lock ``args.db`` for this receiver (``CcmonError``, exit 2, when another one has it) and
+    let viewers follow what it writes."""
+    from .ingest.owner import DbLock
+    from .model import follow
+
+    lock = DbLock.acquire(args.db, kind=kind, bind=args.bind, grpc_port=args.grpc_port, http_port=args.http_port)
+    store = None
+    try:
+        store = open_store(args, load=kind == "serve")
+        follow.install(args.db)
+    except BaseException:
+        if store is not None:
+            store.close()
+        lock.release()
+        raise
+    return lock, store
+
+
+def _notify_viewers(receiver, db: str) -> None:
+    """After each export, tell the dashboards attached to ``db`` (``ingest.wakeup``)."""
+    from .ingest.wakeup import Notifier
+
+    try:
+        receiver.listeners.append(Notifier(db).changed)
+    except OSError:
+        pass  # viewers then notice within their fallback interval
+
+
 async def _serve(args: argparse.Namespace) -> int:
     from .ingest.receiver import Receiver
 
-    store = open_store(args)
+    lock, store = own_db(args, "serve")
     receiver = Receiver(store, bind=args.bind, grpc_port=args.grpc_port, http_port=args.http_port)
+    _notify_viewers(receiver, args.db)
     try:
         await receiver.start()
     except OSError as exc:
         store.close()
+        lock.release()
         return fail(exc.strerror or str(exc))
+    lock.update(receiver.grpc_port, receiver.http_port)
     _warn_if_public(args.bind)
-    print(f"ccmon {__version__} receiving OTLP on {receiver.endpoints()}; storing in {args.db}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM):  # before the banner: a stop right after it is clean
         loop.add_signal_handler(sig, stop.set)
+    print(f"ccmon {__version__} receiving OTLP on {receiver.endpoints()}; storing in {args.db}", flush=True)
     await stop.wait()
     await receiver.stop()
     received = sum(receiver.stats.received().values())
     store.close()
+    lock.release()
     print(f"ccmon stopped; {received} export(s) received this run", file=sys.stderr, flush=True)
     return 0
 
@@ -64,16 +102,42 @@ def serve(args: argparse.Namespace) -> int:
     return asyncio.run(_serve(args))
 
 
+def _running_receiver(args: argparse.Namespace):
+    """The ccmon receiver this dashboard should watch instead of receiving itself: the one that
+    owns ``args.db``, or (when no database was chosen) the one listening on the ports asked for."""
+    from .ingest import owner
+    from .model.db import default_path
+
+    found = owner.probe(args.db)
+    if found is None and os.path.abspath(args.db) == os.path.abspath(default_path()):
+        found = owner.find_by_port(args.grpc_port, args.http_port)
+    return found
+
+
 def make_source(args: argparse.Namespace):
-    """The dashboard's data source: Prometheus when asked, else the embedded OTLP receiver."""
+    """The dashboard's data source: Prometheus when asked; a viewer of the ccmon receiver
+    already running; else the embedded OTLP receiver, which then owns the database."""
     if getattr(args, "prometheus", None):
         from .ingest.prometheus.source import PrometheusSource
 
         return PrometheusSource.from_args(args)
+    from .errors import CcmonError
     from .ingest.receiver import OtlpSource, Receiver
+    from .ingest.viewer import ViewerSource
 
-    store = open_store(args, load=False)  # the source loads it after the first frame
-    return OtlpSource(store, Receiver(store, bind=args.bind, grpc_port=args.grpc_port, http_port=args.http_port))
+    for attempt in range(2):  # twice: a receiver may start between looking and locking
+        running = _running_receiver(args)
+        if running is not None:
+            return ViewerSource(running.db, running)
+        try:
+            lock, store = own_db(args, "dashboard")  # the source loads the store after the first frame
+        except CcmonError:
+            if attempt:
+                raise  # it says who has the database
+            continue
+        receiver = Receiver(store, bind=args.bind, grpc_port=args.grpc_port, http_port=args.http_port)
+        _notify_viewers(receiver, args.db)
+        return OtlpSource(store, receiver, lock)
 
 
 def make_app(args: argparse.Namespace, **kwargs):
@@ -100,4 +164,8 @@ def dashboard(args: argparse.Namespace) -> int:
     app.run()
     if app.startup_error:
         return fail(app.startup_error)
+    from .ingest.receiver import OtlpSource
+
+    if isinstance(app.source, OtlpSource) and app.source_started:
+        print(f"ccmon: {LOST_WHILE_CLOSED}", file=sys.stderr)
     return app.return_code or 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from ..model.committer import GroupCommitter
 from ..model.limits_store import LimitsStore
@@ -32,6 +33,11 @@ class Receiver:
         self._grpc = None
         self._http = None
         self._sweeper: asyncio.Task[None] | None = None
+        self.listeners: list[Callable[[], None]] = []  # told on the loop after every export
+
+    def _changed(self) -> None:
+        for cb in self.listeners:
+            cb()
 
     async def accept(self, signal: str, batch: Batch, via: Via | None = None) -> None:
         via = via or Via(GRPC)
@@ -39,8 +45,10 @@ class Receiver:
             await self.committer.submit(batch)
         except Exception as exc:
             self.stats.rejected(signal, via, via.unavailable(), f"could not store {signal}: {exc}")
+            self._changed()
             raise
         self.stats.accepted(signal, via, batch)
+        self._changed()
 
     async def statusline(self, body: bytes) -> bool:
         """Store one status-line JSON (``POST /ccmon/v1/statusline``); False if it is not one."""
@@ -54,12 +62,14 @@ class Receiver:
         account = getattr(known, "user", "") or ""
         await self.committer.run(self.limits.record, sl, body, account, t_ns)
         self.limits.apply(sl, account, t_ns)
+        self._changed()
         return True
 
     def reject(self, signal: str, why: str, via: Via | None = None, status: str = "") -> None:
         """A request refused with ``status`` (HTTP code or gRPC status name) because ``why``."""
         log.info("rejected %s export: %s", signal, why)
         self.stats.rejected(signal, via or Via(GRPC), status, why)
+        self._changed()
 
     def info(self) -> dict:
         """``GET /ccmon/v1/info`` (and the gRPC ``ccmon.v1.Info/Get``): lets ``ccmon doctor`` tell
@@ -130,9 +140,14 @@ class OtlpSource:
 
     SESSION_EVENT_LIMIT = 5000
 
-    def __init__(self, store: Store, receiver: Receiver) -> None:
+    def __init__(self, store: Store, receiver: Receiver, lock=None) -> None:
         self.store = store
         self.receiver = receiver
+        self.lock = lock  # ingest.owner.DbLock: this dashboard owns the database while it runs
+
+    def add_listener(self, callback: Callable[[], None]) -> None:
+        """``callback()`` runs on the loop after every export: the app refreshes then, not on a timer."""
+        self.receiver.listeners.append(callback)
 
     @property
     def version(self) -> int:
@@ -147,10 +162,15 @@ class OtlpSource:
         if not self.store.loaded:
             await asyncio.to_thread(self.store.load)
         await self.receiver.start()
+        if self.lock is not None:
+            self.lock.update(self.receiver.grpc_port, self.receiver.http_port)
+        self.receiver._changed()  # the loaded totals: show them now
 
     async def stop(self) -> None:
         await self.receiver.stop()
         self.store.close()
+        if self.lock is not None:
+            self.lock.release()
 
     def snapshot(self, now_ns: int | None = None):
         from dataclasses import replace

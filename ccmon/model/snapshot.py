@@ -111,7 +111,7 @@ class GroupRow:
 
 @dataclass(frozen=True, slots=True)
 class SourceStatus:
-    kind: str  # "otlp" or "prometheus"
+    kind: str  # "otlp", "prometheus", or "viewer" (a dashboard attached to another ccmon receiver)
     where: str  # endpoints or URL, for the status bar
     last_payload_ns: dict[str, int] = field(default_factory=dict)  # per signal
     received: dict[str, int] = field(default_factory=dict)

@@ -18,7 +18,7 @@ _SEP = (" │ ", "dim")
 def _signals(status: SourceStatus) -> list[str]:
     """OTLP always lists metrics and logs, so "logs never" tells a user their logs exporter is
     off; anything else is listed once seen."""
-    base = ["metrics", "logs"] if status.kind == "otlp" else []
+    base = ["metrics", "logs"] if status.kind in ("otlp", "viewer") else []
     return base + sorted(s for s in status.last_payload_ns if s not in base)
 
 
@@ -32,6 +32,10 @@ def info(status: SourceStatus, now_ns: int) -> Text:
         last = status.last_payload_ns.get(signal)
         t.append(f"{signal} ", "dim")
         t.append(f"{fmt.age(now_ns - last)} ago" if last else "never")
+    if status.kind == "viewer":  # an attached dashboard: the receiver's counts live in its process
+        t.append(*_SEP)
+        t.append_text(safe.text(status.where))
+        return t
     rejected = sum(status.rejected.values())
     ok_word, bad_word = ("polls ok", "failed") if status.kind == "prometheus" else ("received", "rejected")
     t.append(*_SEP)
