@@ -311,3 +311,27 @@ async def test_notices_reach_every_live_viewer_and_dead_ones_are_cleaned_up(tmp_
         a.close()
         n.close()
     assert list(viewers_dir(db).iterdir()) == []
+
+
+async def test_a_viewer_shows_the_plan_limits_its_receiver_got(tmp_path):
+    """Status lines go to the receiver (``POST /ccmon/v1/statusline``); an attached dashboard
+    reads them from the database like everything else."""
+    from test_statusline_store import EXAMPLE, NOW_S, statusline
+
+    db = tmp_path / "ccmon.db"
+    srv = ServeProcess(db, "--retention-days", "0")
+    try:
+        app = make_app(_args("--db", str(db), "--grpc-port", "0", "--http-port", "0"),
+                       clock=lambda: NOW_S * 1_000_000_000)
+        assert isinstance(app.source, ViewerSource)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await started(pilot, app)
+            assert statusline(srv.http_port, EXAMPLE).returncode == 0
+            await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.limits is not None
+                           and app.snapshot.limits.received == 1, "the status line in the viewer")
+            await caught_up(pilot, app)
+            lines = pane_lines(app, "#limits")
+            assert lines[1].startswith("5 h ") and lines[1].endswith(" 46%")
+            assert lines[4].startswith("7 d ") and lines[4].endswith(" 21%")
+    finally:
+        srv.stop()

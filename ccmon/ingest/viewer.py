@@ -18,6 +18,8 @@ from collections.abc import Callable
 
 from ..model.aggregate import Aggregates
 from ..model.follow import Follower
+from ..model.limits import LimitsView
+from ..model.limits_store import load_view
 from ..model.snapshot import Snapshot, SourceStatus
 from . import owner as owners
 
@@ -39,6 +41,7 @@ class ViewerSource:
         self._kicked = asyncio.Event()
         self._notices = None  # ingest.wakeup.Listener
         self._reading: asyncio.Future | None = None
+        self.limits = LimitsView()  # the receiver's status lines (plan limits), read with the rest
 
     @property
     def description(self) -> str:
@@ -74,10 +77,20 @@ class ViewerSource:
         assert self._follower is not None
         # Shielded and remembered: ``stop`` waits for a read in flight before it closes the
         # connection that read is using (closing it under a running query can crash SQLite).
-        self._reading = asyncio.ensure_future(asyncio.to_thread(self._follower.read))
-        ch = await asyncio.shield(self._reading)
+        follower = self._follower
+
+        def read():
+            # The status-line tables are a row per session: read whole, compared with the last.
+            return follower.read(), load_view(follower.conn)
+
+        self._reading = asyncio.ensure_future(asyncio.to_thread(read))
+        ch, limits = await asyncio.shield(self._reading)
+        changed = limits != self.limits
+        self.limits = limits
         if not ch.empty:
-            self.aggs = self._follower.apply(self.aggs, ch)
+            self.aggs = follower.apply(self.aggs, ch)
+            changed = True
+        if changed:
             self._changed()
 
     async def _follow(self, seen: int) -> None:
@@ -136,7 +149,10 @@ class ViewerSource:
     def snapshot(self, now_ns: int | None = None) -> Snapshot:
         import time
 
-        return self.aggs.snapshot(self.version, self.status(), now_ns if now_ns is not None else time.time_ns())
+        from dataclasses import replace
+
+        snap = self.aggs.snapshot(self.version, self.status(), now_ns if now_ns is not None else time.time_ns())
+        return replace(snap, limits=self.limits)
 
     async def session_detail(self, key: str):
         from ..model import db
