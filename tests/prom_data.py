@@ -153,3 +153,8 @@ def aligned_now() -> int:
 def figures(snap) -> dict:
     """A snapshot's report, without the keys that name the server or the time of asking."""
     return {k: v for k, v in report_dict(snap).items() if k not in ("source", "since", "naming")}
+
+
+def seconds_since_midnight(at_s: float) -> float:
+    t = time.localtime(at_s)
+    return t.tm_hour * 3600 + t.tm_min * 60 + t.tm_sec + at_s % 1

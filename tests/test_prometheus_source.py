@@ -14,7 +14,8 @@ import time
 import pytest
 
 from ccmon.ingest.prometheus.config import Config
-from ccmon.ingest.prometheus.fetch import seconds_since_midnight
+from prom_data import seconds_since_midnight
+from ccmon.ingest.prometheus.promql import QUERIES_FIRST_POLL, QUERIES_LATER_POLL
 from ccmon.ingest.prometheus.source import PrometheusSource
 from ccmon.model.report import report_dict
 from ccmon.model.snapshot import Tokens
@@ -102,9 +103,11 @@ async def test_queries_per_poll_are_fixed_whatever_the_team_size(prometheus):
         assert len(source.snapshot().sessions) == 304
     finally:
         await source.stop()
-    # Counted by Prometheus itself and by the client: discovery, 6 instant queries, 1 range
-    # query, whatever the number of sessions, users and models. The budget is 12.
-    assert small == large == (8, 8)
+    # Counted by Prometheus itself and by the client, whatever the number of sessions, users and
+    # models: a first poll is discovery, the values before the window and the raw samples; a
+    # later poll is discovery and the raw samples since.
+    assert small == (QUERIES_FIRST_POLL,) * 2 == (3, 3)
+    assert large == (QUERIES_LATER_POLL,) * 2 == (2, 2)
 
 
 async def test_later_polls_look_only_at_what_is_new_and_agree_with_a_full_poll(prometheus):
@@ -120,9 +123,9 @@ async def test_later_polls_look_only_at_what_is_new_and_agree_with_a_full_poll(p
     assert figures(source.snapshot()) == expected_report(t)
 
 
-async def test_counter_reset_is_not_a_negative_spend(prometheus):
+async def test_counter_reset_adds_each_epochs_growth(prometheus):
     """The collector restarted 30 minutes ago: the counter went from 4.50 back to 0 and kept
-    growing at 0.05 $/min. increase() sees through the reset; ``x - x offset 1h`` would say -1.5."""
+    growing at 0.05 $/min. Nothing is negative, and the total is 4.50 + 1.50, not the peak."""
     t = aligned_now()
     labels, samples = counter(COST, {"model": SONNET, "session_id": "s1"}, t, 0.05)
     samples = [(ts, v if i <= 90 else 0.05 * (i - 90)) for i, (ts, v) in enumerate(samples)]
@@ -130,9 +133,7 @@ async def test_counter_reset_is_not_a_negative_spend(prometheus):
     snap = (await poll(prometheus.url, t)).snapshot()
     assert round(snap.burn_1h, 9) == 3.0
     assert [round(x, 9) for x in snap.cost_per_minute] == [0.05] * 60
-    # "So far" is the counter's peak: it does not fall back to 1.50 after the reset, though
-    # the 1.50 counted since is not added to the 4.50 before it (a documented limit).
-    assert round(snap.cost_total, 9) == 4.5
+    assert round(snap.cost_total, 9) == 6.0
 
 
 async def test_nan_and_inf_samples_do_not_poison_the_figures(prometheus):

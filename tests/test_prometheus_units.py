@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from ccmon.ingest.prometheus.api import PromError, Sample, body_data, instant_samples, range_series
-from ccmon.ingest.prometheus.build import build_snapshot
+from ccmon.ingest.prometheus.api import PromError, Series, body_data, instant_samples, one_line, range_series
+from ccmon.ingest.prometheus.build import PromModel
 from ccmon.ingest.prometheus.config import Config, parse_match, parse_url
 from ccmon.ingest.prometheus.fetch import Fetched
 from ccmon.ingest.prometheus.naming import discover
-from ccmon.ingest.prometheus.promql import plan, session_cost
+from ccmon.ingest.prometheus.promql import before, raw, session_cost
 from ccmon.ingest.prometheus.source import MAX_BACKOFF_S, retry_delay
 from ccmon.model import names
 from ccmon.model.snapshot import EditRow, SourceStatus, Tokens
@@ -103,16 +103,20 @@ def test_discovery_prefers_the_fuller_naming_and_mentions_the_other():
     assert discover(["up", "node_cpu_seconds_total"]) is None
 
 
-def test_match_narrows_every_selector_and_the_plan_is_fixed():
+def test_match_narrows_every_selector():
     naming = discover(["claude_code_cost_usage_USD_total"])
-    p = plan(naming, 'team="platform"', 86400, 3600)
-    assert p.queries_per_poll == 8
-    for promql in [*p.instant.values(), p.per_minute]:
-        for name in [n for n in naming.names.values() if n in promql]:
-            assert promql.count(name) == promql.count(name + '{team="platform"}'), promql
-    assert "[86400s]" in p.instant["cost"] and "[3600s]" in p.instant["spend"]
+    every = sorted(naming.family_of)
+    assert raw(every[:2], 'team="platform"', 300.5) == (
+        '{__name__=~"claude_code_active_time_seconds_total|claude_code_code_edit_tool_decision_total", '
+        'team="platform"}[300500ms]')
+    held = before(every, 'team="platform"', 86400)
+    assert held.count("last_over_time(") == 8 == held.count('{team="platform"}[86400000ms]')
     assert session_cost(naming, 'team="platform"', {"session_id": 'a"b\\c'}) == (
         'sum(claude_code_cost_usage_USD_total{team="platform", session_id="a\\"b\\\\c", user_id="", user_email=""})')
+
+
+def test_server_text_loses_its_control_characters():
+    assert one_line("bad\x1b[2J gateway\x07\n\tdown") == "bad␛[2J gateway␇ down"
 
 
 @pytest.mark.parametrize("text, inner", [
@@ -153,15 +157,18 @@ def test_backoff_doubles_up_to_a_cap():
 
 def test_both_spellings_of_a_label_add_up():
     """Two pipelines into one server: cacheRead and cache_read, tool_name and tool."""
-    def sample(value: float, **labels: str) -> Sample:
-        return Sample({"session_id": "s", **labels}, value)
+    def series(value: float, **labels: str) -> Series:
+        return Series({"session_id": "s", **labels}, ((100.0, value),))
 
-    fetched = Fetched(discover(["claude_code_cost_usage_USD_total"]), 86400, {
-        "tokens": (sample(10, model="m", type="cacheRead"), sample(5, model="m", type="cache_read"),
-                   sample(2, model="m", type="cache_creation"), sample(9, model="m", type="mystery")),
-        "edits": (Sample({"tool_name": "Edit", "decision": "accept"}, 3), Sample({"tool": "Edit", "decision": "accept"}, 4)),
-    })
-    snap = build_snapshot(fetched, SourceStatus("prometheus", "http://x"), 1, 0)
+    tokens, edits = "claude_code_token_usage_tokens_total", "claude_code_code_edit_tool_decision_total"
+    fetched = Fetched(discover(["claude_code_cost_usage_USD_total"]), 100.0, 0.0, True, samples=(
+        series(10, __name__=tokens, model="m", type="cacheRead"), series(5, __name__=tokens, model="m", type="cache_read"),
+        series(2, __name__=tokens, model="m", type="cache_creation"), series(9, __name__=tokens, model="m", type="mystery"),
+        series(3, __name__=edits, tool_name="Edit", decision="accept"), series(4, __name__=edits, tool="Edit", decision="accept"),
+        series(7, __name__="claude_code_something_else_total")))
+    model = PromModel()
+    assert model.feed(fetched)
+    snap = model.snapshot(1, SourceStatus("prometheus", "http://x"), 100_000_000_000)
     assert snap.tokens == Tokens(0, 0, 15, 2)
     assert snap.edit_decisions == (EditRow("Edit", "", "", "accept", 7),)
     assert [s.key for s in snap.sessions] == ["s"] and snap.recent_events is None

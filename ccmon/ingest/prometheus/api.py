@@ -16,6 +16,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from ...model.text import clean
+
 
 class PromError(Exception):
     """A failed request, as one line for the status bar."""
@@ -40,7 +42,9 @@ class Series:
 
 
 def one_line(text: str, limit: int = 300) -> str:
-    text = " ".join(str(text).split())
+    """A server's text as one line without control characters (an error page may carry
+    terminal escapes; ``report`` prints this line as it is)."""
+    text = " ".join(clean(" ".join(str(text).split())).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -34,6 +34,10 @@ class PromClient:
     async def query(self, promql: str, at_s: float) -> tuple[Sample, ...]:
         return instant_samples(await self._call("api/v1/query", {"query": promql, "time": f"{at_s:.3f}"}))
 
+    async def query_matrix(self, promql: str, at_s: float) -> tuple[Series, ...]:
+        """An instant query of a range selector: raw samples with their own timestamps."""
+        return range_series(await self._call("api/v1/query", {"query": promql, "time": f"{at_s:.3f}"}))
+
     async def query_range(self, promql: str, start_s: float, end_s: float, step_s: float) -> tuple[Series, ...]:
         data = await self._call("api/v1/query_range", {"query": promql, "start": f"{start_s:.3f}",
                                                        "end": f"{end_s:.3f}", "step": f"{step_s:.3f}"})
@@ -46,6 +50,9 @@ class PromClient:
     async def _call(self, path: str, params: dict[str, str], post: bool = True):
         """POST (form) for queries, which can be long; GET where the API has no POST."""
         self.requests += 1
+        # VictoriaMetrics: answer from the data, not its response cache, which holds back the
+        # newest -search.latencyOffset (30 s) of results. Prometheus ignores the parameter.
+        params = {**params, "nocache": "1"}
         try:
             if post:
                 r = await self._http.post(path, data=params)
