@@ -8,7 +8,7 @@ import pytest
 from ccmon.ingest.prometheus.config import Config
 from ccmon.ingest.prometheus.source import PrometheusSource
 from prom_data import PLATFORM, Variant, aligned_now, expected_report, figures, team_history
-from prom_server import prometheus  # noqa: F401  (fixture)
+from prom_server import tsdb  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.prometheus
 
@@ -39,10 +39,10 @@ VARIANTS = {
 
 
 @pytest.mark.parametrize("variant, naming", VARIANTS.values(), ids=VARIANTS.keys())
-async def test_every_naming_gives_the_same_figures(prometheus, variant, naming):
+async def test_every_naming_gives_the_same_figures(tsdb, variant, naming):
     t = aligned_now()
-    prometheus.push(team_history(t, variant))
-    source = PrometheusSource(Config(prometheus.url, match=PLATFORM), clock=lambda: t)
+    tsdb.push(team_history(t, variant))
+    source = PrometheusSource(Config(tsdb.url, match=PLATFORM), clock=lambda: t)
     await source.poll()
     await source.stop()
     snap = source.snapshot()
@@ -51,11 +51,11 @@ async def test_every_naming_gives_the_same_figures(prometheus, variant, naming):
     assert round(snap.burn_1h, 9) == 9.6
 
 
-async def test_without_session_id_each_user_is_one_row(prometheus):
+async def test_without_session_id_each_user_is_one_row(tsdb):
     """OTEL_METRICS_INCLUDE_SESSION_ID=false: no session_id label anywhere."""
     t = aligned_now()
-    prometheus.push(team_history(t, Variant(session_ids=False)))
-    source = PrometheusSource(Config(prometheus.url, match=PLATFORM), clock=lambda: t)
+    tsdb.push(team_history(t, Variant(session_ids=False)))
+    source = PrometheusSource(Config(tsdb.url, match=PLATFORM), clock=lambda: t)
     await source.poll()
     await source.stop()
     snap = source.snapshot()
