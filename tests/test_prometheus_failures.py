@@ -156,3 +156,26 @@ async def test_an_unreachable_url_is_a_status_not_a_crash():
         assert source.snapshot().cost_total == 0 and source.snapshot().recent_events is None
     finally:
         await source.stop()
+
+
+@pytest.mark.parametrize("columns", [160, 200])
+async def test_the_reason_and_every_failed_poll_stay_on_the_status_bar(proxy, columns):
+    """After good polls the server goes away: the status bar keeps the reason in view, with the
+    long naming text after it, and counts each failed poll, not just the first."""
+    from app_support import pane_lines, wait_for
+    from ccmon.cli import build_parser
+    from ccmon.compose import make_app
+
+    app = make_app(build_parser().parse_args(["--prometheus", proxy.url, "--header", f"Authorization: {TOKEN}",
+                                              "--match", PLATFORM, "--interval", "0.05"]))
+    async with app.run_test(size=(columns, 48)) as pilot:
+        await wait_for(pilot, lambda: app.source._polls_ok >= 2, "two good polls")
+        proxy.mode = "5xx"
+        await wait_for(pilot, lambda: app.source._polls_failed >= 3, "three failed polls")
+        proxy.mode = "ok"  # the backoff is long now: the screen holds still while it is read
+        failed = app.source._polls_failed
+        await wait_for(pilot, lambda: f"· {failed} failed" in " ".join(pane_lines(app, "#status")),
+                       "the failure count on screen")
+        status = " ".join(pane_lines(app, "#status"))
+        assert "HTTP 502 Bad Gateway: <html><body>502 Bad Gateway</body></html>" in status, status
+        assert "STALE" in status and f"Prometheus {proxy.url}" in status  # the naming may be cut off
