@@ -64,3 +64,28 @@ async def test_without_session_id_each_user_is_one_row(tsdb):
     for row in expected["sessions"]:
         row["session_id"] = "user:" + row["user_id"]
     assert figures(snap) == expected
+
+
+async def test_two_namings_on_one_server_are_summed_and_said(tsdb):
+    """A team moving from scraping Claude Code's :9464 to a Collector has both namings on the
+    server. Every session's series are summed across them, and the status says so."""
+    from prom_data import HAIKU, OPUS
+    from prom_server import counter
+
+    t = aligned_now()
+    other = "claude_code_cost_usage_total"  # the :9464 naming
+    tsdb.push(team_history(t) + [
+        counter(other, {"team": "platform", "session_id": "sess-erin", "user_id": "u-erin", "model": OPUS}, t, 0.01,
+                minutes=30, start=1.7),
+        counter(other, {"team": "platform", "session_id": "sess-alice", "user_id": "u-alice", "model": HAIKU}, t, 0,
+                minutes=10, start=1.0),
+    ])
+    source = PrometheusSource(Config(tsdb.url, match=PLATFORM), clock=lambda: t)
+    await source.poll()
+    await source.stop()
+    snap = source.snapshot()
+    assert snap.status.naming.startswith("OTel Collector naming: claude_code_cost_usage_USD_total + "
+                                         "claude_code_cost_usage_total (summed); labels: ")
+    costs = {s.key: round(s.cost, 9) for s in snap.sessions}
+    assert costs == {"sess-alice": 8.2, "sess-bob": 10.0, "sess-carol": 0.5, "sess-erin": 2.0}
+    assert round(snap.cost_total, 9) == 17.7 + 3.0

@@ -9,11 +9,14 @@ import math
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ccmon.ingest.prometheus.api import PromError, Series, body_data, instant_samples, one_line, range_series
 from ccmon.ingest.prometheus.build import PromModel
 from ccmon.ingest.prometheus.config import Config, parse_match, parse_url
 from ccmon.ingest.prometheus.fetch import Fetched
+from ccmon.ingest.prometheus.growth import Counters
 from ccmon.ingest.prometheus.naming import discover
 from ccmon.ingest.prometheus.promql import before, raw, session_cost
 from ccmon.ingest.prometheus.source import MAX_BACKOFF_S, retry_delay
@@ -172,3 +175,26 @@ def test_both_spellings_of_a_label_add_up():
     assert snap.tokens == Tokens(0, 0, 15, 2)
     assert snap.edit_decisions == (EditRow("Edit", "", "", "accept", 7),)
     assert [s.key for s in snap.sessions] == ["s"] and snap.recent_events is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(steps=st.lists(st.tuples(st.integers(0, 50), st.booleans()), min_size=1, max_size=40),
+       cuts=st.lists(st.integers(0, 45), max_size=8), overlap=st.integers(0, 10))
+def test_growth_counts_each_sample_once_across_overlapping_polls(steps, cuts, overlap):
+    """A counter that grows and sometimes resets, read by polls that overlap: the increments add
+    up to each epoch's growth (the first sample whole), and none is negative."""
+    samples, v = [], 0.0
+    for i, (grow, reset) in enumerate(steps):
+        v = float(grow) if reset else v + grow
+        samples.append((1000 * (i + 1), v))
+    expected = sum(b - a if b >= a else b for a, b in zip([0.0] + [x for _, x in samples], [x for _, x in samples]))
+    counters = Counters()
+    got = []
+    ends = sorted({1000 * c for c in cuts} | {1000 * (len(samples) + 1)})
+    previous_end = 0
+    for end in ends:
+        start = max(0, previous_end - 1000 * overlap)
+        got += [inc for _, inc in counters.growth("s", [(t, x) for t, x in samples if start < t <= end])]
+        previous_end = end
+    assert all(inc >= 0 for inc in got)
+    assert len(got) == len(samples) and sum(got) == expected
