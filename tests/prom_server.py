@@ -21,6 +21,7 @@ Without a binary its tests skip, unless ``CI`` is set: then they fail, because C
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import socket
@@ -167,9 +168,24 @@ class VictoriaMetrics:
     stop = Prometheus.stop
 
     def push(self, series: list[tuple[dict[str, str], list[tuple[int, float]]]]) -> None:
+        """Remote write, then wait until every sample pushed so far can be read (a flush makes
+        them searchable soon, not at once)."""
         status, body = remote_write(self.url, series)
         assert status == 204, body
-        assert httpx.get(self.url + "/internal/force_flush").status_code == 200
+        stamps = [t for _, samples in series for t, _ in samples]
+        self.pushed = getattr(self, "pushed", 0) + sum(math.isfinite(v) for _, samples in series for _, v in samples)
+        self.span = (min(stamps + [self.span[0]]), max(stamps + [self.span[1]])) if hasattr(self, "span") else (
+            min(stamps), max(stamps))
+        query = {"query": f'sum(count_over_time({{__name__=~".+"}}[{self.span[1] - self.span[0] + 1000}ms]))',
+                 "time": f"{self.span[1] / 1000:.3f}", "nocache": "1"}
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while True:
+            assert httpx.get(self.url + "/internal/force_flush").status_code == 200
+            result = httpx.post(self.url + "/api/v1/query", data=query).json()["data"]["result"]
+            if result and float(result[0]["value"][1]) >= self.pushed:
+                return
+            assert time.monotonic() < deadline, f"victoria-metrics shows {result}, {self.pushed} samples pushed"
+            time.sleep(0.05)
 
     def http_requests(self) -> dict[str, float]:
         """VictoriaMetrics' own count of API requests served, under Prometheus' handler names.

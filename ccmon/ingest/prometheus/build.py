@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Mapping
 
+from ...model import names
 from ...model.aggregate import Aggregates
 from ...model.series import SeriesInfo, describe
 from ...model.snapshot import Snapshot, SourceStatus
@@ -20,6 +21,8 @@ from .growth import Counters
 from .naming import Naming
 
 _MS_NS = 1_000_000
+_MINUTE_MS = 60_000
+_PER_MINUTE = frozenset({names.COST, names.TOKENS})
 # Prometheus label -> the OTel attribute it came from, so labels read as in OTLP mode.
 _OTEL_NAMES = {
     "session_id": "session.id", "user_id": "user.id", "user_email": "user.email",
@@ -54,9 +57,9 @@ class Variants:
 
     def note(self, family: str, labels: Mapping[str, str]) -> None:
         self.keys.update(k for k, v in labels.items() if v)
-        if family == "claude_code.token.usage":
+        if family == names.TOKENS:
             self.token_types.add(labels.get("type", ""))
-        if family == "claude_code.session.count":
+        if family == names.SESSIONS:
             self.session_jobs.update(j for j in ("job", "exported_job") if labels.get(j))
 
     def describe(self, naming: Naming) -> str:
@@ -117,10 +120,21 @@ class PromModel:
             if info is None:
                 continue
             points = [(round(t * 1000), v) for t, v in s.points]
+            timed = info.metric in _PER_MINUTE
+            bucket: list = []  # [first_ms, last_ms, increment] of one minute (or of the whole poll)
             for t_ms, inc in self.counters.growth(key, (p for p in points if p[0] > start_ms)):
-                t_ns = t_ms * _MS_NS
-                add(info, t_ns, inc, t_ns)
                 new = True
+                # Like the store's per-minute rollup: one add per minute for the figures that
+                # are placed in time (cost, tokens), one per poll for the rest, which only add up.
+                if bucket and (not timed or t_ms // _MINUTE_MS == bucket[1] // _MINUTE_MS):
+                    bucket[1] = t_ms
+                    bucket[2] += inc
+                    continue
+                if bucket:
+                    add(info, bucket[1] * _MS_NS, bucket[2], bucket[0] * _MS_NS)
+                bucket = [t_ms, t_ms, inc]
+            if bucket:
+                add(info, bucket[1] * _MS_NS, bucket[2], bucket[0] * _MS_NS)
         return new or f.first
 
     def snapshot(self, version: int, status: SourceStatus, now_ns: int) -> Snapshot:
