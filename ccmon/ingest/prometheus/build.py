@@ -119,22 +119,23 @@ class PromModel:
                                                           if s.label(k)})
             if info is None:
                 continue
-            points = [(round(t * 1000), v) for t, v in s.points]
-            timed = info.metric in _PER_MINUTE
-            bucket: list = []  # [first_ms, last_ms, increment] of one minute (or of the whole poll)
-            for t_ms, inc in self.counters.growth(key, (p for p in points if p[0] > start_ms)):
-                new = True
-                # Like the store's per-minute rollup: one add per minute for the figures that
-                # are placed in time (cost, tokens), one per poll for the rest, which only add up.
-                if bucket and (not timed or t_ms // _MINUTE_MS == bucket[1] // _MINUTE_MS):
-                    bucket[1] = t_ms
-                    bucket[2] += inc
-                    continue
-                if bucket:
-                    add(info, bucket[1] * _MS_NS, bucket[2], bucket[0] * _MS_NS)
-                bucket = [t_ms, t_ms, inc]
-            if bucket:
-                add(info, bucket[1] * _MS_NS, bucket[2], bucket[0] * _MS_NS)
+            grown = self.counters.growth(key, [p for p in ((round(t * 1000), v) for t, v in s.points)
+                                               if p[0] > start_ms])
+            if not grown:
+                continue
+            new = True
+            if info.metric not in _PER_MINUTE:  # only adds up: one add for the poll
+                add(info, grown[-1][0] * _MS_NS, sum(inc for _, inc in grown), grown[0][0] * _MS_NS)
+                continue
+            # Placed in time (cost, tokens): one add per minute, like the store's rollup.
+            first_ms, last_ms, total = grown[0][0], grown[0][0], 0.0
+            for t_ms, inc in grown:
+                if t_ms // _MINUTE_MS != last_ms // _MINUTE_MS:
+                    add(info, last_ms * _MS_NS, total, first_ms * _MS_NS)
+                    first_ms, total = t_ms, 0.0
+                last_ms = t_ms
+                total += inc
+            add(info, last_ms * _MS_NS, total, first_ms * _MS_NS)
         return new or f.first
 
     def snapshot(self, version: int, status: SourceStatus, now_ns: int) -> Snapshot:

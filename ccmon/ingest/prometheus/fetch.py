@@ -12,6 +12,9 @@ from .promql import PART, before, discovery_match, raw
 # Samples may reach the server late (remote write, a Collector's batching, a retry). Each poll
 # rereads this much of the past; what was counted already is skipped (``growth``).
 LATE_S = 300.0
+# A first poll reads the whole window's samples (about 11 MB of JSON for 1,000 sessions' hour):
+# that one read may take this long, whatever the per-request timeout is.
+FIRST_READ_TIMEOUT_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,5 +51,6 @@ async def fetch(client: PromClient, match: str, window_s: float, at_s: float,
                              ((start, s.value),)) for s in held)
     else:
         start, prior = max(at_s - window_s, previous.at_s - LATE_S), ()
-    samples = await client.query_matrix(raw(metric_names, match, at_s - start), at_s)
+    samples = await client.query_matrix(raw(metric_names, match, at_s - start), at_s,
+                                        max(FIRST_READ_TIMEOUT_S, client.config.timeout_s) if first else None)
     return Fetched(naming, at_s, start, first, prior, samples)

@@ -14,7 +14,7 @@ counts once: a series' samples only ever arrive in time order.
 
 from __future__ import annotations
 
-from typing import Hashable, Iterable, Iterator
+from typing import Hashable, Iterable
 
 Key = Hashable  # a series' identity: its full label set, metric name included
 
@@ -33,15 +33,17 @@ class Counters:
         """What the series held just before the window (counted elsewhere, or not at all)."""
         self._last[key] = (t_ms, value)
 
-    def growth(self, key: Key, points: Iterable[tuple[int, float]]) -> Iterator[tuple[int, float]]:
+    def growth(self, key: Key, points: Iterable[tuple[int, float]]) -> list[tuple[int, float]]:
         """(t_ms, increment) for each sample newer than the last one counted, oldest first.
         An increment may be 0: the sample still says when the series was last seen."""
         prev = self._last.get(key)
+        last_t, last_v = prev if prev is not None else (-1, None)
+        out = []
         for t_ms, v in points:
-            if prev is not None and t_ms <= prev[0]:
+            if t_ms <= last_t:
                 continue  # counted by an earlier poll
-            inc = v - prev[1] if prev is not None and v >= prev[1] else v
-            prev = (t_ms, v)
-            yield t_ms, inc
-        if prev is not None:
-            self._last[key] = prev
+            out.append((t_ms, v - last_v if last_v is not None and v >= last_v else v))
+            last_t, last_v = t_ms, v
+        if last_v is not None:
+            self._last[key] = (last_t, last_v)
+        return out
