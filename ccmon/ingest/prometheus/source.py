@@ -113,6 +113,8 @@ class PrometheusSource:
                 self._snapshot = dataclasses.replace(self._snapshot, version=self._version, status=self._status())
             else:
                 changed = self._model.feed(fetched) or self._failures > 0 or self._fetched is None
+                # Counted now: the samples (a first poll's can be 100 MB of objects) can go.
+                fetched = dataclasses.replace(fetched, before=(), samples=())
                 self._fetched, self._error, self._failures = fetched, None, 0
                 self._polls_ok += 1
                 if changed:
