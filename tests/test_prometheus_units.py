@@ -198,3 +198,73 @@ def test_growth_counts_each_sample_once_across_overlapping_polls(steps, cuts, ov
         previous_end = end
     assert all(inc >= 0 for inc in got)
     assert len(got) == len(samples) and sum(got) == expected
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_the_same_counters_give_the_same_snapshot_as_otlp_mode(data, tmp_path_factory):
+    """Random cost and token counters (resets, sessions starting anywhere, samples anywhere in a
+    minute) read by overlapping Prometheus polls and stored from OTLP cumulative exports: every
+    figure of the two snapshots is the same (one model: the same Aggregates behind both)."""
+    import time as _time
+
+    from ccmon.model.otlp import decode_metrics
+    from ccmon.model.report import report_dict
+    from ccmon.model.store import Store
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+    from prom_activity import COST, TOKENS
+    from prom_activity import Series as Activity
+    from prom_activity import otlp_export
+
+    now_s = (int(_time.time()) // 60) * 60 + 30
+    series = []
+    for i in range(data.draw(st.integers(1, 4))):
+        metric = data.draw(st.sampled_from([COST, TOKENS]))
+        t = now_s - data.draw(st.integers(60, 7200))
+        samples, resets, v = [], [], 0  # v in cents (cost) or tokens
+        for k in range(data.draw(st.integers(1, 12))):
+            if k and v > 1 and data.draw(st.booleans()) and data.draw(st.booleans()):
+                # A reset Prometheus can see: the counter comes back lower than it was. (One
+                # that comes back at or above its old value looks like growth: no server can
+                # tell, and OTLP mode knows only from the new start time.)
+                v, _ = data.draw(st.integers(0, v - 1)), resets.append(k)
+            else:
+                v += data.draw(st.integers(0 if k else 1, 50))
+            samples.append((t * 1000, v / 100 if metric is COST else float(v)))
+            t += data.draw(st.integers(5, 400))
+        if samples[-1][0] > now_s * 1000:
+            continue
+        labels = {"session_id": f"s{i % 3}", "user_id": f"u{i % 3}", "model": "m", "query_source": f"q{i}",
+                  **({"type": "input"} if metric is TOKENS else {})}
+        series.append(Activity(metric, labels, tuple(samples), tuple(resets)))
+
+    model = PromModel()
+    naming = discover(["claude_code_cost_usage_USD_total"])
+    polls = sorted(set(data.draw(st.lists(st.integers(now_s - 7300, now_s), max_size=3))) | {now_s})
+    previous = None
+    for at in polls:
+        start = at - 86400 if previous is None else previous - 300
+        samples = tuple(Series({"__name__": s.metric[2], **s.labels},
+                               tuple((t / 1000, v) for t, v in s.samples if start * 1000 < t <= at * 1000))
+                        for s in series)
+        model.feed(Fetched(naming, at, start, previous is None, (), samples))
+        previous = at
+    prom = model.snapshot(1, SourceStatus("prometheus", "x"), now_s * 1_000_000_000)
+
+    store = Store(tmp_path_factory.mktemp("otlp") / "ccmon.db", retention_days=0)
+    try:
+        if series:
+            store.ingest(decode_metrics(ExportMetricsServiceRequest.FromString(otlp_export(series))))
+        otlp = store.snapshot(now_s * 1_000_000_000)
+    finally:
+        store.close()
+
+    def figures(snap) -> dict:
+        d = {k: v for k, v in report_dict(snap).items() if k not in ("source", "events", "api_errors", "api_requests",
+                                                                      "retries", "latency_ms", "other_telemetry")}
+        return {**d, "today": round(snap.cost_today, 6), "burn": (round(snap.burn_5m, 6), round(snap.burn_1h, 6)),
+                "cpm": [round(x, 6) for x in snap.cost_per_minute], "tpm": list(snap.tokens_per_minute),
+                "tlm": snap.tokens_last_minute}
+
+    assert figures(prom) == figures(otlp)
+    assert prom.cost_today <= prom.cost_total + 1e-9 and prom.burn_5m >= 0 and prom.burn_1h >= 0

@@ -119,8 +119,11 @@ class PromModel:
                                                           if s.label(k)})
             if info is None:
                 continue
-            grown = self.counters.growth(key, [p for p in ((round(t * 1000), v) for t, v in s.points)
-                                               if p[0] > start_ms])
+            # A sample that adds nothing is skipped, as the store skips an unchanged cumulative
+            # point: "last seen" is when a session last counted something in both modes, not
+            # when an exporter last repeated it (a Collector keeps an idle series for minutes).
+            grown = [g for g in self.counters.growth(key, [p for p in ((round(t * 1000), v) for t, v in s.points)
+                                                           if p[0] > start_ms]) if g[1]]
             if not grown:
                 continue
             new = True

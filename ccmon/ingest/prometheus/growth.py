@@ -34,8 +34,8 @@ class Counters:
         self._last[key] = (t_ms, value)
 
     def growth(self, key: Key, points: Iterable[tuple[int, float]]) -> list[tuple[int, float]]:
-        """(t_ms, increment) for each sample newer than the last one counted, oldest first.
-        An increment may be 0: the sample still says when the series was last seen."""
+        """(t_ms, increment) for each sample newer than the last one counted, oldest first
+        (an increment may be 0)."""
         prev = self._last.get(key)
         last_t, last_v = prev if prev is not None else (-1, None)
         out = []
