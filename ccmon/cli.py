@@ -102,8 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db_args(r, sub=True)
     r.add_argument("--json", action="store_true", help="machine-readable output")
     r.add_argument("--since", metavar="DURATION", default=None,
-                   help="only what happened in the last DURATION, e.g. 30m, 24h, 7d")
+                   help="only what was spent (counted) in the last DURATION, e.g. 30m, 24h, 7d; the same in both "
+                        "sources: a session that started earlier adds only what it added since "
+                        "(Prometheus default 24h)")
     _add_prometheus_args(r, sub=True)
+    r.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+                   help="with --prometheus: give up when the whole report is not done by then (default 30)")
 
     sl = sub.add_parser("statusline", help="Claude Code's statusLine command: a fast line, and plan limits into ccmon",
                         description="Read the JSON Claude Code gives a statusLine command on stdin, print a line "

@@ -23,8 +23,8 @@ def _signals(status: SourceStatus) -> list[str]:
 
 
 def info(status: SourceStatus, now_ns: int) -> Text:
-    """Freshness and counts first (they matter most and survive a narrow terminal), then where
-    the data comes from and the last rejection, if any."""
+    """Freshness and counts first (they matter most and survive a narrow terminal), then the
+    last rejection or failure, if any, then where the data comes from."""
     t = Text.assemble(("ccmon", "bold"), _SEP)
     for i, signal in enumerate(_signals(status)):
         if i:
@@ -42,14 +42,14 @@ def info(status: SourceStatus, now_ns: int) -> Text:
     t.append(f"{sum(status.received.values()):,} {ok_word}")
     t.append(" · ", "dim")
     t.append(f"{rejected:,} {bad_word}", "bold red" if rejected else "")
+    if status.last_error:  # before where-from: a long URL or naming must not push it off screen
+        t.append(*_SEP)
+        t.append_text(safe.text(status.last_error, "red"))
     t.append(*_SEP)
     t.append("Prometheus " if status.kind == "prometheus" else "OTLP ", "dim")
     t.append_text(safe.text(status.where or "starting…"))
     if status.naming:
         t.append_text(safe.text(f" ({status.naming})", "dim"))
-    if status.last_error:
-        t.append(*_SEP)
-        t.append_text(safe.text(status.last_error, "red"))
     return t
 
 
