@@ -18,7 +18,7 @@ os.environ.setdefault("GRPC_VERBOSITY", "NONE")
 import grpc  # noqa: E402
 
 from ..model.types import LOGS, METRICS, TRACES
-from .payload import MAX_BYTES, RESPONSES, BadPayload, decode
+from .payload import MAX_BYTES, BadPayload, decode, response_for
 
 if TYPE_CHECKING:
     from .receiver import Receiver
@@ -31,8 +31,6 @@ SERVICES = {
 
 
 def _export(receiver: "Receiver", signal: str) -> Callable[..., Any]:
-    response = RESPONSES[signal]
-
     async def export(body: bytes, context: grpc.aio.ServicerContext) -> Any:
         try:
             batch = decode(signal, body)
@@ -43,7 +41,7 @@ def _export(receiver: "Receiver", signal: str) -> Callable[..., Any]:
             await receiver.accept(signal, batch)
         except Exception as exc:  # storage failed: UNAVAILABLE is retryable, so nothing is lost
             await context.abort(grpc.StatusCode.UNAVAILABLE, f"ccmon could not store the export: {exc}")
-        return response()
+        return response_for(signal, batch)
 
     return export
 

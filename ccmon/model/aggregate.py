@@ -8,18 +8,19 @@ deques, and sessions are one small object each (10,000 sessions are a few MB).
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import names
+from . import counting, names
 from .events import content_logged, summarize
 from .values import as_float
 from .series import SeriesInfo
 from .snapshot import (EditRow, EventRow, ModelRow, SessionRow, Snapshot, SourceStatus, Tokens)
 
-MINUTE_NS = 60_000_000_000
+MINUTE_NS = counting.MINUTE_NS
 KEEP_MINUTES = 24 * 60
 RECENT_EVENTS = 500
 RECENT_LATENCIES = 2000
@@ -107,6 +108,7 @@ class Aggregates:
         self.sessions_started = 0.0
         self.edits: Counter[tuple[str, str, str, str]] = Counter()
         self.other_metrics: Counter[str] = Counter()
+        self.other_telemetry = 0  # data points, log records and spans from other senders
         # minute index -> [cost, input, output, cacheRead, cacheCreation]
         self.minutes: dict[int, list[float]] = {}
         self.cost_by_day: dict[str, float] = {}
@@ -121,7 +123,6 @@ class Aggregates:
         self.tool_details_logged = False
         self.first_ns = 0
         self.last_ns = 0
-        self._newest_minute = 0
 
     # -- feeding ---------------------------------------------------------------------------
 
@@ -149,7 +150,10 @@ class Aggregates:
             self.last_ns = t_last
 
     def add_point(self, info: SeriesInfo, t_ns: int, inc: float, first_ns: int | None = None) -> None:
-        """Add ``inc`` (already a delta: temporality is resolved before this) at ``t_ns``."""
+        """Add ``inc`` (already a delta: temporality is resolved before this) at ``t_ns``.
+        A value that is not finite is never added (counting rule 1, for every source)."""
+        if not math.isfinite(inc):
+            return
         s = self._session(info.session, info.user, info.labels)
         s.seen(first_ns or t_ns, t_ns)
         self._seen(first_ns or t_ns, t_ns)
@@ -216,12 +220,11 @@ class Aggregates:
         b = self.minutes.get(idx)
         if b is None:
             b = self.minutes[idx] = [0.0] * 5
-            if idx > self._newest_minute:
-                self._newest_minute = idx
-                if len(self.minutes) > KEEP_MINUTES + 60:
-                    cutoff = idx - KEEP_MINUTES
-                    for k in [k for k in self.minutes if k < cutoff]:
-                        del self.minutes[k]
+            if len(self.minutes) > KEEP_MINUTES + 60:
+                # Keep the newest KEEP_MINUTES buckets. (Not "within KEEP_MINUTES of the newest":
+                # one stray future minute must not empty the rates.)
+                for k in sorted(self.minutes)[:-KEEP_MINUTES]:
+                    del self.minutes[k]
         return b
 
     def add_events(self, session: str, user: str, name: str, detail: str, count: int,
@@ -279,8 +282,7 @@ class Aggregates:
             b = self.minutes.get(i)
             cpm.append(b[0] if b else 0.0)
             tpm.append(sum(b[1:]) if b else 0.0)
-        last5 = sum(cpm[-5:])
-        last60 = sum(cpm)
+        cost_minutes = {i: b[0] for i, b in self.minutes.items() if now_min - 60 <= i < now_min}
         cur = self.minutes.get(now_min) or self.minutes.get(now_min - 1)
         tokens_last_minute = Tokens(*cur[1:]) if cur else Tokens()
         today = time.strftime("%Y-%m-%d", time.localtime(now_ns / 1e9))
@@ -292,8 +294,8 @@ class Aggregates:
             status=status,
             cost_total=self.cost,
             cost_today=self.cost_by_day.get(today, 0.0),
-            burn_5m=last5 * 12,
-            burn_1h=last60,
+            burn_5m=counting.burn(cost_minutes, now_ns, 5),
+            burn_1h=counting.burn(cost_minutes, now_ns, 60),
             cost_per_minute=tuple(cpm),
             models=tuple(sorted(
                 (ModelRow(m, tuple(sorted(md.raw)), md.cost, Tokens.of(md.tokens)) for m, md in self.models.items()),
@@ -322,6 +324,7 @@ class Aggregates:
             group_dims=tuple(sorted(self.dims)),
             first_ns=self.first_ns,
             last_ns=self.last_ns,
+            other_telemetry=self.other_telemetry,
         )
 
 

@@ -153,6 +153,7 @@ class Snapshot:
     group_dims: tuple[str, ...] = ()
     first_ns: int = 0
     last_ns: int = 0
+    other_telemetry: int = 0  # data points, log records, spans from senders that are not Claude Code
 
     @property
     def has_events(self) -> bool:

@@ -1,12 +1,15 @@
-"""The store: decides what each export adds, persists it, and keeps the running totals.
+"""The store: persists what each export adds, by the rules of ``counting``, and keeps the totals.
 
 Temporality is resolved here, once, before anything is counted:
 
 * a **delta** point is added as it is; the same (series, start, end) seen again is an exporter
   retry and is ignored (the points table's primary key decides, so it holds across restarts);
 * a **cumulative** point is compared with the newest value of its (series, start) epoch and
-  only the growth is added; a new start time is a new epoch (a restart or reset) added on top;
-  an older or equal end time is stale and ignored.
+  only the growth is added (``counting.cumulative_increment``: lower means a reset); a new
+  start time is a new epoch added on top; an older or equal end time is stale and ignored.
+
+Where an increment goes in time (per-minute rollup, today, rates) is ``counting.placement``;
+a log record's identity for dedupe is ``counting.event_key``.
 
 ``write`` runs on one thread at a time (the group committer's) and commits before it
 returns; ``apply`` feeds the accepted increments to the in-memory aggregates on the thread
@@ -24,7 +27,7 @@ from dataclasses import dataclass, field
 from os import PathLike
 from typing import Any, Callable, Iterable
 
-from . import db
+from . import counting, db
 from .aggregate import MINUTE_NS, RECENT_EVENTS, RECENT_LATENCIES, Aggregates
 from .events import detail as event_detail
 from .names import canonical, series_digest, session_key
@@ -43,6 +46,7 @@ class Accepted:
     points: list[tuple[SeriesInfo, int, float, int]] = field(default_factory=list)  # info, t, inc, first
     events: list[tuple[str, str, str, str, int, dict[str, Any]]] = field(default_factory=list)
     spans: int = 0
+    other: int = 0  # data from senders that are not Claude Code
 
 
 @dataclass(slots=True)
@@ -95,10 +99,6 @@ class Rebuilt:
     epochs: dict[tuple[int, int], tuple[int, float]]
 
 
-def _first(start_ns: int, end_ns: int) -> int:
-    return start_ns if 0 < start_ns <= end_ns else end_ns
-
-
 def rebuild(conn: sqlite3.Connection, since_ns: int = 0) -> Rebuilt:
     """Totals from the database, through the same ``Aggregates`` methods the live path uses."""
     aggs = Aggregates()
@@ -119,6 +119,8 @@ def rebuild(conn: sqlite3.Connection, since_ns: int = 0) -> Rebuilt:
         aggs.log_event(t, s, n, a)
     epochs = {(sid, start): (last_end, value) for sid, start, last_end, value in
               conn.execute("SELECT series_id, start_ns, last_end_ns, value FROM epochs")}
+    row = conn.execute("SELECT n FROM counters WHERE key = 'other'").fetchone()
+    aggs.other_telemetry = row[0] if row else 0
     return Rebuilt(aggs, series, epochs)
 
 
@@ -168,11 +170,16 @@ class Store:
         conn = self._conn
         acc = Accepted()
         pending = _Pending(next_series_id=self._next_series_id)
+        arrival = self.clock()
         conn.execute("BEGIN")
         try:
             for batch in batches:
+                if batch.other:
+                    acc.other += batch.other
+                    conn.execute("INSERT INTO counters VALUES ('other', ?) ON CONFLICT (key) DO UPDATE "
+                                 "SET n = n + excluded.n", (batch.other,))
                 if batch.points:
-                    self._write_points(conn, batch.points, acc, pending)
+                    self._write_points(conn, batch.points, acc, pending, arrival)
                 if batch.events:
                     self._write_events(conn, batch.events, acc, pending.resources)
                 for sp in batch.spans:
@@ -195,7 +202,15 @@ class Store:
 
     _INSERT_POINT = "INSERT OR IGNORE INTO points VALUES (?, ?, ?, ?)"
 
-    def _write_points(self, conn: sqlite3.Connection, points: list[Point], acc: Accepted, pending: "_Pending") -> None:
+    @property
+    def horizon_ns(self) -> int:
+        """How old a time stamp may be and still be placed as sent (the retention window)."""
+        if self.retention_days > 0:
+            return int(self.retention_days * db.DAY_NS)
+        return counting.DEFAULT_HORIZON_NS
+
+    def _write_points(self, conn: sqlite3.Connection, points: list[Point], acc: Accepted, pending: "_Pending",
+                      arrival: int) -> None:
         """Resolve temporality for one request's points and insert the increments."""
         new_series = []
         epoch_rows = []
@@ -216,15 +231,17 @@ class Store:
                 prev = pending.epochs.get(ek) or self._epochs.get(ek)
                 if prev is not None and p.end_ns <= prev[0]:
                     continue  # stale or repeated: the newest value is already counted
-                inc = p.value - (prev[1] if prev else 0.0)
+                inc = counting.cumulative_increment(p.value, prev[1] if prev else None)
+                spread = prev is None  # an epoch's first value grew over its whole interval
                 pending.epochs[ek] = (p.end_ns, p.value)
                 epoch_rows.append((sid, p.start_ns, p.end_ns, p.value))
                 if inc == 0.0:
                     continue
             else:
                 inc = p.value
+                spread = False
             rows.append((sid, p.start_ns, p.end_ns, inc))
-            facts.append((info, p.end_ns, inc, _first(p.start_ns, p.end_ns)))
+            facts.append((info, p, spread))
         if new_series:
             conn.executemany("INSERT INTO series VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", new_series)
         if epoch_rows:
@@ -232,10 +249,14 @@ class Store:
                 "INSERT INTO epochs VALUES (?, ?, ?, ?) ON CONFLICT (series_id, start_ns) "
                 "DO UPDATE SET last_end_ns = excluded.last_end_ns, value = excluded.value", epoch_rows)
         minutes: dict[tuple[int, int], list] = {}  # the point_minutes rollup of what was new
+        horizon = self.horizon_ns
         for i in _insert_new(conn, self._INSERT_POINT, rows):
-            acc.points.append(facts[i])
-            sid, _, end, inc = rows[i]
-            _fold(minutes, (sid, end // MINUTE_NS), inc, facts[i][3], end)
+            info, p, spread = facts[i]
+            sid, _, _, inc = rows[i]
+            for first, t, part in counting.placement(p.start_ns, p.end_ns, inc, arrival, spread=spread,
+                                                     horizon_ns=horizon):
+                acc.points.append((info, t, part, first))
+                _fold(minutes, (sid, t // MINUTE_NS), part, first, t)
         if minutes:
             conn.executemany(
                 "INSERT INTO point_minutes VALUES (?, ?, ?, ?, ?) ON CONFLICT (series_id, minute) DO UPDATE SET "
@@ -245,33 +266,41 @@ class Store:
 
     _INSERT_EVENT = ("INSERT OR IGNORE INTO events (t_ns, name, session, user_id, detail, seq, resource_id, attrs) "
                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+    _INSERT_KEY = "INSERT OR IGNORE INTO event_keys VALUES (?, ?)"
 
     def _write_events(self, conn: sqlite3.Connection, events: list, acc: Accepted,
                       new_resources: dict[str, int]) -> None:
-        """Insert a request's events; the ones already stored (a re-sent export) are skipped."""
+        """Insert a request's events; the ones already seen (a re-sent export, even one whose
+        rows retention removed) are skipped: their keys are kept for good."""
         rows = []
+        keys = []
         facts = []
-        rids: dict[int, int] = {}  # a request's events share one resource object
+        rids: dict[int, tuple[int, str]] = {}  # a request's events share one resource object
         for e in events:
             res = e.resource
-            rid = rids.get(id(res))
-            if rid is None:
+            known = rids.get(id(res))
+            if known is None:
                 rkey = canonical(res)
                 rid = new_resources.get(rkey) or self._resources.get(rkey)
                 if rid is None:
                     rid = new_resources[rkey] = conn.execute(
                         "INSERT INTO resources (attrs) VALUES (?)", (rkey,)).lastrowid
-                rids[id(res)] = rid
+                known = rids[id(res)] = (rid, rkey)
+            rid, rkey = known
             own = e.own if e.own is not None else {k: v for k, v in e.attrs.items() if k not in res or res[k] != v}
             session = session_key(e.attrs)
             user = str(e.attrs.get("user.id") or e.attrs.get("user.email") or "")
             det = event_detail(e.name, e.attrs)
             seq = e.attrs.get("event.sequence")
-            rows.append((e.t_ns, e.name, session, user, det, seq if isinstance(seq, int) else None, rid,
-                         _JSON.encode(own)))
+            seq = seq if isinstance(seq, int) and not isinstance(seq, bool) else None
+            keys.append((counting.event_key(e.t_ns, e.name, session, seq, own, rkey), e.t_ns))
+            rows.append((e.t_ns, e.name, session, user, det, seq, rid, _JSON.encode(own)))
             facts.append((session, user, e.name, det, e.t_ns, e.attrs))
+        new = list(_insert_new(conn, self._INSERT_KEY, keys))
+        if new:
+            conn.executemany(self._INSERT_EVENT, [rows[i] for i in new])
         days: dict[tuple[int, str, str, str, str], list] = {}  # the event_rollup of what was new
-        for i in _insert_new(conn, self._INSERT_EVENT, rows):
+        for i in new:
             fact = facts[i]
             acc.events.append(fact)
             session, user, name, det, t, _ = fact
@@ -292,7 +321,8 @@ class Store:
         for session, user, name, det, t, attrs in acc.events:
             aggs.add_events(session, user, name, det, 1, t, t)
             aggs.note_event(t, session, name, attrs)
-        if acc.points or acc.events or acc.spans:
+        aggs.other_telemetry += acc.other
+        if acc.points or acc.events or acc.spans or acc.other:
             self.version += 1
 
     def ingest(self, batch: Batch) -> Accepted:
@@ -324,16 +354,19 @@ class Store:
         return self.aggs.snapshot(self.version, self.status(), now_ns if now_ns is not None else self.clock())
 
     def sweep(self) -> int:
-        """Retention: delete raw events (and spans) older than the cutoff. Their counts live on in
-        ``event_rollup`` and metric increments are kept for good. Returns the events removed."""
+        """Retention: delete raw events (and spans) of the UTC days wholly older than the
+        cutoff. Their counts live on in ``event_rollup``, their dedupe keys in ``event_keys``,
+        and metric increments are kept for good. Cutting at a day boundary means no day is
+        counted partly from raw rows and partly from the rollup. Returns the events removed."""
         if self.retention_days <= 0:
             return 0
-        cutoff = self.clock() - int(self.retention_days * db.DAY_NS)
         conn = self._conn
+        day = max((self.clock() - int(self.retention_days * db.DAY_NS)) // db.DAY_NS, db.swept_day(conn))
         conn.execute("BEGIN")
         try:
-            n = conn.execute("DELETE FROM events WHERE t_ns < ?", (cutoff,)).rowcount
-            conn.execute("DELETE FROM spans WHERE start_ns < ?", (cutoff,))
+            n = conn.execute("DELETE FROM events WHERE t_ns < ?", (day * db.DAY_NS,)).rowcount
+            conn.execute("DELETE FROM spans WHERE start_ns < ?", (day * db.DAY_NS,))
+            db.set_swept_day(conn, day)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
