@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from . import counting
+from .values import as_float
 
 SCHEMA_VERSION = 3
 
@@ -322,10 +323,9 @@ def recent_latencies(conn: sqlite3.Connection, limit: int, since_ns: int = 0) ->
         "ORDER BY t_ns DESC, id DESC LIMIT ?", (since_ns, limit)).fetchall()
     out = []
     for (d,) in reversed(rows):
-        try:
-            out.append(float(d))
-        except (TypeError, ValueError):
-            pass  # absent or not a number: no latency to count
+        v = as_float(d)
+        if v is not None:  # absent, not a number or not finite ("inf" kept as text): no latency
+            out.append(v)
     return out
 
 
