@@ -154,6 +154,9 @@ class Aggregates:
         A value that is not finite is never added (counting rule 1, for every source)."""
         if not math.isfinite(inc):
             return
+        if counting.kept_apart(info.metric):  # a gauge with a Claude Code name: "other" only
+            self.other_metrics[info.metric] += inc
+            return
         s = self._session(info.session, info.user, info.labels)
         s.seen(first_ns or t_ns, t_ns)
         self._seen(first_ns or t_ns, t_ns)

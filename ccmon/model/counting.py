@@ -69,6 +69,11 @@ def counter_name(metric: str, kind: str) -> str:
     return f"{metric} ({kind})"
 
 
+def kept_apart(metric: str) -> bool:
+    """A name ``counter_name`` set apart: "other", and not a sign of a session either."""
+    return metric.endswith(")") and metric.startswith(CLAUDE_PREFIX) and " (" in metric
+
+
 def cumulative_increment(value: float, previous: float | None) -> float:
     """What a cumulative point adds over the newest value of its epoch. Lower than before
     means the counter was reset in between: it counts from zero (like Prometheus)."""
@@ -130,7 +135,7 @@ def placement(start_ns: int, end_ns: int, amount: float, arrival_ns: int, *, spr
     while t < end_ns:
         nxt = min((t // MINUTE_NS + 1) * MINUTE_NS, end_ns)
         part = amount * ((nxt - t) / span)
-        out.append([t, nxt - 1 if nxt < end_ns else end_ns, part])
+        out.append([t, nxt - 1, part])  # the piece covers [t, nxt): its last instant is nxt - 1
         done += part
         t = nxt
     out[-1][2] += amount - done
