@@ -169,7 +169,8 @@ class Aggregates:
             md = self._model(model, info.raw_model)
             md.cost += inc
             self._minute(t_ns)[0] += inc
-            day = time.strftime("%Y-%m-%d", time.localtime(t_ns / 1e9))
+            # whole seconds: t / 1e9 would round 23:59:59.9999999 into the next day
+            day = time.strftime("%Y-%m-%d", time.localtime(t_ns // 1_000_000_000))
             self.cost_by_day[day] = self.cost_by_day.get(day, 0.0) + inc
         elif m == names.TOKENS:
             if info.kind is None:
@@ -288,7 +289,7 @@ class Aggregates:
         cost_minutes = {i: b[0] for i, b in self.minutes.items() if now_min - 60 <= i < now_min}
         cur = self.minutes.get(now_min) or self.minutes.get(now_min - 1)
         tokens_last_minute = Tokens(*cur[1:]) if cur else Tokens()
-        today = time.strftime("%Y-%m-%d", time.localtime(now_ns / 1e9))
+        today = time.strftime("%Y-%m-%d", time.localtime(now_ns // 1_000_000_000))
         lat = sorted(self.latencies)
         sessions = sorted((s.row() for s in self.sessions.values()), key=_by_last_seen, reverse=True)
         return Snapshot(
