@@ -18,7 +18,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (ExportLogsSe
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (ExportMetricsServiceRequest,
                                                                           ExportMetricsServiceResponse)
 
-from app_support import pane_lines, started, utc, wait_for  # noqa: F401 (utc is a fixture)
+from app_support import started, utc, wait_for  # noqa: F401 (utc is a fixture)
 from ccmon.model import names
 from otlp_client import grpc_export, http_export, report
 
