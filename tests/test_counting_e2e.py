@@ -294,3 +294,33 @@ async def test_dedupe_keys_outlive_retention_and_since_keeps_the_cut_day(tmp_pat
         assert report(db, "--since", "2d")["api_requests"] == 1
     finally:
         assert serve.stop() == 0
+
+
+@pytest.mark.parametrize("how", HOW)
+async def test_kinds_ccmon_does_not_use_are_reported_as_partial_success(otlp, how):
+    t = now_ns()
+    req = metrics([(t - S, t, 0.5)])
+    summary = req.resource_metrics[0].scope_metrics[0].metrics.add(name="claude_code.latency")
+    summary.summary.data_points.add(time_unix_nano=t, count=3, sum=1.5)
+    resp = await send(otlp.grpc_port, otlp.http_port, req, how)
+    assert resp.partial_success.rejected_data_points == 1
+    assert "kind ccmon does not use" in resp.partial_success.error_message
+    assert otlp.store.snapshot().cost_total == 0.5
+
+
+async def test_spans_from_another_service_are_other_telemetry(otlp):
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    req = ExportTraceServiceRequest()
+    for service, span in (("checkout", "GET /cart"), ("claude-code", "claude_code.tool")):
+        rs = req.resource_spans.add()
+        _attrs(rs.resource.attributes, {"service.name": service})
+        rs.scope_spans.add().spans.add(name=span, trace_id=b"\x01" * 16, span_id=bytes([len(service)] * 8),
+                                       start_time_unix_nano=now_ns() - S, end_time_unix_nano=now_ns())
+    await asyncio.to_thread(grpc_export, otlp.grpc_port, "traces", req.SerializeToString())
+    import sqlite3
+
+    conn = sqlite3.connect(otlp.store.path)
+    assert conn.execute("SELECT name FROM spans").fetchall() == [("claude_code.tool",)]
+    conn.close()
+    assert otlp.store.snapshot().other_telemetry == 1
