@@ -165,6 +165,7 @@ def connect(path: str | os.PathLike[str], *, readonly: bool = False) -> sqlite3.
     else:
         p.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(p, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA busy_timeout=5000")  # first: another ccmon may be migrating it
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         # The group committer checkpoints whenever it is idle; SQLite's automatic checkpoint
@@ -208,6 +209,9 @@ def migrate(conn: sqlite3.Connection, found: int) -> None:
         raise SchemaError(f"schema {found} is too old to migrate (this ccmon reads 2 and {SCHEMA_VERSION})")
     conn.execute("BEGIN IMMEDIATE")
     try:
+        if _schema(conn) != found:  # another process migrated it while this one waited
+            conn.execute("COMMIT")
+            return
         _migrate_2_to_3(conn)
         conn.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
         conn.execute("COMMIT")
