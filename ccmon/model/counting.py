@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from typing import Any, Iterator
+from typing import Any, Iterable
 
 from .names import canonical
 
@@ -91,9 +91,10 @@ def finite_attr(value: Any) -> Any:
 
 # -- 3: whose data ----------------------------------------------------------------------------
 
-def is_claude(resource: dict[str, Any], names: Iterator[str] | list[str]) -> bool:
+def is_claude(resource: dict[str, Any], names: Iterable[str | None]) -> bool:
     """A resource is Claude Code's when its service.name is, or any of its metric, log or
-    span names starts with ``claude_code.``."""
+    span names starts with ``claude_code.`` (``names`` is only read when service.name is not
+    Claude Code's: pass a generator)."""
     if resource.get("service.name") in CLAUDE_SERVICES:
         return True
     return any(isinstance(n, str) and n.startswith(CLAUDE_PREFIX) for n in names)

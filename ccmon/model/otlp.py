@@ -59,7 +59,7 @@ def decode_metrics(req: Any) -> Batch:
     out = Batch(METRICS)
     for rm in req.resource_metrics:
         resource = attributes(rm.resource.attributes)
-        if not counting.is_claude(resource, [m.name for sm in rm.scope_metrics for m in sm.metrics]):
+        if not counting.is_claude(resource, (m.name for sm in rm.scope_metrics for m in sm.metrics)):
             out.other += sum(_data_points(m) for sm in rm.scope_metrics for m in sm.metrics)
             continue
         rkey = canonical(resource)
@@ -136,7 +136,7 @@ def decode_logs(req: Any, received_ns: int = 0) -> Batch:
     out = Batch(LOGS)
     for rl in req.resource_logs:
         resource = attributes(rl.resource.attributes)
-        if not counting.is_claude(resource, [_body_text(rec) for sl in rl.scope_logs for rec in sl.log_records]):
+        if not counting.is_claude(resource, (_body_text(rec) for sl in rl.scope_logs for rec in sl.log_records)):
             out.other += sum(len(sl.log_records) for sl in rl.scope_logs)
             continue
         for sl in rl.scope_logs:
@@ -162,7 +162,7 @@ def decode_traces(req: Any) -> Batch:
     out = Batch(TRACES)
     for rs in req.resource_spans:
         resource = attributes(rs.resource.attributes)
-        if not counting.is_claude(resource, [sp.name for ss in rs.scope_spans for sp in ss.spans]):
+        if not counting.is_claude(resource, (sp.name for ss in rs.scope_spans for sp in ss.spans)):
             out.other += sum(len(ss.spans) for ss in rs.scope_spans)
             continue
         for ss in rs.scope_spans:
