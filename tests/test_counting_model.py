@@ -114,18 +114,26 @@ class Reference:
 
     @staticmethod
     def place(start: int, end: int, amount: float, arrival: int, spread: bool) -> list[tuple[int, float]]:
-        """Rule 4, minute by minute."""
+        """Rule 4: (minute, amount) pieces."""
         if end > arrival + 5 * MIN or end < arrival - HORIZON:
             return [(arrival // MIN, amount)]
         if not spread or not 0 < start < end:
             return [(end // MIN, amount)]
-        lo = max(start, end - DAY, arrival - HORIZON)
+        lo = max(start, arrival - HORIZON)
         if lo // MIN == end // MIN:
             return [(end // MIN, amount)]
         out = []
-        for k in range(lo // MIN, (end - 1) // MIN + 1):
-            covered = min(end, (k + 1) * MIN) - max(lo, k * MIN)
-            out.append((k, amount * covered / (end - lo)))
+        # per minute over the last 24 hours of the interval ...
+        by_minute = max(lo, end - DAY)
+        for k in range(by_minute // MIN, (end - 1) // MIN + 1):
+            covered = min(end, (k + 1) * MIN) - max(by_minute, k * MIN)
+            if covered > 0:
+                out.append((k, amount * covered / (end - lo)))
+        # ... and per hour before that, each hour's share in its last minute
+        for h in range(lo // HOUR, by_minute // HOUR + 1):
+            covered = min(by_minute, (h + 1) * HOUR) - max(lo, h * HOUR)
+            if covered > 0:
+                out.append(((min(by_minute, (h + 1) * HOUR) - 1) // MIN, amount * covered / (end - lo)))
         return out
 
     def record(self, t: int, session: str, seq: int | None, duration: int, service: str) -> None:

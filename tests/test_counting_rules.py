@@ -79,8 +79,11 @@ def test_a_first_cumulative_value_is_spread_over_its_interval():
         ((T0 - 2 * MIN) // S, T0 // MIN - 2, 2.0), ((T0 - MIN) // S, T0 // MIN - 1, 2.0)]
     # not spread: one piece at the end, first seen at the start
     assert counting.placement(start, T0, 7.0, T0, spread=False) == [(start, T0, 7.0)]
-    # at most over the interval's last 24 hours
-    assert len(counting.placement(T0 - 5 * DAY, T0, 1.0, T0, spread=True)) == 24 * 60
+    # per minute over the interval's last 24 hours, per hour before that
+    parts = counting.placement(T0 - 5 * DAY, T0, 5.0, T0, spread=True)
+    assert len(parts) == 4 * 24 + 24 * 60
+    assert {round(p, 12) for _, _, p in parts[:96]} == {round(5.0 / (5 * 24), 12)}
+    assert {round(p, 11) for _, _, p in parts[96:]} == {round(5.0 / (5 * 24 * 60), 11)}
 
 
 @settings(max_examples=200, deadline=None)

@@ -14,8 +14,8 @@ The README's "What ccmon counts, exactly" states the same rules in prose.
    so or it carries ``claude_code.*`` names; everything else is "other telemetry".
 4. Time: totals never depend on a timestamp. Per-minute placement does: a time more than
    ``FUTURE_SLACK_NS`` ahead of arrival or older than the retention horizon is placed at
-   arrival; a cumulative epoch's first value is spread over its interval (at most
-   ``SPREAD_MAX_NS``), never dropped into one minute.
+   arrival; a cumulative epoch's first value is spread over its interval, never dropped into
+   one minute.
 5. Rates use complete minutes only (``burn``).
 6. Once only: ``event_key`` is the identity of a log record for dedupe.
 """
@@ -29,6 +29,7 @@ from typing import Any, Iterable
 from .names import canonical
 
 MINUTE_NS = 60_000_000_000
+HOUR_NS = 60 * MINUTE_NS
 DAY_NS = 86_400_000_000_000
 MAX_NS = 2**63 - 1  # SQLite integers are signed 64-bit; OTLP times are fixed64
 # 1e15 USD or tokens is far beyond anything real, and a total of a billion such values is
@@ -36,7 +37,7 @@ MAX_NS = 2**63 - 1  # SQLite integers are signed 64-bit; OTLP times are fixed64
 MAX_VALUE = 1e15
 FUTURE_SLACK_NS = 5 * MINUTE_NS
 DEFAULT_HORIZON_NS = 30 * DAY_NS
-SPREAD_MAX_NS = 24 * 60 * MINUTE_NS  # the span the per-minute figures keep in memory
+SPREAD_MAX_NS = 24 * HOUR_NS  # spread per minute over this much; per hour before it
 
 CLAUDE_SERVICES = frozenset({"claude-code", "claude-code-desktop"})
 CLAUDE_PREFIX = "claude_code."
@@ -116,25 +117,31 @@ def placed(t_ns: int, arrival_ns: int, horizon_ns: int = DEFAULT_HORIZON_NS) -> 
 
 def placement(start_ns: int, end_ns: int, amount: float, arrival_ns: int, *, spread: bool,
               horizon_ns: int = DEFAULT_HORIZON_NS) -> list[tuple[int, int, float]]:
-    """``amount`` as (first_ns, t_ns, part) pieces, each inside one minute; the parts add up
-    to ``amount`` (the last takes the rounding remainder).
+    """``amount`` as (first_ns, t_ns, part) pieces; the parts add up to ``amount`` (the last
+    takes the rounding remainder).
 
     ``spread`` (a cumulative epoch's first value): the value grew over its whole interval, so
-    it is shared over the minutes of start..end in proportion to time, the interval cut to its
-    last ``SPREAD_MAX_NS``. Otherwise it is one piece at its end time."""
+    it is shared over start..end in proportion to time (from the horizon at the oldest): one
+    piece per minute for the last ``SPREAD_MAX_NS`` (what per-minute figures can show), one per
+    hour before that (what "today" needs, in a bounded number of rows). Otherwise it is one
+    piece at its end time."""
     end = placed(end_ns, arrival_ns, horizon_ns)
     if end != end_ns or not spread or not 0 < start_ns < end_ns:
         first = start_ns if end == end_ns and 0 < start_ns <= end_ns else end
         return [(first, end, amount)]
-    lo = max(start_ns, end_ns - SPREAD_MAX_NS, arrival_ns - horizon_ns)
-    if end_ns - lo < MINUTE_NS and end_ns // MINUTE_NS == lo // MINUTE_NS:
+    lo = max(start_ns, arrival_ns - horizon_ns)
+    if end_ns // MINUTE_NS == lo // MINUTE_NS:
         return [(lo, end_ns, amount)]
+    by_minute = max(lo, end_ns - SPREAD_MAX_NS)
     span = end_ns - lo
     out = []
     done = 0.0
     t = lo
     while t < end_ns:
-        nxt = min((t // MINUTE_NS + 1) * MINUTE_NS, end_ns)
+        if t < by_minute:
+            nxt = min((t // HOUR_NS + 1) * HOUR_NS, by_minute)
+        else:
+            nxt = min((t // MINUTE_NS + 1) * MINUTE_NS, end_ns)
         part = amount * ((nxt - t) / span)
         out.append([t, nxt - 1, part])  # the piece covers [t, nxt): its last instant is nxt - 1
         done += part
