@@ -274,10 +274,16 @@ async def test_dedupe_keys_outlive_retention_and_since_keeps_the_cut_day(tmp_pat
     t = now_ns()
     old = logs([(t - 40 * 86400 * S, "api_request", {"duration_ms": 1})])
     recent = logs([(t - 3600 * S, "api_request", {"duration_ms": 2})])
+    # the day the 30-day cutoff falls in: one event before the cutoff, one after (before: the
+    # sweep removed the first and `--since` then counted that day from raw rows: 1, not 2)
+    cutoff = t - 30 * 86400 * S
+    day_start = cutoff // (86400 * S) * 86400 * S
+    cut_day = logs([(day_start + S, "user_prompt", {}), (cutoff + (day_start + 86400 * S - cutoff) // 2, "user_prompt", {})])
     serve = ServeProcess(db, "--retention-days", "30")
     try:
         await send(serve.grpc_port, serve.http_port, old, "grpc")
         await send(serve.grpc_port, serve.http_port, recent, "http-json")
+        await send(serve.grpc_port, serve.http_port, cut_day, "grpc")
     finally:
         assert serve.stop() == 0
     serve = ServeProcess(db, "--retention-days", "30")  # start-up sweeps the old raw row
@@ -285,13 +291,16 @@ async def test_dedupe_keys_outlive_retention_and_since_keeps_the_cut_day(tmp_pat
         import sqlite3
 
         conn = sqlite3.connect(db)
-        assert conn.execute("SELECT COUNT(*) FROM events").fetchone() == (1,)
+        # the 40-day-old row is gone; the cut day is kept whole (retention cuts at day boundaries)
+        assert conn.execute("SELECT COUNT(*) FROM events").fetchone() == (3,)
         conn.close()
         await send(serve.grpc_port, serve.http_port, old, "grpc")  # re-sent after its row is gone
         await send(serve.grpc_port, serve.http_port, recent, "http-protobuf")
         assert report(db)["api_requests"] == 2
         assert report(db, "--since", "45d")["api_requests"] == 2
         assert report(db, "--since", "2d")["api_requests"] == 1
+        since_s = (time.time_ns() - day_start) // S  # from the cut day's start (within a second)
+        assert report(db, "--since", f"{since_s}s")["events"]["user_prompt"] == 2
     finally:
         assert serve.stop() == 0
 
