@@ -154,6 +154,8 @@ def _env_block(receiver, args: argparse.Namespace) -> str:
     from .commands.env import Target, render
 
     base = Target.from_args(args)
+    if not receiver.grpc_port or not receiver.http_port:  # port 0 not bound yet: the first frame
+        return "(the settings for Claude Code appear here once ccmon listens)"
     return render(Target(base.bind, receiver.grpc_port or 0, receiver.http_port or 0, base.token), "grpc", "sh")
 
 

@@ -153,7 +153,8 @@ def aligned_now() -> int:
 
 def figures(snap) -> dict:
     """A snapshot's report, without the keys that name the server or the time of asking."""
-    return {k: v for k, v in report_dict(snap).items() if k not in ("source", "since", "naming")}
+    return {k: v for k, v in report_dict(snap).items()
+            if k not in ("source", "since", "naming", "today_usd", "burn_usd_per_hour", "other_telemetry")}
 
 
 def seconds_since_midnight(at_s: float) -> float:

@@ -18,7 +18,7 @@ os.environ.setdefault("GRPC_VERBOSITY", "NONE")
 import grpc  # noqa: E402
 
 from ..model.types import LOGS, METRICS, TRACES
-from .payload import MAX_BYTES, RESPONSES, BadPayload, decode
+from .payload import MAX_BYTES, BadPayload, decode, response_for
 from .stats import GRPC, Via
 
 if TYPE_CHECKING:
@@ -44,8 +44,6 @@ def _info(receiver: "Receiver") -> grpc.RpcMethodHandler:
 
 
 def _export(receiver: "Receiver", signal: str) -> Callable[..., Any]:
-    response = RESPONSES[signal]
-
     async def export(body: bytes, context: grpc.aio.ServicerContext) -> Any:
         via = Via(GRPC, len(body), dict(context.invocation_metadata() or ()).get("user-agent", "")[:200])
         try:
@@ -57,7 +55,7 @@ def _export(receiver: "Receiver", signal: str) -> Callable[..., Any]:
             await receiver.accept(signal, batch, via)
         except Exception as exc:  # storage failed: UNAVAILABLE is retryable, so nothing is lost
             await context.abort(grpc.StatusCode.UNAVAILABLE, f"ccmon could not store the export: {exc}")
-        return response()
+        return response_for(signal, batch)
 
     return export
 

@@ -21,7 +21,7 @@ import h11
 
 from ..model.types import LOGS, METRICS, TRACES
 from . import statusline_http
-from .payload import MAX_BYTES, BadPayload, TooLarge, decode, gunzip, status_bytes
+from .payload import MAX_BYTES, BadPayload, TooLarge, decode, gunzip, response_body, status_bytes
 from .stats import HTTP_JSON, HTTP_PROTOBUF, Via
 
 if TYPE_CHECKING:
@@ -193,7 +193,7 @@ class HttpServer:
         except Exception as exc:
             raise _Reply(503, f"ccmon could not store the export: {exc}", _UNAVAILABLE, as_json=json_body,
                          headers=[(b"retry-after", b"1")]) from None
-        payload = b"{}" if json_body else b""
+        payload = response_body(signal, batch, json_body=json_body)
         writer.write(conn.send(h11.Response(status_code=200, headers=[
             (b"content-type", reply_type.encode()), (b"content-length", str(len(payload)).encode())])))
         writer.write(conn.send(h11.Data(data=payload)) if payload else b"")

@@ -110,6 +110,31 @@ def to_batch(signal: str, req: Any) -> Batch:
         raise BadPayload(str(exc)) from None
 
 
+_REJECTED_FIELD = {METRICS: "rejected_data_points", LOGS: "rejected_log_records", TRACES: "rejected_spans"}
+
+
+def response_for(signal: str, batch: Batch) -> Any:
+    """The Export*ServiceResponse for a stored export: empty, or OTLP partial success when
+    part of it was refused (a counting rule) or is of a kind ccmon does not use."""
+    resp = RESPONSES[signal]()
+    refused = batch.rejected + batch.skipped
+    if refused:
+        why = batch.reason or f"{batch.skipped} data point(s) of a kind ccmon does not use (summary, exponential histogram)"
+        if batch.rejected and batch.skipped:
+            why += f"; and {batch.skipped} of a kind ccmon does not use"
+        setattr(resp.partial_success, _REJECTED_FIELD[signal], refused)
+        resp.partial_success.error_message = " ".join(why.split())[:300]  # one line
+    return resp
+
+
+def response_body(signal: str, batch: Batch, *, json_body: bool) -> bytes:
+    """``response_for`` as OTLP/HTTP sends it: protobuf bytes, or OTLP/JSON."""
+    resp = response_for(signal, batch)
+    if json_body:
+        return json_format.MessageToJson(resp, indent=None).encode() if resp.HasField("partial_success") else b"{}"
+    return resp.SerializeToString()
+
+
 def status_bytes(code: int, message: str) -> bytes:
     """``google.rpc.Status {int32 code = 1; string message = 2}``, encoded by hand: the
     googleapis protos are not among ccmon's dependencies for one two-field message."""
