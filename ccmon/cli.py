@@ -59,6 +59,14 @@ def _add_receiver_args(p: argparse.ArgumentParser, sub: bool = False) -> None:
                    help=f"OTLP/HTTP port (default {DEFAULT_HTTP_PORT}; 0 picks a free one)")
     g.add_argument("--retention-days", type=_days, default=_d(30.0, sub), metavar="DAYS",
                    help="keep raw events this long; totals are kept for good (default 30; 0 keeps all)")
+    g.add_argument("--token", default=_d(None, sub), metavar="TOKEN",
+                   help="require 'Authorization: Bearer TOKEN' on every export (default $CCMON_TOKEN)")
+    g.add_argument("--allow-unauthenticated", action="store_true", default=_d(False, sub),
+                   help="accept a non-loopback --bind without --token (anyone who can reach it may write)")
+    g.add_argument("--tls-cert", default=_d(None, sub), metavar="PEM", help="serve both ports over TLS with this certificate")
+    g.add_argument("--tls-key", default=_d(None, sub), metavar="PEM", help="its private key")
+    g.add_argument("--max-connections", type=int, default=_d(None, sub), metavar="N",
+                   help="open OTLP/HTTP connections at most (default 512, or half the open-files limit)")
     _add_db_args(p, sub)
 
 
@@ -130,8 +138,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def fail(message: str, code: int = 1) -> int:
-    """One clear line on stderr, then a non-zero exit code."""
-    print(f"ccmon: {message}", file=sys.stderr)
+    """One clear line on stderr, then a non-zero exit code. The message may quote what a
+    server or a sender said: its control characters are shown, never obeyed."""
+    from .model.text import clean
+
+    print(f"ccmon: {clean(message)}", file=sys.stderr)
     return code
 
 

@@ -26,26 +26,73 @@ def open_store(args: argparse.Namespace, *, load: bool = True):
         raise SystemExit(fail(f"cannot open database {args.db}: {exc}")) from None
 
 
-def _warn_if_public(bind: str) -> None:
+def _is_loopback(bind: str) -> bool:
     try:
-        loopback = ipaddress.ip_address(bind).is_loopback
+        return ipaddress.ip_address(bind).is_loopback
     except ValueError:
-        loopback = bind == "localhost"
-    if not loopback:
+        return bind == "localhost"
+
+
+def _warn_if_public(bind: str) -> None:
+    if not _is_loopback(bind):
         print(f"ccmon: warning: listening on {bind}, not loopback: anyone who can reach this "
               "machine can send telemetry to it", file=sys.stderr)
 
 
-async def _serve(args: argparse.Namespace) -> int:
+def security(args: argparse.Namespace):
+    """Token and TLS from the flags (and $CCMON_TOKEN); refuses a non-loopback --bind that
+    anyone could write to, unless the user said so with --allow-unauthenticated."""
+    import os
+
+    from .errors import CcmonError
+    from .ingest.receiver import Security
+
+    token = getattr(args, "token", None) or os.environ.get("CCMON_TOKEN") or None
+    cert, key = getattr(args, "tls_cert", None), getattr(args, "tls_key", None)
+    if bool(cert) != bool(key):
+        raise CcmonError("--tls-cert and --tls-key go together", 2)
+    if token is None and not _is_loopback(args.bind) and not getattr(args, "allow_unauthenticated", False):
+        raise CcmonError(f"--bind {args.bind} is not loopback: anyone who can reach it could write to ccmon. "
+                         "Set a token (--token or CCMON_TOKEN), or add --allow-unauthenticated", 2)
+    return Security(token=token, tls_cert=cert, tls_key=key)
+
+
+def make_receiver(args: argparse.Namespace, store):
     from .ingest.receiver import Receiver
 
+    return Receiver(store, bind=args.bind, grpc_port=args.grpc_port, http_port=args.http_port,
+                    security=security(args), max_connections=getattr(args, "max_connections", None))
+
+
+def _log_to_stderr() -> None:
+    """`serve`'s log: warnings (a storage failure and its end, accept errors once a minute),
+    one line each, with anything a sender wrote shown, never obeyed."""
+    import logging
+
+    from .model.text import clean
+
+    class Clean(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            return clean(super().format(record))
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(Clean("ccmon: %(message)s"))
+    logger = logging.getLogger("ccmon")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    _log_to_stderr()
+    security(args)  # refuse before opening the database
     store = open_store(args)
-    receiver = Receiver(store, bind=args.bind, grpc_port=args.grpc_port, http_port=args.http_port)
+    receiver = make_receiver(args, store)
     try:
         await receiver.start()
-    except OSError as exc:
+    except BaseException:
         store.close()
-        return fail(exc.strerror or str(exc))
+        raise
     _warn_if_public(args.bind)
     print(f"ccmon {__version__} receiving OTLP on {receiver.endpoints()}; storing in {args.db}", flush=True)
     stop = asyncio.Event()
@@ -70,10 +117,11 @@ def make_source(args: argparse.Namespace):
         from .ingest.prometheus.source import PrometheusSource
 
         return PrometheusSource.from_args(args)
-    from .ingest.receiver import OtlpSource, Receiver
+    from .ingest.receiver import OtlpSource
 
+    security(args)  # refuse before opening the database
     store = open_store(args, load=False)  # the source loads it after the first frame
-    return OtlpSource(store, Receiver(store, bind=args.bind, grpc_port=args.grpc_port, http_port=args.http_port))
+    return OtlpSource(store, make_receiver(args, store))
 
 
 def make_app(args: argparse.Namespace, **kwargs):
@@ -83,10 +131,14 @@ def make_app(args: argparse.Namespace, **kwargs):
 
 
 def dashboard(args: argparse.Namespace) -> int:
+    import logging
+
     if not getattr(args, "prometheus", None):
         _warn_if_public(args.bind)
+    logging.getLogger("ccmon").addHandler(logging.NullHandler())  # the status bar says it, not stderr
+    logging.getLogger("ccmon").propagate = False
     app = make_app(args)
     app.run()
     if app.startup_error:
-        return fail(app.startup_error)
+        return fail(app.startup_error, getattr(app, "startup_code", 1))
     return app.return_code or 0

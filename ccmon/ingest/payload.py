@@ -19,6 +19,13 @@ from ..model import otlp
 from ..model.types import LOGS, METRICS, TRACES, Batch
 
 MAX_BYTES = 64 * 1024 * 1024  # the same limit for a gRPC message and an (inflated) HTTP body
+# Items (log records, spans, metric data points) in one request. The OTel SDKs send at most
+# 512 per batch (a Collector 8,192); each decoded item costs ~1-2 KB of Python objects, so
+# this also caps what one request can make ccmon hold (HTTP 413 / RESOURCE_EXHAUSTED past it).
+MAX_ITEMS = 50_000
+# OTLP/JSON is ~10 levels deep (a kvlist inside an array value adds 3 a level); anything past
+# this is an attack on the parser, answered 400 before it can exhaust the stack.
+MAX_JSON_DEPTH = 64
 
 REQUESTS = {
     METRICS: metrics_service_pb2.ExportMetricsServiceRequest,
@@ -58,22 +65,26 @@ def gunzip(body: bytes, limit: int = MAX_BYTES) -> bytes:
     return out
 
 
-def _hex_ids_to_base64(node: Any) -> Any:
+def _hex_ids_to_base64(root: Any) -> Any:
     """OTLP/JSON writes trace and span ids as hex; protobuf's JSON mapping reads bytes as
-    base64 and would silently produce wrong ids. Rewrite them before parsing."""
-    if isinstance(node, dict):
-        for k, v in node.items():
-            if k in _ID_KEYS and isinstance(v, str):
-                if not _HEX_RE.match(v):
-                    raise BadPayload(f"{k} is not hex: {v[:40]!r}")
-                node[k] = base64.b64encode(bytes.fromhex(v)).decode()
-            elif isinstance(v, (dict, list)):
-                _hex_ids_to_base64(v)
-    elif isinstance(node, list):
-        for v in node:
-            if isinstance(v, (dict, list)):
-                _hex_ids_to_base64(v)
-    return node
+    base64 and would silently produce wrong ids. Rewrite them before parsing. Iterative, and
+    refuses nesting past ``MAX_JSON_DEPTH``: the walk, and protobuf's parser after it, recurse."""
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise BadPayload(f"OTLP/JSON nested deeper than {MAX_JSON_DEPTH} levels")
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k in _ID_KEYS and isinstance(v, str):
+                    if not _HEX_RE.match(v):
+                        raise BadPayload(f"{k} is not hex: {v[:40]!r}")
+                    node[k] = base64.b64encode(bytes.fromhex(v)).decode()
+                elif isinstance(v, (dict, list)):
+                    stack.append((v, depth + 1))
+        else:
+            stack.extend((v, depth + 1) for v in node if isinstance(v, (dict, list)))
+    return root
 
 
 def parse(signal: str, body: bytes, *, json_body: bool = False) -> Any:
@@ -82,6 +93,8 @@ def parse(signal: str, body: bytes, *, json_body: bool = False) -> Any:
     if json_body:
         try:
             doc = json.loads(body)
+        except RecursionError:  # json's C parser stops at the interpreter's recursion limit
+            raise BadPayload(f"OTLP/JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
         except (UnicodeDecodeError, ValueError) as exc:
             raise BadPayload(f"body is not JSON: {exc}") from None
         if not isinstance(doc, dict):
@@ -96,9 +109,39 @@ def parse(signal: str, body: bytes, *, json_body: bool = False) -> Any:
         raise BadPayload(f"not a protobuf {signal} export: {exc or 'decode error'}") from None
 
 
-def decode(signal: str, body: bytes, *, json_body: bool = False) -> Batch:
+_ITEM_NAMES = {LOGS: "log records", TRACES: "spans", METRICS: "metric data points"}
+
+
+def count_items(signal: str, req: Any) -> int:
+    """Log records, spans or data points in a parsed request (cheap: lengths, not items)."""
+    if signal == LOGS:
+        return sum(len(sl.log_records) for rl in req.resource_logs for sl in rl.scope_logs)
+    if signal == TRACES:
+        return sum(len(ss.spans) for rs in req.resource_spans for ss in rs.scope_spans)
+    n = 0
+    for rm in req.resource_metrics:
+        for sm in rm.scope_metrics:
+            for m in sm.metrics:
+                kind = m.WhichOneof("data")
+                if kind:
+                    n += len(getattr(m, kind).data_points)
+    return n
+
+
+def decode(signal: str, body: bytes, *, json_body: bool = False, max_items: int = MAX_ITEMS) -> Batch:
+    """Bytes to a Batch; BadPayload (400) or TooLarge (413) saying why not."""
     req = parse(signal, body, json_body=json_body)
+    n = count_items(signal, req)
+    if n > max_items:
+        raise TooLarge(f"{n} {_ITEM_NAMES[signal]} in one request is over the limit of {max_items}; "
+                       "send smaller batches")
     return to_batch(signal, req)
+
+
+def gzip_size_hint(body: bytes) -> int:
+    """What a gzip body says it inflates to (its ISIZE trailer), for reserving memory before
+    inflating. Untrusted: ``gunzip``'s limit still holds whatever it claims."""
+    return int.from_bytes(body[-4:], "little") if len(body) >= 18 else len(body)
 
 
 def to_batch(signal: str, req: Any) -> Batch:
