@@ -41,7 +41,9 @@ def report(args: argparse.Namespace) -> int:
         snap = built.aggs.snapshot(0, SourceStatus(kind="otlp", where=str(args.db)))
         data = report_dict(snap, since_ns)
     if args.json:
-        print(json.dumps(data, indent=2, ensure_ascii=False))
+        from .model.text import json_safe
+
+        print(json_safe(json.dumps(data, indent=2, ensure_ascii=False)))  # \u202e stays escaped
     else:
         print(report_text(data))
     return 0

@@ -144,7 +144,12 @@ def connect(path: str | os.PathLike[str], *, readonly: bool = False) -> sqlite3.
             raise FileNotFoundError(f"no ccmon database at {p}")
         conn = sqlite3.connect(f"file:{p}?mode=ro", uri=True, check_same_thread=False)
     else:
-        p.parent.mkdir(parents=True, exist_ok=True)
+        # Private: the database may hold prompts and tool inputs. The folder is created 0700
+        # and the file 0600 before SQLite opens it; SQLite gives its -wal and -shm files the
+        # database file's mode.
+        p.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not p.exists():
+            os.close(os.open(p, os.O_WRONLY | os.O_CREAT, 0o600))
         conn = sqlite3.connect(p, check_same_thread=False, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
