@@ -24,6 +24,11 @@ BUDGET_WAIT_S = 20.0
 # Bodies up to this size are decoded on the event loop (a few ms); bigger ones on a thread,
 # so that a 50 MiB export never stalls the other senders.
 INLINE_DECODE_BYTES = 256 * 1024
+# A big export is committed in transactions of this many events or spans, one after the
+# other (it is answered only when all are in): the single SQLite writer then serves the small
+# exports between them instead of after a multi-second transaction. Re-sent parts are
+# recognised and skipped by the store, so a retry after a failure in the middle counts once.
+COMMIT_CHUNK_ITEMS = 2000
 # One HTTP request, headers and body, must arrive within this (not per read: a client that
 # trickles a byte a second is closed all the same).
 REQUEST_DEADLINE_S = 30.0
@@ -55,8 +60,9 @@ class ByteBudget:
     """An async semaphore counted in bytes. A request bigger than the whole budget still runs,
     alone, so nothing under ``MAX_BYTES`` is refused for its size."""
 
-    def __init__(self, total: int = INFLIGHT_BYTES) -> None:
+    def __init__(self, total: int = INFLIGHT_BYTES, wait_s: float = BUDGET_WAIT_S) -> None:
         self.total = total
+        self.wait_s = wait_s
         self.used = 0
         self.peak = 0  # for tests and benchmarks
         self._cond: asyncio.Condition | None = None
@@ -66,7 +72,8 @@ class ByteBudget:
             self._cond = asyncio.Condition()
         return self._cond
 
-    async def acquire(self, n: int, timeout: float = BUDGET_WAIT_S) -> int:
+    async def acquire(self, n: int, timeout: float | None = None) -> int:
+        timeout = self.wait_s if timeout is None else timeout
         n = max(0, min(n, self.total))
         cond = self._condition()
         async with cond:
@@ -87,7 +94,7 @@ class ByteBudget:
             cond.notify_all()
 
     @asynccontextmanager
-    async def hold(self, n: int, timeout: float = BUDGET_WAIT_S) -> AsyncIterator["Held"]:
+    async def hold(self, n: int, timeout: float | None = None) -> AsyncIterator["Held"]:
         held = Held(self, timeout)
         await held.grow(n)
         try:
@@ -99,7 +106,7 @@ class ByteBudget:
 class Held:
     """A reservation that can grow (a chunked body, a gzip body once its inflated size is known)."""
 
-    def __init__(self, budget: ByteBudget, timeout: float) -> None:
+    def __init__(self, budget: ByteBudget, timeout: float | None) -> None:
         self.budget, self.timeout, self.n = budget, timeout, 0
 
     async def grow(self, n: int) -> None:

@@ -19,7 +19,7 @@ from ..errors import CcmonError
 from ..model.committer import GroupCommitter
 from ..model.store import Store
 from ..model.types import Batch
-from .limits import INLINE_DECODE_BYTES, ByteBudget, connection_cap
+from .limits import COMMIT_CHUNK_ITEMS, INLINE_DECODE_BYTES, ByteBudget, connection_cap
 from .payload import decode, gunzip, gzip_size_hint
 
 log = logging.getLogger("ccmon.ingest")
@@ -73,6 +73,19 @@ def storage_cause(exc: BaseException) -> str:
     return str(seen) or type(seen).__name__
 
 
+def _chunks(batch: Batch, size: int) -> list[Batch]:
+    """``batch`` as consecutive parts of at most ``size`` events or spans; the metric points
+    (few, and resolved in order against each other) all stay in the first part."""
+    if len(batch.events) + len(batch.spans) <= size:
+        return [batch]
+    parts = [Batch(batch.signal, points=batch.points, skipped=batch.skipped)]
+    for i in range(0, len(batch.events), size):
+        parts.append(Batch(batch.signal, events=batch.events[i:i + size]))
+    for i in range(0, len(batch.spans), size):
+        parts.append(Batch(batch.signal, spans=batch.spans[i:i + size]))
+    return [p for p in parts if len(p) or p.skipped] or [batch]
+
+
 class Receiver:
     def __init__(self, store: Store, *, bind: str = "127.0.0.1", grpc_port: int | None = 4317,
                  http_port: int | None = 4318, security: Security | None = None,
@@ -112,7 +125,8 @@ class Receiver:
         if batch.skipped:
             self.store.note_rejected(signal, f"{batch.skipped} {signal} data point(s) of a kind ccmon does not use")
         try:
-            await self.committer.submit(batch)
+            for part in _chunks(batch, COMMIT_CHUNK_ITEMS):
+                await self.committer.submit(part)
         except Exception as exc:
             cause = storage_cause(exc)
             self.store.note_rejected(signal, f"cannot store exports: {cause}")
