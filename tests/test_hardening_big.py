@@ -19,8 +19,9 @@ from otlp_client import capture, grpc_export, http_export
 METRICS = [e for e in capture("2.1.197", "http_protobuf/text") if e.signal == "metrics"][0].body
 
 
-def big_logs(n: int, pad: int, session: str = "big") -> bytes:
-    """``n`` user_prompt events with a ``pad``-byte prompt each: a valid export of n * pad bytes."""
+def big_logs(n: int, pad: int, session: str = "big", sequence: bool = True) -> bytes:
+    """``n`` user_prompt events with a ``pad``-byte prompt each: a valid export of n * pad bytes,
+    numbered by ``event.sequence`` as Claude Code's are (unless ``sequence`` is false)."""
     req = ExportLogsServiceRequest()
     sl = req.resource_logs.add().scope_logs.add()
     prompt = AnyValue(string_value="p" * pad)
@@ -31,6 +32,8 @@ def big_logs(n: int, pad: int, session: str = "big") -> bytes:
         rec.attributes.extend([KeyValue(key="event.name", value=AnyValue(string_value="user_prompt")),
                                KeyValue(key="session.id", value=AnyValue(string_value=session)),
                                KeyValue(key="prompt", value=prompt)])
+        if sequence:
+            rec.attributes.append(KeyValue(key="event.sequence", value=AnyValue(int_value=i)))
     return req.SerializeToString()
 
 

@@ -75,11 +75,15 @@ def storage_cause(exc: BaseException) -> str:
 
 def _chunks(batch: Batch, size: int) -> list[Batch]:
     """``batch`` as consecutive parts of at most ``size`` events or spans; the metric points
-    (few, and resolved in order against each other) all stay in the first part."""
+    (few, and resolved in order against each other) all stay in the first part. Events are
+    split only when each has an ``event.sequence`` (as Claude Code's do): only then does the
+    store know a re-sent one, so a retry after a part failed cannot count the others twice."""
     if len(batch.events) + len(batch.spans) <= size:
         return [batch]
-    parts = [Batch(batch.signal, points=batch.points, skipped=batch.skipped)]
-    for i in range(0, len(batch.events), size):
+    events_split = all(isinstance(e.attrs.get("event.sequence"), int) for e in batch.events)
+    parts = [Batch(batch.signal, points=batch.points, skipped=batch.skipped,
+                   events=[] if events_split else batch.events)]
+    for i in range(0, len(batch.events) if events_split else 0, size):
         parts.append(Batch(batch.signal, events=batch.events[i:i + size]))
     for i in range(0, len(batch.spans), size):
         parts.append(Batch(batch.signal, spans=batch.spans[i:i + size]))
