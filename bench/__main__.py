@@ -23,7 +23,7 @@ from typing import Callable
 from . import report
 from .figures import Figure, missing
 
-GROUPS = ("startup", "ingest", "latency", "refresh", "memory", "restart", "soak", "prometheus")
+GROUPS = ("startup", "ingest", "latency", "refresh", "memory", "restart", "soak", "prometheus", "hardening")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  restart {fig.value:.2f} s ({fig.detail['verify']})")
         return [fig]
 
-    from . import dashboard, ingest, memory, prometheus, startup
+    from . import dashboard, hardening, ingest, memory, prometheus, startup
 
     run("startup", lambda: startup.measure(runs=7 if q else 15, frame_runs=3 if q else 7))
     run("ingest", lambda: [f for proto in ("grpc", "http")
@@ -91,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     run("restart", restart_figs)
     run("soak", lambda: [memory.soak(soak_s)])
     run("prometheus", lambda: prometheus.measure(polls=3 if q else 5))
+    run("hardening", hardening.measure)
     tmp.cleanup()
 
     took = time.monotonic() - started

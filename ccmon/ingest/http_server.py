@@ -239,6 +239,8 @@ class HttpServer:
                     return
                 if isinstance(reply, _Reply):
                     await self._send_error(conn, writer, reply)
+                    if reply.close and conn.their_state is h11.SEND_BODY and reply.status != 408:
+                        await _discard(reader)
                     if reply.close or conn.our_state is not h11.DONE:
                         return
                 if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
@@ -416,6 +418,22 @@ class HttpServer:
             await asyncio.wait_for(writer.drain(), 5.0)  # a peer that does not read is not waited for
         except (h11.LocalProtocolError, asyncio.TimeoutError):
             pass
+
+
+async def _discard(reader: asyncio.StreamReader, seconds: float = 5.0) -> None:
+    """After refusing a body unread (401, 413, 503), swallow what the client is still sending
+    for a few seconds before closing: closing on unread bytes resets the connection, and the
+    client would lose the answer (and its Retry-After) with it. Nothing is kept."""
+    end = time.monotonic() + seconds
+    seen = 0
+    try:
+        while seen <= MAX_BYTES and (left := end - time.monotonic()) > 0:
+            chunk = await asyncio.wait_for(reader.read(1 << 16), left)
+            if not chunk:
+                return
+            seen += len(chunk)
+    except (asyncio.TimeoutError, ConnectionError, ssl.SSLError):
+        pass
 
 
 def conn_open(req: Request) -> bool:

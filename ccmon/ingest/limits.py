@@ -19,8 +19,9 @@ from .payload import MAX_BYTES, MAX_ITEMS  # noqa: F401  (re-exported: the limit
 # receiver's memory: one 64 MiB export at a time, small ones alongside it.
 INFLIGHT_BYTES = 80 * 1024 * 1024
 # How long a request waits for room in that budget before it is answered 503 / UNAVAILABLE
-# (retryable: the exporter sends it again later, nothing is lost).
-BUDGET_WAIT_S = 20.0
+# (retryable: the exporter sends it again later, nothing is lost). Under the OTel exporters'
+# default 10 s timeout, so that they hear the 503 and its Retry-After rather than time out.
+BUDGET_WAIT_S = 5.0
 # Bodies up to this size are decoded on the event loop (a few ms); bigger ones on a thread,
 # so that a 50 MiB export never stalls the other senders.
 INLINE_DECODE_BYTES = 256 * 1024
@@ -28,7 +29,7 @@ INLINE_DECODE_BYTES = 256 * 1024
 # other (it is answered only when all are in): the single SQLite writer then serves the small
 # exports between them instead of after a multi-second transaction. Re-sent parts are
 # recognised and skipped by the store, so a retry after a failure in the middle counts once.
-COMMIT_CHUNK_ITEMS = 2000
+COMMIT_CHUNK_ITEMS = 1000
 # One HTTP request, headers and body, must arrive within this (not per read: a client that
 # trickles a byte a second is closed all the same).
 REQUEST_DEADLINE_S = 30.0
