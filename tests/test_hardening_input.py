@@ -226,3 +226,67 @@ def fuzz_receiver(tmp_path_factory):
     loop.call_soon_threadsafe(loop.stop)
     thread.join(5)
     store.close()
+
+
+# --- big protobuf requests are parsed in pieces (the parser holds the GIL while it runs) -----
+
+def _logs_request(shape: list[list[int]]) -> bytes:
+    """resources x scopes x records, each record numbered, each resource and scope named."""
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+
+    req = ExportLogsServiceRequest()
+    n = 0
+    for r, scopes in enumerate(shape):
+        rl = req.resource_logs.add()
+        rl.resource.attributes.append(KeyValue(key="service.name", value=AnyValue(string_value=f"res-{r}")))
+        rl.schema_url = f"https://schema/{r}"
+        for s, records in enumerate(scopes):
+            sl = rl.scope_logs.add()
+            sl.scope.name = f"scope-{r}-{s}"
+            for _ in range(records):
+                rec = sl.log_records.add()
+                rec.time_unix_nano = 1_700_000_000_000_000_000 + n
+                rec.body.string_value = "claude_code.api_request"
+                rec.attributes.extend([KeyValue(key="event.name", value=AnyValue(string_value="api_request")),
+                                       KeyValue(key="session.id", value=AnyValue(string_value=f"s{r}.{s}")),
+                                       KeyValue(key="event.sequence", value=AnyValue(int_value=n))])
+                n += 1
+    return req.SerializeToString()
+
+
+@settings(max_examples=60, deadline=None)
+@given(shape=st.lists(st.lists(st.integers(min_value=0, max_value=12), max_size=3), max_size=3),
+       target=st.integers(min_value=1, max_value=600))
+def test_a_request_cut_in_pieces_decodes_to_the_same_batch(shape, target):
+    from ccmon.ingest.payload import _decode_pieces, parse, split_request, to_batch
+
+    body = _logs_request(shape)
+    pieces = split_request(body, target)
+    whole = to_batch("logs", parse("logs", body))
+    cut = _decode_pieces("logs", pieces, MAX_ITEMS)
+    key = lambda b: [(e.t_ns, e.name, sorted(e.attrs.items()), sorted(e.resource.items())) for e in b.events]  # noqa: E731
+    assert key(cut) == key(whole) and len(cut.events) == sum(map(sum, shape))
+    assert all(len(p) <= max(target, 0) + 400 for p in pieces if len(pieces) > 1)
+
+
+def test_a_big_request_past_the_item_limit_is_refused_in_pieces_too():
+    body = _logs_request([[300, 300], [300]])
+    with pytest.raises(TooLarge, match="over the limit of 500"):
+        from ccmon.ingest.payload import _decode_pieces, split_request
+
+        _decode_pieces("logs", split_request(body, 1000), 500)
+
+
+@settings(max_examples=150, deadline=None)
+@given(body=st.binary(max_size=400), target=st.integers(min_value=1, max_value=100))
+def test_fuzz_the_wire_cutter_refuses_or_cuts(body, target):
+    from ccmon.ingest.payload import _decode_pieces, _NoSplit, split_request
+
+    try:
+        pieces = split_request(body, target)
+    except _NoSplit:
+        return
+    try:
+        _decode_pieces("logs", pieces, MAX_ITEMS)
+    except (BadPayload, TooLarge):
+        pass
