@@ -65,7 +65,7 @@ async def test_disk_full_is_503_unavailable_saying_so_and_clears_itself(otlp, ca
 
 @pytest.mark.parametrize("sequence", [True, False])
 async def test_a_big_export_failing_half_way_counts_once_when_resent(otlp, sequence):
-    body = big_logs(7000, 200, sequence=sequence)  # with sequences: seven commits of at most 1,000 events
+    body = big_logs(7000, 200, sequence=sequence)  # with sequences: 14 commits of at most 500 events
     await _fill_disk(otlp, extra_pages=400)  # room for some of them, not all
     status, _, reply = await asyncio.to_thread(http_export, otlp.http_port, "logs", body)
     assert status == 503 and b"disk full" in reply

@@ -428,7 +428,7 @@ async def _discard(reader: asyncio.StreamReader, seconds: float = 5.0) -> None:
     seen = 0
     try:
         while seen <= MAX_BYTES and (left := end - time.monotonic()) > 0:
-            chunk = await asyncio.wait_for(reader.read(1 << 16), left)
+            chunk = await asyncio.wait_for(reader.read(1 << 20), left)
             if not chunk:
                 return
             seen += len(chunk)

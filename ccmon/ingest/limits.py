@@ -29,7 +29,7 @@ INLINE_DECODE_BYTES = 256 * 1024
 # other (it is answered only when all are in): the single SQLite writer then serves the small
 # exports between them instead of after a multi-second transaction. Re-sent parts are
 # recognised and skipped by the store, so a retry after a failure in the middle counts once.
-COMMIT_CHUNK_ITEMS = 1000
+COMMIT_CHUNK_ITEMS = 500
 # One HTTP request, headers and body, must arrive within this (not per read: a client that
 # trickles a byte a second is closed all the same).
 REQUEST_DEADLINE_S = 30.0
