@@ -290,3 +290,21 @@ def test_fuzz_the_wire_cutter_refuses_or_cuts(body, target):
         _decode_pieces("logs", pieces, MAX_ITEMS)
     except (BadPayload, TooLarge):
         pass
+
+
+async def test_expect_100_continue_is_answered_before_the_body(otlp):
+    (m,) = [e for e in capture("2.1.197", "http_protobuf/text") if e.signal == "metrics"]
+
+    def send() -> tuple[bytes, bytes]:
+        with socket.create_connection(("127.0.0.1", otlp.http_port), timeout=5) as s:
+            s.sendall(b"POST /v1/metrics HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+                      + f"Content-Length: {len(m.body)}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n".encode())
+            first = s.recv(100)
+            s.sendall(m.body)
+            rest = b""
+            while chunk := s.recv(65536):
+                rest += chunk
+            return first, rest
+
+    first, rest = await asyncio.to_thread(send)
+    assert first == b"HTTP/1.1 100 \r\n\r\n" and rest.startswith(b"HTTP/1.1 200 ")

@@ -110,3 +110,15 @@ def test_database_folder_file_and_wal_are_private(tmp_path):
         assert mode(tmp_path / "new" / "dir" / "ccmon.db-shm") == 0o600
     finally:
         store.close()
+
+
+async def test_a_read_only_database_says_so_and_clears(otlp):
+    conn = otlp.store._conn
+    await otlp.committer.run(lambda: conn.execute("PRAGMA query_only = 1"))  # as if the file were read-only
+    status, headers, body = await asyncio.to_thread(http_export, otlp.http_port, "metrics", METRICS)
+    assert status == 503 and headers["retry-after"] == "5"
+    assert body[4:].decode() == "ccmon could not store the export: database is read-only"
+    assert otlp.store.snapshot().status.last_error == "cannot store exports: database is read-only"
+    await otlp.committer.run(lambda: conn.execute("PRAGMA query_only = 0"))
+    status, _, _ = await asyncio.to_thread(http_export, otlp.http_port, "metrics", METRICS)
+    assert status == 200 and otlp.store.snapshot().status.last_error is None

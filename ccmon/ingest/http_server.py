@@ -368,6 +368,8 @@ class HttpServer:
                          headers=[(b"retry-after", b"5")]) from None
 
     async def _read_body(self, req: Request, signal: str, held, *, chunked: bool) -> bytes:
+        if req.conn.they_are_waiting_for_100_continue:  # only now, with room for the body, invite it
+            req.writer.write(req.conn.send(h11.InformationalResponse(status_code=100, headers=[])))
         body = bytearray()
         while True:
             ev = await self._next_event(req.conn, req.reader, req.deadline)
