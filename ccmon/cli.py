@@ -63,7 +63,8 @@ def _add_receiver_args(p: argparse.ArgumentParser, sub: bool = False) -> None:
                    help="require 'Authorization: Bearer TOKEN' on every export (default $CCMON_TOKEN)")
     g.add_argument("--allow-unauthenticated", action="store_true", default=_d(False, sub),
                    help="accept a non-loopback --bind without --token (anyone who can reach it may write)")
-    g.add_argument("--tls-cert", default=_d(None, sub), metavar="PEM", help="serve both ports over TLS with this certificate")
+    g.add_argument("--tls-cert", default=_d(None, sub), metavar="PEM",
+                   help="serve both ports over TLS with this certificate")
     g.add_argument("--tls-key", default=_d(None, sub), metavar="PEM", help="its private key")
     g.add_argument("--max-connections", type=int, default=_d(None, sub), metavar="N",
                    help="open OTLP/HTTP connections at most (default 512, or half the open-files limit)")

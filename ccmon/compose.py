@@ -57,11 +57,11 @@ def security(args: argparse.Namespace):
     return Security(token=token, tls_cert=cert, tls_key=key)
 
 
-def make_receiver(args: argparse.Namespace, store):
+def make_receiver(args: argparse.Namespace, store, sec):
     from .ingest.receiver import Receiver
 
     return Receiver(store, bind=args.bind, grpc_port=args.grpc_port, http_port=args.http_port,
-                    security=security(args), max_connections=getattr(args, "max_connections", None))
+                    security=sec, max_connections=getattr(args, "max_connections", None))
 
 
 def _log_to_stderr() -> None:
@@ -85,9 +85,9 @@ def _log_to_stderr() -> None:
 
 async def _serve(args: argparse.Namespace) -> int:
     _log_to_stderr()
-    security(args)  # refuse before opening the database
+    sec = security(args)  # refuse before opening the database
     store = open_store(args)
-    receiver = make_receiver(args, store)
+    receiver = make_receiver(args, store, sec)
     try:
         await receiver.start()
     except BaseException:
@@ -119,9 +119,9 @@ def make_source(args: argparse.Namespace):
         return PrometheusSource.from_args(args)
     from .ingest.receiver import OtlpSource
 
-    security(args)  # refuse before opening the database
+    sec = security(args)  # refuse before opening the database
     store = open_store(args, load=False)  # the source loads it after the first frame
-    return OtlpSource(store, make_receiver(args, store))
+    return OtlpSource(store, make_receiver(args, store, sec))
 
 
 def make_app(args: argparse.Namespace, **kwargs):
@@ -140,5 +140,5 @@ def dashboard(args: argparse.Namespace) -> int:
     app = make_app(args)
     app.run()
     if app.startup_error:
-        return fail(app.startup_error, getattr(app, "startup_code", 1))
+        return fail(app.startup_error, app.startup_code)
     return app.return_code or 0
