@@ -26,6 +26,12 @@ def _port(text: str) -> int:
     return n
 
 
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"not a positive number: {text!r}")
+    return int(text)
+
+
 def _days(text: str) -> float:
     try:
         n = float(text)
@@ -66,7 +72,7 @@ def _add_receiver_args(p: argparse.ArgumentParser, sub: bool = False) -> None:
     g.add_argument("--tls-cert", default=_d(None, sub), metavar="PEM",
                    help="serve both ports over TLS with this certificate")
     g.add_argument("--tls-key", default=_d(None, sub), metavar="PEM", help="its private key")
-    g.add_argument("--max-connections", type=int, default=_d(None, sub), metavar="N",
+    g.add_argument("--max-connections", type=_count, default=_d(None, sub), metavar="N",
                    help="open OTLP/HTTP connections at most (default 512, or half the open-files limit)")
     _add_db_args(p, sub)
 
