@@ -2,7 +2,7 @@
 
     python -m bench                    # everything, a few minutes (see README for the budget)
     python -m bench --quick            # smaller and shorter: a smoke test, not the figures
-    python -m bench --only ingest      # one group: startup ingest latency refresh memory restart soak prometheus
+    python -m bench --only ingest      # one group: startup ingest latency refresh memory restart soak prometheus hardening
     python -m bench --soak-seconds 600 # the full 10-minute soak
 
 Only a full run (no --quick, no --only) rewrites results/latest.json and the README's table;
