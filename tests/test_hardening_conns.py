@@ -58,7 +58,7 @@ async def test_trickled_headers_are_cut_at_the_request_deadline(otlp):
     took, answer = await slow
     assert 0.9 < took < 2.5  # 10 bytes a second never ends the request: the deadline does
     assert answer.startswith(b"HTTP/1.1 408 ")
-    assert max(latencies) < 0.5
+    assert max(latencies) < 1.0  # (each is a few ms; generous for a shared CI machine)
 
 
 async def test_trickled_body_is_cut_at_the_request_deadline(otlp):

@@ -308,3 +308,36 @@ async def test_expect_100_continue_is_answered_before_the_body(otlp):
 
     first, rest = await asyncio.to_thread(send)
     assert first == b"HTTP/1.1 100 \r\n\r\n" and rest.startswith(b"HTTP/1.1 200 ")
+
+
+def _loads_either(parse, raw: bytes):
+    try:
+        return "ok", parse(raw)
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return "error", None
+
+
+@settings(max_examples=200, deadline=None)
+@given(doc=_json_values, indent=st.sampled_from([None, 0, 2]), cut=st.integers(min_value=0, max_value=400),
+       mutate=st.booleans())
+def test_layered_json_parser_agrees_with_json_loads(doc, indent, cut, mutate):
+    """A big OTLP/JSON body is parsed by ``loads_layered`` (GIL-friendly): same answer as
+    json.loads on every document, valid or not."""
+    from ccmon.ingest.payload import loads_layered
+
+    raw = json.dumps({"resourceLogs": [doc, {"scopeLogs": [doc]}]}, indent=indent).encode()
+    if mutate:
+        raw = raw[:cut % (len(raw) + 1)]  # truncated: must fail the same way
+    assert _loads_either(loads_layered, raw) == _loads_either(json.loads, raw)
+
+
+async def test_a_big_json_export_is_parsed_in_layers_and_counted(otlp):
+    from google.protobuf import json_format
+
+    from test_hardening_big import big_logs
+
+    body = json_format.MessageToJson(ExportLogsServiceRequest.FromString(big_logs(3000, 500))).encode()
+    assert len(body) > 1 << 20  # past SPLIT_BYTES: the layered parser is used
+    status, _, reply = await asyncio.to_thread(http_export, otlp.http_port, "logs", body, json_body=True)
+    assert (status, reply) == (200, b"{}")
+    assert report_dict(otlp.store.snapshot())["events"]["user_prompt"] == 3000
