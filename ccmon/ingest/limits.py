@@ -7,7 +7,6 @@ The README's "Limits" table lists these; change both together.
 from __future__ import annotations
 
 import asyncio
-import resource
 import time
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
@@ -47,6 +46,10 @@ def connection_cap(wanted: int = MAX_CONNECTIONS) -> int:
     """``wanted``, but never more than half the file descriptors this process may open: the
     other half is for SQLite, gRPC and the dashboard, so a flood of idle connections cannot
     starve them."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return wanted
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY:
         return wanted
