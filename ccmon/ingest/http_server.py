@@ -170,8 +170,11 @@ class HttpServer:
             try:
                 sock, _ = await loop.sock_accept(self._sock)
             except OSError as exc:
+                if self._sock is None:  # closed: shutting down
+                    return
                 if exc.errno not in _ACCEPT_RESOURCE_ERRORS:
-                    raise
+                    await asyncio.sleep(0.01)  # e.g. ECONNABORTED: that client gave up before we accepted it
+                    continue
                 if self._accept_log():
                     log.warning("cannot accept OTLP/HTTP connections: %s (%d open, %d such failures "
                                 "not logged); retrying", exc.strerror, len(self._conns), self._accept_log.suppressed)
