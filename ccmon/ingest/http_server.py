@@ -219,6 +219,8 @@ class HttpServer:
             await self._serve(reader, writer, c)
         except asyncio.CancelledError:
             pass
+        except Exception as exc:  # a bug: one line for this connection, never a traceback per request
+            log.warning("OTLP/HTTP connection dropped: %s: %s", type(exc).__name__, exc)
         finally:
             self._conns.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
 
