@@ -26,6 +26,12 @@ def _port(text: str) -> int:
     return n
 
 
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"not a positive number: {text!r}")
+    return int(text)
+
+
 def _days(text: str) -> float:
     try:
         n = float(text)
@@ -59,6 +65,15 @@ def _add_receiver_args(p: argparse.ArgumentParser, sub: bool = False) -> None:
                    help=f"OTLP/HTTP port (default {DEFAULT_HTTP_PORT}; 0 picks a free one)")
     g.add_argument("--retention-days", type=_days, default=_d(30.0, sub), metavar="DAYS",
                    help="keep raw events this long; totals are kept for good (default 30; 0 keeps all)")
+    g.add_argument("--token", default=_d(None, sub), metavar="TOKEN",
+                   help="require 'Authorization: Bearer TOKEN' on every export (default $CCMON_TOKEN)")
+    g.add_argument("--allow-unauthenticated", action="store_true", default=_d(False, sub),
+                   help="accept a non-loopback --bind without --token (anyone who can reach it may write)")
+    g.add_argument("--tls-cert", default=_d(None, sub), metavar="PEM",
+                   help="serve both ports over TLS with this certificate")
+    g.add_argument("--tls-key", default=_d(None, sub), metavar="PEM", help="its private key")
+    g.add_argument("--max-connections", type=_count, default=_d(None, sub), metavar="N",
+                   help="open OTLP/HTTP connections at most (default 512, or half the open-files limit)")
     _add_db_args(p, sub)
 
 
@@ -114,8 +129,6 @@ def build_parser() -> argparse.ArgumentParser:
                                     "(model, costs, context, plan limits, cache), and hand the JSON to the "
                                     "running ccmon. Always exits 0. Install with `ccmon setup --statusline`.")
     _add_receiver_args(sl, sub=True)
-    sl.add_argument("--token", default=None, metavar="TOKEN",
-                    help="bearer token of the running ccmon (default $CCMON_TOKEN)")
     sl.add_argument("--format", default=None, metavar="TEMPLATE",
                     help="your own line, e.g. '{model} {five_hour_pct} {context}'; fields: model, model_id, "
                          "effort, version, session, cwd, dir, repo, session_cost, today_cost, rate, lines, "
@@ -206,8 +219,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def fail(message: str, code: int = 1) -> int:
-    """One clear line on stderr, then a non-zero exit code."""
-    print(f"ccmon: {message}", file=sys.stderr)
+    """One clear line on stderr, then a non-zero exit code. The message may quote what a
+    server or a sender said: its control characters are shown, never obeyed."""
+    from .model.text import clean
+
+    print(f"ccmon: {clean(message)}", file=sys.stderr)
     return code
 
 

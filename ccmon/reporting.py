@@ -65,7 +65,9 @@ def report(args: argparse.Namespace) -> int:
         snap = built.aggs.snapshot(0, SourceStatus(kind="otlp", where=str(args.db)))
         data = add_statusline(report_dict(snap, since_ns), limits)
     if args.json:
-        print(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False))
+        from .model.text import json_safe
+
+        print(json_safe(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)))  # \u202e stays escaped
     else:
         print(report_text(data))
         if (limits_line := statusline_text(data)) is not None:

@@ -110,6 +110,12 @@ class ReceiverStats:
             del self._senders[next(iter(self._senders))]
         self.version += 1
 
+    def clear_error(self, prefix: str) -> None:
+        """The condition behind the last error is over (e.g. the disk has room again)."""
+        if (self.last_error or "").startswith(prefix):
+            self.last_error = None
+            self.version += 1
+
     def rejected(self, signal: str, via: Via, status: str, reason: str) -> None:
         lane = self._lane(signal, via.protocol)
         lane.rejected += 1

@@ -163,7 +163,12 @@ def connect(path: str | os.PathLike[str], *, readonly: bool = False) -> sqlite3.
             conn.close()
             raise SchemaError(f"{p} has schema {found}, this ccmon reads {SCHEMA_VERSION}: use a newer ccmon")
     else:
-        p.parent.mkdir(parents=True, exist_ok=True)
+        # Private: the database may hold prompts and tool inputs. The folder is created 0700
+        # and the file 0600 before SQLite opens it; SQLite gives its -wal and -shm files the
+        # database file's mode.
+        p.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not p.exists():
+            os.close(os.open(p, os.O_WRONLY | os.O_CREAT, 0o600))
         conn = sqlite3.connect(p, check_same_thread=False, isolation_level=None)
         conn.execute("PRAGMA busy_timeout=5000")  # first: another ccmon may be migrating it
         conn.execute("PRAGMA journal_mode=WAL")
