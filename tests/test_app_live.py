@@ -68,7 +68,7 @@ async def test_grpc_all_shows_every_figure(args):
         assert events[1] == "api_request 6 · tool_decision 5 · tool_result 5 · assistant_response 1 · user_prompt 1"
         sessions = pane_lines(app, "#sessions")
         assert sessions[0].startswith("╭─ Sessions 1 · by last seen ▼")
-        assert sessions[2].startswith("723db479-… 026403d43… claude-opus-4-8 $0.2367 78.3k")
+        assert sessions[2].startswith("723db479-… ended $0.2367 78.3k — 02:03:28 0.6s 02:03:27")
         assert "received · 0 rejected" in " ".join(pane_lines(app, "#status"))
 
         # Enter on the (focused) sessions table opens the session screen.
@@ -128,7 +128,7 @@ async def test_sort_filter_and_group_keys(args):
         await pilot.press("s")  # by cost: the two $0.2367 sessions, then the $0.0395 one
         sessions = pane_lines(app, "#sessions")
         assert "by cost ▼" in sessions[0]
-        assert [r.split()[3] for r in sessions[2:5]] == ["$0.2367", "$0.2367", "$0.0395"]
+        assert [r.split()[2] for r in sessions[2:5]] == ["$0.2367", "$0.2367", "$0.0395"]
 
         await pilot.press("slash", *"3e01")  # the resattrs session's id starts 3e012429
         sessions = pane_lines(app, "#sessions")
@@ -150,11 +150,13 @@ async def test_sort_filter_and_group_keys(args):
         for _ in range(8):
             if "Group by team" in pane_lines(app, "#groups")[0]:
                 break
-            await pilot.press("g")
+            await pilot.press("b")
         groups = pane_lines(app, "#groups")
         assert "Group by team" in groups[0]
 
-        await pilot.click("#sessions-table", offset=(55, 0))  # the "Tokens" column header
+        table = app.screen.query_one("#sessions-table")
+        tokens_x = table._edges()[[c.key for c in table.spec].index("tokens")] + 2
+        await pilot.click("#sessions-table", offset=(tokens_x, 0))  # the "Tokens" column header
         assert "by tokens ▼" in pane_lines(app, "#sessions")[0]
         assert groups[2:4] == ["(unset) 2 $0.2762 91.3k", "platform 1 $0.2367 78.3k"]  # most expensive first
 

@@ -52,10 +52,14 @@ async def test_dashboard_shows_what_the_report_says(prometheus):
         assert f"Active user {fmt.seconds(active['user'])} · cli {fmt.seconds(active['cli'])}" in productivity
         assert f"Sessions {report['sessions_started']} started" in productivity
 
+        await pilot.press("z")  # zoomed: every column of the sessions table
+        await pilot.pause()
         sessions = pane_lines(app, "#sessions")
+        await pilot.press("z")
         assert sessions[0].startswith(f"╭─ Sessions {len(report['sessions'])} ")
         for s in report["sessions"]:
-            assert any(line.startswith(f"{s['session_id']} {s['user_id']} ") and f" {fmt.usd(s['cost_usd'])} " in line
+            assert any(line.startswith(f"{s['session_id']} ") and f" {s['user_id']} " in line
+                       and f" {fmt.usd(s['cost_usd'])} " in line
                        for line in sessions), s["session_id"]
 
         decisions = report["edit_decisions"]

@@ -35,7 +35,10 @@ class CcmonApp(App[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-medium"), (156, "-wide")]
     BINDINGS = [
         Binding("q", "quit", "Quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),  # what a terminal user tries first
+        # One key, two footer labels: check_action shows the one that applies (Pause or Resume).
         Binding("p", "pause", "Pause"),
+        Binding("p", "resume", "Resume"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("f1", "help", "Help", show=False),
         Binding("f", "flow", "Flow"),
@@ -128,8 +131,21 @@ class CcmonApp(App[None]):
 
     # -- actions --------------------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "pause":
+            return not self.paused
+        if action == "resume":
+            return self.paused
+        return True
+
+    def action_resume(self) -> None:
+        if self.paused:
+            self.action_pause()
+
     def action_pause(self) -> None:
+        """Pause, or resume when paused (the palette's "Pause / resume")."""
         self.paused = not self.paused
+        self.refresh_bindings()  # the footer says Resume while paused
         if self.paused:
             self._frozen_ns = self.clock()
             if self.snapshot is not None:
@@ -154,8 +170,11 @@ class CcmonApp(App[None]):
         yield SystemCommand("Pause / resume", "Freeze every pane; resuming catches up", self.action_pause)
         if isinstance(screen, MainScreen):
             yield SystemCommand("Sort sessions", "Sort the sessions table by the next column", screen.action_sort)
+            yield SystemCommand("Reverse sort", "Reverse the sessions table's order", screen.action_reverse_sort)
             yield SystemCommand("Filter", "Filter sessions and events by text", screen.action_filter)
             yield SystemCommand("Group by", "Group cost and tokens by the next dimension", screen.action_group)
+            yield SystemCommand("Group by (previous)", "Group cost and tokens by the previous dimension",
+                                lambda: screen.action_group(-1))
             yield SystemCommand("Open session", "Open the session under the cursor", screen.action_open_session)
             yield SystemCommand("Zoom pane", "Zoom the focused pane to the whole screen", screen.action_zoom)
         yield SystemCommand("Flow", "What arrives per signal and protocol, from whom, and why not", self.action_flow)

@@ -40,12 +40,12 @@ class GroupsPane(Vertical):
 
     def _title(self) -> None:
         self.border_title = Text.assemble("Group by ", safe.text(self.dim, "bold"))
-        self.border_subtitle = "g: next"
+        self.border_subtitle = "b/B: next/previous"
 
-    def cycle(self) -> None:
-        """Group by the next dimension the data has."""
+    def cycle(self, step: int = 1) -> None:
+        """Group by the next (``step`` 1) or previous (-1) dimension the data has."""
         i = self._dims.index(self.dim) if self.dim in self._dims else -1
-        self.dim = self._dims[(i + 1) % len(self._dims)]
+        self.dim = self._dims[(i + step) % len(self._dims)]
         self._title()
         if self._snap is not None:
             self.show(self._snap)
