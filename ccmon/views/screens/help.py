@@ -36,6 +36,7 @@ KEYS = (
         ("PgUp / PgDn", "a page up / down"),
         ("Home End / g G", "first / last row"),
         ("← →", "one column left / right (› in the header: more columns to the right)"),
+        ("Enter", "open the row: a session, or an event's attributes"),
     )),
     ("Session", (
         ("Esc / Backspace", "back to the dashboard (Esc leaves a zoom first)"),
