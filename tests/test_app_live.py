@@ -51,8 +51,10 @@ async def test_grpc_all_shows_every_figure(args):
         assert "cache hit 71.3% reads/write 3.8:1" in tokens
         productivity = pane_lines(app, "#productivity")
         assert "Lines +6 −1" in productivity
-        assert "Commits 1 commit · $0.2367 each" in productivity
-        assert "PRs 1 PR · $0.2367 each" in productivity
+        assert "Commits 1 commit · 1 PR" in productivity
+        assert "$/commit $0.2367 (all spend ÷ 1)" in productivity
+        assert "$/PR $0.2367 (all spend ÷ 1)" in productivity
+        assert "$/active h — (from 5 min active)" in productivity  # 0.6 s of activity: no rate
         assert "Active user 0.0s · cli 0.6s" in productivity
         api = pane_lines(app, "#api")
         assert "Requests 6" in api

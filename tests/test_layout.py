@@ -128,3 +128,18 @@ async def test_session_ids_grow_with_the_room(store):
         await pilot.pause(0.2)
         assert app.screen.layout_name == "compact"
         assert "27f67ccd-51c9-4389-9180-cdd066" in pane_lines(app, "#sessions")[2]
+
+
+def test_derived_figures_say_what_they_are():
+    from ccmon.views.widgets.productivity import ProductivityPane, _per
+    from ccmon.views.widgets.sparkline import scaled
+
+    assert scaled("$/min", [0.0, 0.5, 1.0], 20, "$1.0000") == ("$/min max $1.0000 ", "▄█")
+    assert scaled("$/min", [0.0, 0.0], 10, "$0.0000") == ("$/min ", "    ")  # no maximum to speak of
+    assert _per(1.5, 5).plain == "$0.3000 (all spend ÷ 5)" and _per(1.5, 0).plain == "—"
+    pane = ProductivityPane()
+    # (cost, added, removed, commits, PRs, user s, cli s, started)
+    short = pane.draw((10.0, 1, 0, 0, 0, 100.0, 199.0, 1), 60).plain
+    assert "$/active h — (from 5 min active)" in short  # 299 s: not yet
+    long = pane.draw((10.0, 1, 0, 0, 0, 100.0, 200.0, 1), 60).plain
+    assert "$/active h $120.00" in long  # 300 s active: $10 over 1/12 h

@@ -46,8 +46,8 @@ async def test_dashboard_shows_what_the_report_says(prometheus):
 
         productivity = " ".join(pane_lines(app, "#productivity"))  # joined: a narrow pane wraps
         assert f"Lines +{report['lines']['added']} −{report['lines']['removed']}" in productivity
-        assert f"Commits {fmt.plural(report['commits'], 'commit')}" in productivity
-        assert f"PRs {fmt.plural(report['pull_requests'], 'PR')}" in productivity
+        assert (f"Commits {fmt.plural(report['commits'], 'commit')} · "
+                f"{fmt.plural(report['pull_requests'], 'PR')}") in productivity
         active = report["active_time_s"]
         assert f"Active user {fmt.seconds(active['user'])} · cli {fmt.seconds(active['cli'])}" in productivity
         assert f"Sessions {report['sessions_started']} started" in productivity

@@ -58,10 +58,10 @@ FIGURES = (
     ("Burn 5m / 1h", "spend in the last 5 minutes or hour, as dollars per hour"),
     ("cache hit", "cacheRead / (input + cacheRead + cacheCreation): prompt tokens served from cache"),
     ("reads/write", "cacheRead : cacheCreation, how often each cache write was read back"),
-    ("Auto (config/hook)", "edits approved by an allow-list, acceptEdits or a hook: nobody looked"),
-    ("You (user_*)", "edits a person accepted or rejected in the permission prompt"),
+    ("Auto: accepted", "edits approved by an allow-list, acceptEdits or a hook (config/hook): nobody looked"),
+    ("You: accepted", "edits a person accepted of those they were asked about in the permission prompt (user_*)"),
     ("$/active h", "cost per hour of active time (user typing plus CLI working); shown from 5 minutes of it"),
-    ("$ per commit / PR", "all spend divided by the commits (PRs): sessions without commits count too"),
+    ("$/commit, $/PR", "all spend divided by the commits (PRs): sessions without commits count too"),
     ("$/h (sessions)", "a session's cost over its span (first to last export); shown from a 5-minute span"),
     ("State", "active: exported in the last 2 minutes (60 s metric interval + margin); idle: within "
               "30 minutes; ended: nothing for longer (delta exports send nothing while idle, so a long "
