@@ -96,7 +96,9 @@ def _env_block(receiver, args: argparse.Namespace) -> str:
 def dashboard(args: argparse.Namespace) -> int:
     if not getattr(args, "prometheus", None):
         _warn_if_public(args.bind)
-    app = make_app(args)
+    from .views.ui_state import default_path
+
+    app = make_app(args, state_path=default_path())  # theme, sort, group-by remembered across runs
     app.run()
     if app.startup_error:
         return fail(app.startup_error)

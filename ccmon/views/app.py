@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -19,6 +20,7 @@ from textual.screen import Screen
 
 from ..model.snapshot import SessionRow, Snapshot
 from ..model.source import Source
+from . import ui_state
 from .screens.flow import FlowScreen
 from .screens.help import HelpScreen
 from .screens.main import MainScreen
@@ -45,8 +47,11 @@ class CcmonApp(App[None]):
     ]
 
     def __init__(self, source: Source, *, clock: Callable[[], int] | None = None,
-                 refresh_interval: float = 0.25, setup_hint: Callable[[], str] | None = None) -> None:
+                 refresh_interval: float = 0.25, setup_hint: Callable[[], str] | None = None,
+                 state_path: Path | None = None) -> None:
         super().__init__()
+        self.state_path = state_path  # theme, sort, group-by remembered here (views.ui_state); None: not
+        self._remembered = ui_state.load(state_path)
         self.source = source
         self.setup_hint = setup_hint  # the `ccmon env` block for this receiver, for the waiting screen
         self.clock = clock or time.time_ns
@@ -66,6 +71,10 @@ class CcmonApp(App[None]):
     # -- lifecycle ------------------------------------------------------------------------------
 
     def on_mount(self) -> None:
+        theme = self._remembered.get("theme")
+        if theme in self.available_themes:
+            self.theme = theme
+        self.main.restore(self._remembered)
         # The source starts on the running loop (grpc.aio servers cannot be created before
         # it), in a worker so that the first frame does not wait for it: loading a large
         # database takes a second, and the status bar says "starting…" meanwhile.
@@ -92,6 +101,13 @@ class CcmonApp(App[None]):
             # sessions, 70-90 ms pauses, the slowest refreshes by far.
             gc.freeze()
             self.set_interval(self.refresh_interval, self.tick)
+
+    def exit(self, *args, **kwargs) -> None:
+        """Every way out (q, Ctrl+C, the palette) comes here while the panes still exist:
+        remember the theme, sort and group-by for the next run."""
+        if self.state_path is not None and self.main.is_mounted:
+            ui_state.save(self.state_path, {"theme": self.theme, **self.main.remembered()})
+        super().exit(*args, **kwargs)
 
     async def on_unmount(self) -> None:
         gc.unfreeze()
@@ -180,4 +196,14 @@ class CcmonApp(App[None]):
         yield SystemCommand("Flow", "What arrives per signal and protocol, from whom, and why not", self.action_flow)
         yield SystemCommand("Next pane", "Focus the next pane", self.action_focus_next)
         yield SystemCommand("Help", "Keys and what the figures mean", self.action_help)
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            if command.title == "Screenshot":  # Textual's saves to ~/Downloads, failing where there is none
+                command = SystemCommand("Screenshot", f"Save an SVG of the screen in {ui_state.screenshot_dir()}",
+                                        lambda: self.set_timer(0.1, self.save_screenshot_and_say))
+            yield command
+
+    def save_screenshot_and_say(self) -> str:
+        """The screen as SVG in ``ui_state.screenshot_dir()``; a notification says where."""
+        path = self.save_screenshot(path=str(ui_state.screenshot_dir()))
+        self.notify(f"Screenshot saved to {path}", title="Screenshot", timeout=8)
+        return path

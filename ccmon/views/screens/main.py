@@ -78,6 +78,19 @@ def waiting_text(where: str, rejected: int, setup_hint) -> Text:
     return t
 
 
+def not_connected_text(where: str, reason: str | None) -> Text:
+    """Prometheus mode before the first good poll: that, and why, instead of zeros."""
+    t = Text.assemble(("Prometheus ", "bold"))
+    t.append_text(safe.text(where))
+    if reason:
+        t.append(": not connected yet: ", "bold")
+        t.append_text(safe.text(reason, "red"))
+        t.append("\nccmon keeps retrying; the dashboard appears with the first answer.", "dim")
+    else:
+        t.append(": connecting…", "bold")
+    return t
+
+
 class Dashboard(VerticalScroll, can_focus=False):
     """The panes' scrolling column; in the compact layout the sessions pane is as tall as it.
     Not a Tab stop of its own (it would be one that highlights nothing): Tab goes to the panes,
@@ -146,8 +159,10 @@ class MainScreen(Screen):
 
     def _show_waiting(self, snap: Snapshot) -> None:
         status = snap.status
-        waiting = (status.kind == "otlp" and not status.received and not snap.sessions and not snap.cost_total
-                   and not (snap.limits and snap.limits.received))  # a status line is data too
+        nothing = not snap.sessions and not snap.cost_total and not (snap.limits and snap.limits.received)
+        # Prometheus never reached: no $0 panes that read as "nothing was spent".
+        unreached = status.kind == "prometheus" and not status.received.get("polls") and nothing
+        waiting = unreached or (status.kind == "otlp" and not status.received and nothing)  # a status line is data too
         box = self.query_one("#waiting")
         if box.display != waiting:
             box.display = waiting
@@ -157,8 +172,8 @@ class MainScreen(Screen):
                 # The table was hidden when the screen mounted, so AUTO_FOCUS found nothing.
                 self.query_one(SessionsPane).table.focus()
         if waiting:
-            text = waiting_text(status.where, sum(status.rejected.values()),
-                                getattr(self.app, "setup_hint", None))
+            text = not_connected_text(status.where, status.last_error) if unreached else waiting_text(
+                status.where, sum(status.rejected.values()), getattr(self.app, "setup_hint", None))
             if text != self._waiting_shown:
                 self._waiting_shown = text
                 self.query_one("#waiting-text", Static).update(text)
@@ -199,6 +214,26 @@ class MainScreen(Screen):
 
     def show_status(self, snap: Snapshot, now_ns: int, paused: bool) -> None:
         self.query_one(StatusBar).show(snap, now_ns, paused)
+
+    # -- remembered choices (views.ui_state) ---------------------------------------------------
+
+    def restore(self, state: dict) -> None:
+        """The sort and group-by of the last run (before the first snapshot: no redraw)."""
+        self._restored = state
+
+    def on_show(self) -> None:
+        state = getattr(self, "_restored", None)
+        if state:
+            self._restored = None
+            self.query_one(SessionsPane).restore(state.get("sort"), state.get("descending"))
+            if state.get("group_by"):
+                self.query_one(GroupsPane).preferred = state["group_by"]
+
+    def remembered(self) -> dict:
+        sessions = self.query_one(SessionsPane)
+        groups = self.query_one(GroupsPane)
+        return {"sort": sessions.sort.column, "descending": sessions.sort.descending,
+                "group_by": groups.preferred or groups.dim}
 
     # -- actions ------------------------------------------------------------------------------
 

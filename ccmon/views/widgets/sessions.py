@@ -147,6 +147,13 @@ class SessionsPane(Vertical):
         self.sort = next((s for s in SORTS if s.column == column), self.sort)
         self._redraw()
 
+    def restore(self, column: str | None, descending: bool | None) -> None:
+        """A remembered sort (an unknown column keeps the default)."""
+        self.sort = next((s for s in SORTS if s.column == column), self.sort)
+        if descending is not None:
+            self.sort = replace(self.sort, descending=descending)
+        self._redraw()
+
     def reverse(self) -> None:
         self.sort = replace(self.sort, descending=not self.sort.descending)
         self._redraw()
