@@ -70,7 +70,7 @@ async def test_grpc_all_shows_every_figure(args):
         assert events[1] == "api_request 6 · tool_decision 5 · tool_result 5 · assistant_response 1 · user_prompt 1"
         sessions = pane_lines(app, "#sessions")
         assert sessions[0].startswith("╭─ Sessions 1 · by last seen ▼")
-        assert sessions[2].startswith("723db479-… ended $0.2367 78.3k — 02:03:28 0.6s 02:03:27")
+        assert sessions[2].startswith("723db479-cad8-4057-a42… ended $0.2367 78.3k — 02:03:28 0.6s 02:03:27")
         assert "received · 0 rejected" in " ".join(pane_lines(app, "#status"))
 
         # Enter on the (focused) sessions table opens the session screen.
@@ -135,7 +135,7 @@ async def test_sort_filter_and_group_keys(args):
         await pilot.press("slash", *"3e01")  # the resattrs session's id starts 3e012429
         sessions = pane_lines(app, "#sessions")
         assert "filter 3e01 (1)" in sessions[0]
-        assert sessions[2].startswith("3e012429-…")
+        assert sessions[2].startswith("3e012429-a347-4aca-b36…")
         assert sessions[3] == ""
         await pilot.press("escape")
         assert pane_lines(app, "#sessions")[0].startswith("╭─ Sessions 3 · by cost ▼ ─")

@@ -4,8 +4,8 @@ The headline strip (total, today, burn rate, tokens/min, cache hit, sessions) an
 table are on screen at every size. ``layout_for`` picks the layout (see ``ccmon.tcss``):
 
 - ``compact`` (under 100 columns or under 34 rows, the usual split pane): the sessions table
-  fills the first screen under the strip; the summaries and the other panes follow below it,
-  and Tab (or the mouse wheel) scrolls to them.
+  fills the first screen under the strip (or as much of it as its rows need); the summaries
+  and the other panes follow below it, and Tab (or the mouse wheel) scrolls to them.
 - ``medium`` (100-155 columns, 34+ rows): the four summaries two by two, then sessions beside
   the side column (plan limits, edit decisions), then events beside group-by.
 - ``wide`` (156+ columns, 34+ rows): the same with the four summaries in a row.
@@ -156,6 +156,7 @@ class MainScreen(Screen):
         for pane in (HeadlineBar, CostPane, TokensPane, ProductivityPane, ApiHealthPane, SessionsPane, LimitsPane,
                      EditsPane, EventsPane, GroupsPane):
             self.query_one(pane).show(snap)
+        self.fit_sessions()
 
     def _show_waiting(self, snap: Snapshot) -> None:
         status = snap.status
@@ -206,7 +207,10 @@ class MainScreen(Screen):
     def fit_sessions(self) -> None:
         sessions = self.query_one("#sessions")
         if self.layout_name == "compact":
-            height = max(self.query_one("#dashboard").size.height, 8)
+            # As tall as the visible column, or as its rows need (border, header, a scrollbar
+            # line): with few sessions the summaries below come into view.
+            rows = len(self.query_one(SessionsPane).table.keys)
+            height = max(min(self.query_one("#dashboard").size.height, rows + 4), 8)
             if sessions.styles.height is None or sessions.styles.height.value != height:
                 sessions.styles.height = height
         elif sessions.styles.height is not None and sessions.styles.height.unit != Unit.FRACTION:

@@ -8,7 +8,7 @@ only crops cached strips. Layout is untouched unless the number of rows changes.
 
 Widths: a column is at least its declared width; a right-aligned (number) column widens to its
 widest value, so a figure is never cut; a column with ``grow`` takes up to that many more
-cells when the table is wider than its columns (session ids, event details). Widths change
+cells of the room left after the whole columns that fit (session ids, event details). Widths change
 rarely (a new widest figure, a resize); then every row is rendered again. A column that does
 not fit entirely is not drawn at all: a cut figure reads as another number (``$14.`` for
 $14.20/h). Left/right scroll by whole columns; the header shows ``›`` when more are to the right.
@@ -186,7 +186,15 @@ class KeyedTable(ScrollView, can_focus=True):
 
     def _layout_columns(self) -> bool:
         """Give the room the table has beyond its columns to the growing ones, in order."""
-        spare = max(self._view_width - sum(w + 2 for w in self._widest), 0)
+        view = self._view_width
+        spare = view - sum(w + 2 for w in self._widest)
+        if spare < 0:  # not all fit: the room after the whole columns that do (one cell for ›)
+            used = 0
+            for w in self._widest:
+                if used + w + 2 > view - 1:
+                    break
+                used += w + 2
+            spare = max(view - 1 - used, 0)
         widths = []
         for column, w in zip(self.spec, self._widest):
             extra = min(column.grow, spare)
