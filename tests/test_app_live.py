@@ -80,7 +80,7 @@ async def test_grpc_all_shows_every_figure(args):
         calls = pane_lines(app, "#session-calls")
         rows = [line for line in calls if "claude-opus-4-8" in line]
         assert len(rows) == 6
-        assert all("1,234 567 8,901 2,345 $0.0395" in r for r in rows)
+        assert all(" $0.0395 " in r and r.endswith(" 1,234 567 8,901 2,345") for r in rows), rows
         assert "Tools (5)" in pane_lines(app, "#session-tools")[0]
         assert "Errors (0)" in pane_lines(app, "#session-errors")[0]
         assert "Cost over time" in pane_lines(app, "#session-chart")[0]

@@ -124,4 +124,4 @@ async def test_hostile_values_show_literally(tmp_path):
         await pilot.pause()
         head = pane_lines(app, "#session-head")
         assert head[0].startswith("Session [b]s␛]0;t␇ $0.5000")
-        assert head[1].startswith("models [red]x[/red]␛[2J user u1")
+        assert head[1].startswith("active · started 19:57:59 · span 1.0s models [red]x[/red]␛[2J user u1")

@@ -25,16 +25,16 @@ from ..widgets.table import Cell, Column, KeyedTable
 
 ROWS = 500  # newest rows kept per table; the title says when there were more
 
-CALL_COLUMNS = (
+CALL_COLUMNS = (  # cost and time first: a split pane shows them, → scrolls to the tokens
     Column("n", "#", 3, "right"),
     Column("time", "Time", 8),
     Column("model", "Model", 15),
-    Column("input", "Input", 7, "right"),
-    Column("output", "Output", 7, "right"),
+    Column("cost", "Cost", 7, "right"),
+    Column("duration", "Took", 6, "right"),
+    Column("input", "Input", 6, "right"),
+    Column("output", "Output", 6, "right"),
     Column("cache_read", "Cache rd", 8, "right"),
     Column("cache_write", "Cache wr", 8, "right"),
-    Column("cost", "Cost", 8, "right"),
-    Column("duration", "Took", 7, "right"),
     Column("attempt", "Try", 3, "right"),
 )
 TOOL_COLUMNS = (
@@ -54,9 +54,9 @@ ERROR_COLUMNS = (
 
 
 def _call(i: int, c: ApiCall) -> tuple[Cell, ...]:
-    return (str(i), fmt.clock_time(c.t_ns), safe.clean(c.model), f"{c.input_tokens:,}", f"{c.output_tokens:,}",
-            f"{c.cache_read_tokens:,}", f"{c.cache_creation_tokens:,}", fmt.usd(c.cost_usd),
-            fmt.millis(c.duration_ms), str(c.attempt) if c.attempt is not None else "")
+    return (str(i), fmt.clock_time(c.t_ns), safe.clean(c.model), fmt.usd(c.cost_usd), fmt.millis(c.duration_ms),
+            f"{c.input_tokens:,}", f"{c.output_tokens:,}", f"{c.cache_read_tokens:,}",
+            f"{c.cache_creation_tokens:,}", str(c.attempt) if c.attempt is not None else "")
 
 
 def _tool(t: ToolRun) -> tuple[Cell, ...]:
@@ -183,13 +183,13 @@ class SessionScreen(Screen):
             active = fmt.seconds(r.active_user_s + r.active_cli_s)
             first.append(f"  {fmt.compact(r.tokens.total)} tokens · active {active}"
                          f" · lines +{fmt.count(r.lines_added)} −{fmt.count(r.lines_removed)}", "dim")
+            now = self.app.clock()  # type: ignore[attr-defined]
+            second.append(state(r, now), "bold")
+            second.append(f" · started {fmt.when(r.first_ns, now)} · span {fmt.seconds(duration_s(r))}  ", "dim")
             second.append("models ", "dim")
             second.append_text(safe.text(", ".join(r.models) or fmt.DASH, "cyan"))
             second.append("  user ", "dim")
             second.append_text(safe.text(r.user or fmt.DASH))
-            now = self.app.clock()  # type: ignore[attr-defined]
-            second.append(f"  {state(r, now)}", "bold")
-            second.append(f" · started {fmt.when(r.first_ns, now)} · span {fmt.seconds(duration_s(r))}", "dim")
         self.query_one("#session-head", Static).update(Group(first, second))
 
     def show(self, detail: SessionDetail | None) -> None:
