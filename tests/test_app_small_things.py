@@ -62,19 +62,19 @@ async def test_theme_sort_and_group_by_are_remembered(store, tmp_path):
     app = CcmonApp(StoreSource(store), clock=lambda: FIXED_NS, state_path=state)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
-        await pilot.press("s", "r", "b")  # by cost, ascending; the second dimension
+        await pilot.press("s", "r", "b", "t", "t", "t")  # by cost, ascending; the second dimension; 24 h
         second = app.screen.query_one("#groups").dim
         app.theme = "nord"
         await pilot.pause()
         await pilot.press("q")
     assert json.loads(state.read_text()) == {"theme": "nord", "sort": "cost", "descending": False,
-                                             "group_by": second}
+                                             "group_by": second, "range": "24 h"}
 
     again = CcmonApp(StoreSource(store), clock=lambda: FIXED_NS, state_path=state)
     async with again.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
         assert again.theme == "nord"
-        assert "by cost ▲" in pane_lines(again, "#sessions")[0]
+        assert "active in 24 h · by cost ▲" in pane_lines(again, "#sessions")[0]
         assert f"Group by {second}" in pane_lines(again, "#groups")[0]
 
     # A broken file is no file: the defaults, and the next exit writes a good one.

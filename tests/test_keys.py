@@ -6,6 +6,7 @@ import pytest
 
 from app_support import FIXED_NS, SHOWCASE, StoreSource, fixed_store, pane_lines, screen_text, utc, wait_for  # noqa: F401
 from ccmon.views.app import CcmonApp
+from ccmon.views.screens.days import DaysScreen
 from ccmon.views.screens.event import EventScreen
 from ccmon.views.screens.flow import FlowScreen
 from ccmon.views.screens.help import KEYS, HelpScreen
@@ -248,6 +249,7 @@ NAMES = {"question_mark": "?", "slash": "/", "escape": "Esc", "enter": "Enter", 
     ("Session", (SessionScreen,)),
     ("Event", (EventScreen,)),
     ("Flow", (FlowScreen,)),
+    ("Per day", (DaysScreen,)),
 ])
 def test_help_lists_every_key_of_every_screen(where, classes):
     listed = {name: {k for keys, _ in rows for k in keys.replace(" / ", " ").split()} for name, rows in KEYS}
@@ -260,3 +262,24 @@ def test_help_lists_every_key_of_every_screen(where, classes):
                 assert key in everywhere or key in listed[where], (cls.__name__, b.key)
             else:
                 assert key in listed[where], (cls.__name__, b.key, where)
+
+
+async def test_time_range_and_per_day(app):
+    """t cycles the sessions' range (the SHOWCASE day: 19:58:30; runs at 02:03-02:06 and 19:51-19:58)."""
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        title = lambda: pane_lines(app, "#sessions")[0]  # noqa: E731
+        assert title().startswith("╭─ Sessions 15 · by last seen")
+        await pilot.press("t")
+        assert title().startswith("╭─ Sessions 15 active in today ·")
+        await pilot.press("t")  # 1 h: the 2.1.330 runs only
+        assert title().startswith("╭─ Sessions 9 active in 1 h ·")
+        assert [k[:8] for k in app.screen.query_one("#sessions-table").keys] == BY_LAST_SEEN[:9]
+        await pilot.press("T", "T")
+        assert title().startswith("╭─ Sessions 15 · by last seen")
+        await pilot.press("d")  # per day over "all": one day
+        await pilot.pause()
+        rows = [line for line in pane_lines(app, "#days") if line.startswith("2026-")]
+        assert rows == ["2026-11-23 15 $1.4941 574k 5 4"]
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)

@@ -191,6 +191,9 @@ class CcmonApp(App[None]):
             yield SystemCommand("Group by", "Group cost and tokens by the next dimension", screen.action_group)
             yield SystemCommand("Group by (previous)", "Group cost and tokens by the previous dimension",
                                 lambda: screen.action_group(-1))
+            yield SystemCommand("Time range", "Sessions active in: all, today, 1 h, 24 h, 7 d, 30 d",
+                                lambda: screen.action_time_range(1))
+            yield SystemCommand("Per day", "Sessions, cost, tokens, commits and PRs per day", screen.action_days)
             yield SystemCommand("Open session", "Open the session under the cursor", screen.action_open_session)
             yield SystemCommand("Zoom pane", "Zoom the focused pane to the whole screen", screen.action_zoom)
         yield SystemCommand("Flow", "What arrives per signal and protocol, from whom, and why not", self.action_flow)

@@ -1,4 +1,4 @@
-"""The dashboard's remembered choices: theme, sessions sort and group-by dimension.
+"""The dashboard's remembered choices: theme, sessions sort and time range, group-by dimension.
 
 Kept in ``$XDG_CONFIG_HOME/ccmon/state.json`` (``~/.config/ccmon/state.json``), apart from
 ``config.toml``: that one is the user's to edit; this one ccmon rewrites on every exit. A
@@ -11,7 +11,7 @@ import json
 import os
 from pathlib import Path
 
-KEYS = ("theme", "sort", "descending", "group_by")
+KEYS = ("theme", "sort", "descending", "group_by", "range")
 
 
 def default_path() -> Path:
@@ -29,7 +29,7 @@ def load(path: Path | None) -> dict:
         return {}
     if not isinstance(data, dict):
         return {}
-    out = {k: data[k] for k in ("theme", "sort", "group_by") if isinstance(data.get(k), str)}
+    out = {k: data[k] for k in ("theme", "sort", "group_by", "range") if isinstance(data.get(k), str)}
     if isinstance(data.get("descending"), bool):
         out["descending"] = data["descending"]
     return out

@@ -27,6 +27,9 @@ KEYS = (
         ("/", "filter sessions and events by text; Esc clears"),
         ("b / B", "group by the next / previous dimension (user, terminal, resource attributes)"),
         ("n / N", "events: only the next / previous event name (past the last: all again)"),
+        ("t / T", "sessions active in: all, today, 1 h, 24 h, 7 d, 30 d (next / previous); the panes keep "
+                  "their own windows (total, today, 5 m / 1 h)"),
+        ("d", "per day: sessions, cost, tokens, commits, PRs by the day sessions started, over that range"),
         ("Enter", "sessions: open the session; events: every attribute of the event"),
         ("z", "zoom the focused pane to the whole screen, again (or Esc) to restore"),
         ("Esc", "clear the filter; leave the zoom"),
@@ -51,6 +54,9 @@ KEYS = (
     )),
     ("Flow", (
         ("Esc / f", "back"),
+    )),
+    ("Per day", (
+        ("Esc / d", "back"),
     )),
 )
 

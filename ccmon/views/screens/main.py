@@ -40,6 +40,8 @@ from ..widgets.sessions import SessionsPane
 from ..widgets.status import StatusBar
 from ..widgets.table import KeyedTable
 from ..widgets.tokens import TokensPane
+from ..time_range import RANGES, next_range
+from .days import DaysScreen
 from .event import EventScreen
 
 
@@ -115,6 +117,9 @@ class MainScreen(Screen):
         # b (by), not g: g/G go to the first/last row, as in less and vim.
         Binding("b", "group(1)", "Group by"),
         Binding("B", "group(-1)", "Group by (back)", show=False),
+        Binding("t", "time_range(1)", "Range", show=False),
+        Binding("T", "time_range(-1)", "Range (back)", show=False),
+        Binding("d", "days", "Per day", show=False),
         Binding("n", "event_name(1)", "Event name", show=False),
         Binding("N", "event_name(-1)", "Event name (back)", show=False),
         Binding("tab", "app.focus_next", "Next pane"),
@@ -230,6 +235,8 @@ class MainScreen(Screen):
         if state:
             self._restored = None
             self.query_one(SessionsPane).restore(state.get("sort"), state.get("descending"))
+            if state.get("range") in dict(RANGES):
+                self.query_one(SessionsPane).range = state["range"]
             if state.get("group_by"):
                 self.query_one(GroupsPane).preferred = state["group_by"]
 
@@ -237,12 +244,19 @@ class MainScreen(Screen):
         sessions = self.query_one(SessionsPane)
         groups = self.query_one(GroupsPane)
         return {"sort": sessions.sort.column, "descending": sessions.sort.descending,
-                "group_by": groups.preferred or groups.dim}
+                "group_by": groups.preferred or groups.dim, "range": sessions.range}
 
     # -- actions ------------------------------------------------------------------------------
 
     def action_sort(self) -> None:
         self.query_one(SessionsPane).next_sort()
+
+    def action_time_range(self, step: int = 1) -> None:
+        sessions = self.query_one(SessionsPane)
+        sessions.set_range(next_range(sessions.range, step))
+
+    def action_days(self) -> None:
+        self.app.push_screen(DaysScreen(self.query_one(SessionsPane).range))
 
     def action_event_name(self, step: int = 1) -> None:
         self.query_one(EventsPane).cycle_name(step)
