@@ -214,6 +214,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(exc.message, exc.code)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `ccmon report | head`: the reader left; no traceback
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the final flush at exit must not fail again
+        return 141  # 128 + SIGPIPE, as a process killed by it
 
 
 def fail(message: str, code: int = 1) -> int:

@@ -212,7 +212,9 @@ def dashboard(args: argparse.Namespace) -> int:
         _warn_if_public(args.bind)
     logging.getLogger("ccmon").addHandler(logging.NullHandler())  # the status bar says it, not stderr
     logging.getLogger("ccmon").propagate = False
-    app = make_app(args)
+    from .views.ui_state import default_path
+
+    app = make_app(args, state_path=default_path())  # theme, sort, group-by remembered across runs
     app.run()
     if app.startup_error:
         raise CcmonError(app.startup_error, app.startup_code)

@@ -61,3 +61,21 @@ async def _open_session(pilot) -> None:
 
 def test_session_160x48(screenshot, app):
     assert screenshot(app, terminal_size=(160, 48), run_before=_open_session)
+
+
+# One snapshot per named layout and the sizes a split pane usually has (tests/test_layout.py
+# checks the same sizes in text: sessions rows, headline figures, no cut numbers).
+def test_main_100x30(screenshot, app):
+    assert screenshot(app, terminal_size=(100, 30))
+
+
+def test_main_120x24(screenshot, app):
+    assert screenshot(app, terminal_size=(120, 24))
+
+
+def test_main_120x40(screenshot, app):
+    assert screenshot(app, terminal_size=(120, 40))
+
+
+def test_main_220x60(screenshot, app):
+    assert screenshot(app, terminal_size=(220, 60))
