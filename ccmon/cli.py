@@ -80,6 +80,26 @@ def _add_prometheus_args(p: argparse.ArgumentParser, sub: bool = False) -> None:
                    help="narrow the series, e.g. '{team=\"platform\"}'")
 
 
+def _usd(text: str) -> float:
+    try:
+        n = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an amount in USD: {text!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError("a budget cannot be negative")
+    return n
+
+
+def _add_budget_args(p: argparse.ArgumentParser, sub: bool = False, notify: bool = True) -> None:
+    """Budgets over $XDG_CONFIG_HOME/ccmon/config.toml's [budgets] (see model/config.py)."""
+    g = p.add_argument_group("budgets and alerts (override [budgets] in ~/.config/ccmon/config.toml)")
+    for kind in ("daily", "weekly", "monthly", "session"):
+        g.add_argument(f"--{kind}", type=_usd, default=_d(None, sub), metavar="USD", help=f"{kind} budget in USD")
+    if notify:
+        g.add_argument("--no-notify", action="store_true", default=_d(False, sub),
+                       help="no desktop notification for alerts (the log and the banner still show them)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="ccmon",
@@ -91,11 +111,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"ccmon {__version__}")
     _add_receiver_args(p)
     _add_prometheus_args(p)
+    _add_budget_args(p)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     s = sub.add_parser("serve", help="receive and store OTLP headless (no dashboard)",
                        description="Receive Claude Code's OTLP export and store it, without the dashboard.")
     _add_receiver_args(s, sub=True)
+    _add_budget_args(s, sub=True)
 
     r = sub.add_parser("report", help="print totals from the store (or from Prometheus)",
                        description="Print totals from the ccmon database, or from Prometheus with --prometheus.")
@@ -120,6 +142,16 @@ def build_parser() -> argparse.ArgumentParser:
     sl.add_argument("--lines", type=int, choices=(1, 2), default=1, help="one line (default) or two")
     sl.add_argument("--no-color", action="store_true", help="plain text (also when NO_COLOR is set)")
     _add_flow_commands(sub)
+    c = sub.add_parser("check", help="budget and alert state; exit 0 ok, 1 warning, 2 over (for scripts and hooks)",
+                       description="Print budget and alert state from the store and exit 0 (ok), 1 (warning) "
+                                   "or 2 (over). With --hook, act as a Claude Code hook: read its JSON on stdin, "
+                                   "exit 2 with the reason on stderr when a budget is spent.")
+    _add_db_args(c, sub=True)
+    c.add_argument("--json", action="store_true", help="machine-readable output")
+    c.add_argument("--hook", action="store_true",
+                   help="Claude Code hook protocol (UserPromptSubmit / PreToolUse): stdin JSON, exit 2 blocks")
+    c.add_argument("--session-id", default=None, metavar="ID", help="check this session's budget only")
+    _add_budget_args(c, sub=True, notify=False)
     return p
 
 
@@ -178,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .reporting import report
 
             return report(args)
-        if args.command in ("env", "setup", "doctor"):
+        if args.command in ("env", "setup", "doctor", "check"):
             from importlib import import_module
 
             return import_module(f".commands.{args.command}", __package__).run(args)
