@@ -37,8 +37,11 @@ def _warn_if_public(bind: str) -> None:
 
 
 async def _serve(args: argparse.Namespace) -> int:
+    from .alerting import for_serve
     from .ingest.receiver import Receiver
+    from .model.config import from_args
 
+    cfg = from_args(args)  # a bad config.toml stops here, before any port is bound
     store = open_store(args)
     receiver = Receiver(store, bind=args.bind, grpc_port=args.grpc_port, http_port=args.http_port)
     try:
@@ -48,11 +51,14 @@ async def _serve(args: argparse.Namespace) -> int:
         return fail(exc.strerror or str(exc))
     _warn_if_public(args.bind)
     print(f"ccmon {__version__} receiving OTLP on {receiver.endpoints()}; storing in {args.db}", flush=True)
+    watcher = for_serve(cfg, receiver)  # budgets and alerts, to this log and the desktop
+    watcher.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+    await watcher.stop()
     await receiver.stop()
     received = sum(receiver.stats.received().values())
     store.close()
