@@ -139,3 +139,22 @@ def for_serve(cfg: Config, receiver) -> Watcher:
         w.sinks.append(notify_sink)
     w.attach(receiver.committer)
     return w
+
+
+def for_dashboard(cfg: Config, source, clock: Callable[[], int] | None = None) -> Watcher:
+    """The dashboard's watcher: the event log (and the budget strip's banner and bell, which
+    read ``watcher.alerts``) and the desktop."""
+    from .model.events import ALERT
+
+    store = source.store
+    w = Watcher(cfg, store.path, clock=clock or time.time_ns)
+
+    def to_event_log(a: Alert) -> None:
+        store.aggs.log_event(a.t_ns, "ccmon", ALERT, {"rule": a.rule, "level": a.level, "reason": a.reason})
+        store.version += 1  # the app redraws on a new version
+
+    w.sinks.append(to_event_log)
+    if cfg.notify:
+        w.sinks.append(notify_sink)
+    w.attach(source.receiver.committer)
+    return w

@@ -85,10 +85,18 @@ def make_source(args: argparse.Namespace):
 def make_app(args: argparse.Namespace, **kwargs):
     from .views.app import CcmonApp
 
+    from .model.config import from_args
+
+    cfg = from_args(args)  # budgets and alerts; a bad config.toml stops here
     source = make_source(args)
     if hasattr(source, "receiver"):
         kwargs.setdefault("setup_hint", lambda: _env_block(source.receiver, args))
-    return CcmonApp(source, **kwargs)
+    app = CcmonApp(source, **kwargs)
+    if hasattr(source, "receiver"):
+        from .alerting import for_dashboard
+
+        app.watcher = for_dashboard(cfg, source, kwargs.get("clock"))  # the budget strip runs it
+    return app
 
 
 def _env_block(receiver, args: argparse.Namespace) -> str:

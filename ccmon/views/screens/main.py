@@ -18,6 +18,7 @@ from textual.widgets import Footer, Input, Static
 from ...model.snapshot import Snapshot
 from .. import safe
 from ..widgets.api_health import ApiHealthPane
+from ..widgets.budget import BudgetStrip
 from ..widgets.cost import CostPane
 from ..widgets.edits import EditsPane
 from ..widgets.events import EventsPane
@@ -70,6 +71,7 @@ class MainScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
+        yield BudgetStrip(id="budget")
         with VerticalScroll(id="waiting"):
             yield Static(id="waiting-text")
         with VerticalScroll(id="dashboard"):
@@ -94,7 +96,7 @@ class MainScreen(Screen):
         arrived (and the database has nothing either) the waiting screen stands in for them."""
         self._show_waiting(snap)
         for pane in (CostPane, TokensPane, ProductivityPane, ApiHealthPane, SessionsPane, LimitsPane,
-                     EditsPane, EventsPane, GroupsPane):
+                     EditsPane, EventsPane, GroupsPane, BudgetStrip):
             self.query_one(pane).show(snap)
 
     def _show_waiting(self, snap: Snapshot) -> None:

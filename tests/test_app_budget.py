@@ -1,0 +1,68 @@
+"""The dashboard's budget strip and alerts: exports over gRPC into the app as `ccmon` builds it,
+then the strip with pace, the banner, the event log, the bell and the desktop notification."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from app_support import FIXED_NS, pane_lines, screen_text, send, started, utc, wait_for  # noqa: F401
+from ccmon.cli import build_parser
+from ccmon.compose import make_app
+from otlp_client import capture
+from test_alerts import fake_notify_send
+
+pytestmark = pytest.mark.usefixtures("utc")
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    log = fake_notify_send(tmp_path)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    (tmp_path / "cfg" / "ccmon").mkdir(parents=True)
+    (tmp_path / "cfg" / "ccmon" / "config.toml").write_text("[alerts]\nerror_storm = 1\n")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    return log
+
+
+def app_for(tmp_path, *extra):
+    args = build_parser().parse_args(["--db", str(tmp_path / "ccmon.db"), "--grpc-port", "0", "--http-port", "0",
+                                      "--retention-days", "0", *extra])
+    return make_app(args, clock=lambda: FIXED_NS)
+
+
+async def test_strip_with_pace_banner_event_log_bell_and_notification(tmp_path, env):
+    app = app_for(tmp_path, "--daily", "0.3", "--weekly", "10")
+    bells = []
+    app.bell = lambda: bells.append(1)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await started(pilot, app)
+        port = app.source.receiver.grpc_port
+        await send(port, capture("2.1.330", "grpc/all"))
+        await send(port, capture("2.1.330", "grpc/error400_persistent"))
+        await wait_for(pilot, lambda: len(app.watcher.alerts) >= 2, "two alerts")
+        await wait_for(pilot, lambda: "error storm" in screen_text(app), "the banner")
+        await pilot.pause(1.2)
+        strip = pane_lines(app, "#budget")
+        # 19:58:30 on the captures' day: $0.1787 in 20 h is $0.21 by midnight, within $0.30
+        assert strip[0].startswith("Budget day $0.18/$0.30 60% on pace │ week $0.18/$10.00 2% on pace")
+        assert strip[1] == "⚠ 19:58:30 error storm: 1 API errors in 5 min"
+        events = "\n".join(pane_lines(app, "#events"))
+        assert "ccmon.alert budget daily: $0.18 of $0.30 (60%), on pace" in events
+        assert "ccmon.alert error storm: 1 API errors in 5 min" in events
+        assert len(bells) >= 1
+    calls = [c for c in env.read_text().splitlines() if c]
+    assert "--app-name=ccmon|ccmon: warning|budget daily: $0.18 of $0.30 (60%), on pace|" in calls
+    assert "--app-name=ccmon|ccmon: warning|error storm: 1 API errors in 5 min|" in calls
+
+
+async def test_no_budget_no_alert_no_strip_and_no_notify(tmp_path, env):
+    app = app_for(tmp_path, "--no-notify")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await started(pilot, app)
+        await send(app.source.receiver.grpc_port, capture("2.1.330", "grpc/all"))
+        await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.cost_total > 0, "data")
+        await pilot.pause(1.2)
+        assert app.screen.query_one("#budget").display is False
+    assert not env.exists()
