@@ -124,8 +124,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db_args(r, sub=True)
     r.add_argument("--json", action="store_true", help="machine-readable output")
     r.add_argument("--since", metavar="DURATION", default=None,
-                   help="only what happened in the last DURATION, e.g. 30m, 24h, 7d")
+                   help="only what happened in the last DURATION, e.g. 30m, 24h, 7d (with --by also a date, 2026-11-01)")
     _add_prometheus_args(r, sub=True)
+    g = r.add_argument_group("over time (ccmon/commands/report_over_time.py)")
+    g.add_argument("--by", choices=("day", "week", "session", "model", "user", "terminal", "repo"), default=None,
+                   help="one row per day, week, session, model, user, terminal or repository")
+    g.add_argument("--until", metavar="WHEN", default=None,
+                   help="end of the window: a duration back from now (7d) or a local date (2026-11-30)")
+    g.add_argument("--format", choices=("table", "json", "csv", "md"), default=None,
+                   help="md: a ROI report to paste (cost per PR/commit/hour, acceptance, where it gets stuck, ...)")
 
     sl = sub.add_parser("statusline", help="Claude Code's statusLine command: a fast line, and plan limits into ccmon",
                         description="Read the JSON Claude Code gives a statusLine command on stdin, print a line "
