@@ -23,7 +23,8 @@ from typing import Callable
 from . import report
 from .figures import Figure, missing
 
-GROUPS = ("startup", "ingest", "latency", "refresh", "memory", "restart", "soak", "prometheus", "statusline")
+GROUPS = ("startup", "ingest", "latency", "refresh", "memory", "restart", "soak", "prometheus", "statusline",
+          "guardrails")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,7 +79,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  restart {fig.value:.2f} s ({fig.detail['verify']})")
         return [fig]
 
-    from . import dashboard, ingest, memory, prometheus, startup, statusline
+    def guardrail_figs() -> list[Figure]:
+        if not built:
+            built.update(memory.build(db, events, sessions))
+        return guardrails.measure(db, built, runs=10 if q else 30)
+
+    from . import dashboard, guardrails, ingest, memory, prometheus, startup, statusline
 
     run("startup", lambda: startup.measure(runs=7 if q else 15, frame_runs=3 if q else 7))
     run("ingest", lambda: [f for proto in ("grpc", "http")
@@ -92,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     run("soak", lambda: [memory.soak(soak_s)])
     run("prometheus", lambda: prometheus.measure(polls=3 if q else 5))
     run("statusline", lambda: statusline.measure(runs=15 if q else 40))
+    run("guardrails", guardrail_figs)
     tmp.cleanup()
 
     took = time.monotonic() - started

@@ -124,3 +124,54 @@ def test_bad_window_is_one_line(tmp_path):
                           "--since", "yesterday"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 2
     assert out.stderr == "ccmon: not a duration (30m, 24h, 7d, 2w) or a date (2026-11-01): 'yesterday'\n"
+
+
+# -- property: --by day / week against a reference, in a zone with a half-hour offset -----------
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+from ccmon.model import over_time  # noqa: E402
+from ccmon.model.store import Store  # noqa: E402
+from ccmon.model.types import Batch, Point  # noqa: E402
+
+DAY0 = 1_795_392_000_000_000_000  # 2026-11-23 00:00 UTC
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.integers(0, 20 * 86_400), st.integers(1, 500), st.integers(0, 3)), min_size=1,
+                max_size=40, unique_by=lambda x: x[0]),
+       st.sampled_from(["Asia/Kolkata", "America/St_Johns", "UTC", "Europe/Berlin"]))
+def test_day_and_week_totals_against_a_reference(tmp_path_factory, points, zone):
+    import datetime as dt
+    import time as _time
+
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = zone
+    _time.tzset()
+    try:
+        store = Store(tmp_path_factory.mktemp("p") / "p.db", retention_days=0)
+        batch = Batch("metrics")
+        ref_day: dict[str, float] = {}
+        ref_week: dict[str, float] = {}
+        for sec, cents, session in points:
+            t = DAY0 + sec * 1_000_000_000
+            attrs = {"session.id": f"s{session}", "model": "m", "user.id": "u"}
+            batch.points.append(Point("claude_code.cost.usage", f"cost|s{session}", attrs, t - 1, t, cents / 100, False))
+            d = dt.datetime.fromtimestamp(t / 1e9).date()
+            ref_day[d.isoformat()] = ref_day.get(d.isoformat(), 0.0) + cents / 100
+            w = (d - dt.timedelta(days=d.weekday())).isoformat()
+            ref_week[w] = ref_week.get(w, 0.0) + cents / 100
+        store.ingest(batch)
+        for by, ref in (("day", ref_day), ("week", ref_week)):
+            data = over_time.build(store._read, DAY0 - 86_400_000_000_000, DAY0 + 22 * 86_400_000_000_000, by)
+            got = {r["key"]: r["cost_usd"] for r in data["rows"]}
+            assert set(got) == set(ref)
+            for k in ref:
+                assert got[k] == pytest.approx(ref[k], abs=1e-9)
+        store.close()
+    finally:
+        if old is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = old
+        _time.tzset()
