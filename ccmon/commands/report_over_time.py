@@ -35,6 +35,10 @@ def _pct(x: float | None) -> str:
     return "—" if x is None else f"{x * 100:.1f}%"
 
 
+def _n(x) -> str:
+    return "—" if x is None else f"{x:,}"
+
+
 def _usd(x: float | None) -> str:
     if x is None:
         return "—"
@@ -74,7 +78,7 @@ def render_table(data: dict, file=None) -> None:
         return [Text(clean(r["key"])), _usd(r["cost_usd"]), f"{tk['input']:,}", f"{tk['output']:,}",
                 f"{tk['cacheRead']:,}", _pct(r["cache_hit"]), str(r["sessions"]), f"{r['active_hours']:.2f}",
                 f"+{r['lines_added']:,}/-{r['lines_removed']:,}", str(r["commits"]), str(r["pull_requests"]),
-                str(r["requests"]), str(r["errors"])]
+                _n(r["requests"]), _n(r["errors"])]
 
     for r in data["rows"]:
         t.add_row(*cells(r))
@@ -111,7 +115,8 @@ def render_md(data: dict) -> str:
                                              f"{acc['human']['decided']})"),
             ("Edit acceptance, automatic (config / mode)", f"{_pct(acc['automatic']['rate'])} "
                                                            f"({acc['automatic']['accepted']} of {acc['automatic']['decided']})"),
-            ("API requests / errors", f"{s['requests']} / {s['errors']}")):
+            ("API requests / errors", f"{_n(s['requests'])} / {_n(s['errors'])}" if s["requests"] is not None
+             else "n/a (needs events: OTEL_LOGS_EXPORTER=otlp into ccmon)")):
         out.append(f"| {name} | {value} |")
     out += ["", f"## By {data['by']}", "", "| " + " | ".join((data["by"], "cost", "tokens", "cache hit", "sessions",
                                                                 "active h", "commits", "PRs")) + " |",
@@ -129,7 +134,10 @@ def render_md(data: dict) -> str:
     out += ["", "### Rejections by tool", ""]
     out += [f"- {_md_cell(k)}: {n}" for k, n in stuck["rejections_by_tool"].items()] or ["- none"]
     out += ["", "### API errors by model", ""]
-    out += [f"- {_md_cell(k)}: {n}" for k, n in stuck["api_errors_by_model"].items()] or ["- none"]
+    if stuck["api_errors_by_model"] is None:
+        out += ["- n/a: needs events (the Prometheus export has no API error events)"]
+    else:
+        out += [f"- {_md_cell(k)}: {n}" for k, n in stuck["api_errors_by_model"].items()] or ["- none"]
     out += ["", "## Top sessions by cost", "", "| session | user | cost | minutes | commits | models |",
             "| --- | --- | ---: | ---: | ---: | --- |"]
     for x in data["top_sessions"]:
@@ -160,6 +168,11 @@ def run(args: argparse.Namespace) -> int:
     if until <= since:
         raise CcmonError("--until must be after --since", 2)
     plans = config.load().plans
+    if getattr(args, "prometheus", None):
+        if args.until:
+            raise CcmonError("--until reads the ccmon store; with --prometheus the window ends now", 2)
+        data = _from_prometheus(args, since, now, plans)
+        return _print(args, data)
     try:
         conn = db.connect(args.db, readonly=True)
     except FileNotFoundError:
@@ -170,6 +183,40 @@ def run(args: argparse.Namespace) -> int:
         raise CcmonError(f"cannot read {args.db}: {exc}") from None
     finally:
         conn.close()
+    return _print(args, data)
+
+
+def _from_prometheus(args: argparse.Namespace, since: int, now: int, plans: dict) -> dict:
+    """One poll of Prometheus over the window, then the same report from its snapshot."""
+    import asyncio
+    import dataclasses
+
+    from ..ingest.prometheus.config import Config
+    from ..ingest.prometheus.source import PrometheusSource
+    from ..model.over_time import from_snapshot
+
+    try:
+        cfg = Config.from_args(args)
+    except ValueError as exc:
+        raise CcmonError(str(exc), 2) from None
+    now_s = now / 1e9
+    cfg = dataclasses.replace(cfg, timeout_s=30.0, window_s=max(1.0, now_s - since / 1e9))
+
+    async def poll():
+        source = PrometheusSource(cfg, clock=lambda: now_s)
+        try:
+            ok = await source.poll()
+        finally:
+            await source.stop()
+        return ok, source.snapshot()
+
+    ok, snap = asyncio.run(poll())
+    if not ok:
+        raise CcmonError(f"prometheus at {cfg.base_url}: {snap.status.last_error}")
+    return from_snapshot(snap, since, now, args.by or "day", plans)
+
+
+def _print(args: argparse.Namespace, data: dict) -> int:
     fmt = args.format or ("json" if args.json else "table")
     if fmt == "json":
         print(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False))

@@ -63,9 +63,11 @@ def _ratio(a: float, b: float) -> float | None:
 def build(conn: sqlite3.Connection, since_ns: int, until_ns: int, by: str,
           plans: dict[str, float] | None = None, top: int = 10) -> dict:
     series = {}
+    series_of_session: dict[str, tuple] = {}  # a session's labels, for events grouped by terminal or repo
     for sid, metric, session, user, model, kind, edit, labels in conn.execute(
             "SELECT id, metric, session, user_id, model, kind, edit, labels FROM series"):
         series[sid] = (metric, session, user, model or "unknown", kind, edit, labels)
+        series_of_session.setdefault(session, series[sid])
     lo_min, hi_min = since_ns // MINUTE_NS, -(-until_ns // MINUTE_NS)
     slot_min = SLOT_NS // MINUTE_NS
     groups: dict[str, _Group] = defaultdict(_Group)
@@ -147,14 +149,24 @@ def build(conn: sqlite3.Connection, since_ns: int, until_ns: int, by: str,
         else:
             key = session_group.get(session)
             if key is None:
-                any_series = next((s for s in series.values() if s[1] == session), None)
+                any_series = series_of_session.get(session)
                 key = session_group[session] = key_of(any_series, 0) if any_series else "(unknown)"
         for grp in (groups[key], total):
             grp.v[col] += n
 
+    return _finish(groups, total, sess, edits, rejections, errors_by_model, since_ns, until_ns, by, plans, top)
+
+
+def _finish(groups, total, sess, edits, rejections, errors_by_model, since_ns, until_ns, by, plans, top,
+            needs_events: tuple[str, ...] = ()) -> dict:
+    """The report dict from the per-group totals, per-session facts and edit decisions (the same
+    for the store and for Prometheus)."""
     rows = [g.row(k) for k, g in groups.items()]
     rows.sort(key=(lambda r: r["key"]) if by in ("day", "week") else (lambda r: (-r["cost_usd"], r["key"])))
     t = total.row("total")
+    if needs_events:
+        for r in (*rows, t):
+            r["requests"] = r["errors"] = None
     lengths = dict.fromkeys(LENGTH_BUCKETS, 0)
     for st in sess.values():
         lengths[length_bucket((st["last_ns"] - st["first_ns"]) / 1e9)] += 1
@@ -191,6 +203,7 @@ def build(conn: sqlite3.Connection, since_ns: int, until_ns: int, by: str,
     }
     return {
         "since_ns": since_ns, "until_ns": until_ns, "by": by, "rows": rows, "summary": summary,
+        "needs_events": list(needs_events),
         "session_lengths": lengths,
         "stuck": {
             "long_sessions_without_commits": stuck_long,
@@ -199,7 +212,8 @@ def build(conn: sqlite3.Connection, since_ns: int, until_ns: int, by: str,
                 # larger of the two counts, not their sum (metrics outlive raw events).
                 ((k, int(max(rejections.get(k, 0), edit_rejects.get(k, 0)))) for k in set(rejections) | set(edit_rejects)),
                 key=lambda kv: (-kv[1], kv[0]))),
-            "api_errors_by_model": dict(sorted(errors_by_model.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "api_errors_by_model": None if needs_events else dict(
+                sorted(errors_by_model.items(), key=lambda kv: (-kv[1], kv[0]))),
         },
         "top_sessions": [session_row(s) for s in by_cost[:top]],
         "subscription_estimate": {
@@ -210,3 +224,52 @@ def build(conn: sqlite3.Connection, since_ns: int, until_ns: int, by: str,
                       for p, price in sorted(plans.items(), key=lambda kv: kv[1])},
         },
     }
+
+
+def from_snapshot(snap, since_ns: int, until_ns: int, by: str, plans: dict[str, float] | None = None,
+                  top: int = 10) -> dict:
+    """The same report from a Prometheus snapshot (``--prometheus``): per-session totals only.
+
+    Prometheus has the metrics, not the events: request and error counts and API errors by
+    model are null (``needs_events``), rejections by tool come from the edit-decision metric.
+    ``--by day``/``week`` puts each session's totals on the day it was last seen (Prometheus
+    hands ccmon a session's running totals, not when each increment happened).
+    """
+    groups: dict[str, _Group] = defaultdict(_Group)
+    total = _Group()
+    sess: dict[str, dict] = {}
+    for r in snap.sessions:
+        if r.last_ns < since_ns or (r.first_ns and r.first_ns >= until_ns):
+            continue
+        labels = dict(r.labels)
+        if by in ("day", "week"):
+            keys = [time_key(by, r.last_ns)]
+        elif by == "session":
+            keys = [r.key]
+        elif by == "user":
+            keys = [r.user or "(unknown)"]
+        elif by == "model":
+            keys = []  # below, from the per-model totals
+        else:
+            keys = [label_key(by, labels)]
+        v = {"cost_usd": r.cost, "input": r.tokens.input, "output": r.tokens.output, "cacheRead": r.tokens.cacheRead,
+             "cacheCreation": r.tokens.cacheCreation, "lines_added": r.lines_added, "lines_removed": r.lines_removed,
+             "commits": r.commits, "pull_requests": r.pull_requests, "active_s": r.active_user_s + r.active_cli_s}
+        for grp in [groups[k] for k in keys] + [total]:
+            for col, x in v.items():
+                grp.v[col] += x
+            grp.sessions.add(r.key)
+        sess[r.key] = {"session": r.key, "user": r.user, "first_ns": r.first_ns or r.last_ns, "last_ns": r.last_ns,
+                       "cost_usd": r.cost, "commits": r.commits, "models": set(r.models)}
+    if by == "model":
+        for m in snap.models:
+            g = groups[m.model]
+            g.v.update(cost_usd=m.cost, input=m.tokens.input, output=m.tokens.output, cacheRead=m.tokens.cacheRead,
+                       cacheCreation=m.tokens.cacheCreation)
+            g.sessions.update(k for k, st in sess.items() if m.model in st["models"])
+    edits = defaultdict(float)
+    for e in snap.edit_decisions:
+        who = "human" if str(e.source).startswith("user") else "automatic"
+        edits[(e.tool, who, e.decision)] += e.count
+    return _finish(groups, total, sess, edits, {}, {}, since_ns, until_ns, by, plans, top,
+                   needs_events=("requests", "errors", "api_errors_by_model"))
