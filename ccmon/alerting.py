@@ -37,6 +37,7 @@ class Watcher:
         self.idle_s = idle_s
         self._dirty = asyncio.Event()
         self._conn = None
+        self._index = None  # model.spend.SeriesIndex, kept between evaluations
         self._task: asyncio.Task[None] | None = None
 
     # -- feeding (the loop's thread) -----------------------------------------------------------
@@ -62,11 +63,13 @@ class Watcher:
                 self._conn = db.connect(self.db_path, readonly=True)
             except FileNotFoundError:
                 return []
+            self._index = spend.SeriesIndex()
         if prime:  # the last minutes from before this process started
-            spend.feed_recent(self._conn, self.engine, now_ns)
+            spend.feed_recent(self._conn, self.engine, now_ns, self._index)
         if not self.cfg.budgets.any():
             return []
-        return evaluate(self.cfg.budgets, spend.read_spend(self._conn, self.cfg.budgets, now_ns), now_ns)
+        return evaluate(self.cfg.budgets, spend.read_spend(self._conn, self.cfg.budgets, now_ns, index=self._index),
+                        now_ns)
 
     async def evaluate(self, prime: bool = False) -> list[Alert]:
         now = self.clock()

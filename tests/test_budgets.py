@@ -121,6 +121,7 @@ def test_config_file_and_flags(tmp_path, monkeypatch):
 def run_check(db: Path, *extra: str, stdin: str | None = None, env: dict | None = None, cfg_home: Path | None = None):
     e = {**os.environ, **(env or {})}
     e["XDG_CONFIG_HOME"] = str(cfg_home or db.parent / "no-config")
+    e["XDG_CACHE_HOME"] = str(db.parent / "cache")
     return subprocess.run([sys.executable, "-m", "ccmon", "check", "--db", str(db), *extra], input=stdin,
                           capture_output=True, text=True, timeout=60, env=e)
 
@@ -186,7 +187,7 @@ async def test_readme_hook_refuses_prompts_once_the_budget_is_spent(otlp, tmp_pa
     (home / "ccmon").mkdir(parents=True)
     cfg = home / "ccmon" / "config.toml"
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "CCMON_DB": str(db), "XDG_CONFIG_HOME": str(home)}
+           "CCMON_DB": str(db), "XDG_CONFIG_HOME": str(home), "XDG_CACHE_HOME": str(tmp_path / "cache")}
     hook_json = HOOK_INPUT.read_text()
     assert json.loads(hook_json)["hook_event_name"] == "UserPromptSubmit"
     command = readme_hook_command()
@@ -214,3 +215,41 @@ async def test_readme_hook_refuses_prompts_once_the_budget_is_spent(otlp, tmp_pa
     r = subprocess.run(["sh", "-c", command], input=json.dumps(payload), capture_output=True, text=True, env=env,
                        timeout=60)
     assert r.returncode == 2 and f"session (session:{SESSION_197}): $0.24 of $0.10" in r.stderr
+
+
+def test_series_index_reads_only_new_rows_and_notices_another_database(tmp_path):
+    """`ccmon check` keeps the cost/token series ids in a cache file; a refresh scans only the
+    series added since, and a different database under the same path starts it over."""
+    from ccmon.ingest.payload import decode
+    from ccmon.model import db as dbmod
+    from ccmon.model.spend import SeriesIndex
+    from ccmon.model.store import Store
+
+    path = tmp_path / "s.db"
+    cache = tmp_path / "series.json"
+
+    def fill(folder):
+        store = Store(path, retention_days=0)
+        for e in capture("2.1.330", folder):
+            store.ingest(decode(e.signal, e.body, json_body=e.json))
+        store.close()
+
+    fill("grpc/all")
+    conn = dbmod.connect(path, readonly=True)
+    first = SeriesIndex(cache).refresh(conn)
+    assert (len(first.ids["claude_code.cost.usage"]), len(first.ids["claude_code.token.usage"])) == (1, 4)
+    conn.close()
+    fill("grpc/write_denied_headless")  # one more session: its series get higher ids
+    conn = dbmod.connect(path, readonly=True)
+    again = SeriesIndex(cache)
+    assert again.max_id == first.max_id  # from the file
+    again.refresh(conn)
+    assert (len(again.ids["claude_code.cost.usage"]), len(again.ids["claude_code.token.usage"])) == (2, 8)
+    conn.close()
+    for f in tmp_path.glob("s.db*"):
+        f.unlink()
+    fill("grpc/write_denied_headless")  # another database, same path, fewer series
+    conn = dbmod.connect(path, readonly=True)
+    fresh = SeriesIndex(cache).refresh(conn)
+    assert (len(fresh.ids["claude_code.cost.usage"]), len(fresh.ids["claude_code.token.usage"])) == (1, 4)
+    conn.close()

@@ -38,9 +38,10 @@ def evaluate(args: argparse.Namespace, now_ns: int | None = None, session: str |
     states = []
     try:
         if conn is not None:
-            states = eval_budgets(cfg.budgets, spend.read_spend(conn, cfg.budgets, now_ns, only_session=session),
-                                  now_ns)
-            spend.feed_recent(conn, engine, now_ns)
+            index = spend.SeriesIndex(spend.cache_path(args.db)).refresh(conn)
+            states = eval_budgets(cfg.budgets, spend.read_spend(conn, cfg.budgets, now_ns, only_session=session,
+                                                                index=index), now_ns)
+            spend.feed_recent(conn, engine, now_ns, index)
     except sqlite3.Error as exc:
         raise CcmonError(f"cannot read {args.db}: {exc}") from None
     finally:
