@@ -20,6 +20,8 @@ import time
 
 from ..errors import CcmonError
 
+SHOW = 20  # budget lines in the text output; --json has them all
+
 
 def evaluate(args: argparse.Namespace, now_ns: int | None = None, session: str | None = None) -> dict:
     from ..model import config, db, spend
@@ -36,11 +38,13 @@ def evaluate(args: argparse.Namespace, now_ns: int | None = None, session: str |
     except sqlite3.Error as exc:
         raise CcmonError(f"cannot read {args.db}: {exc}") from None
     states = []
+    sessions = 0
     try:
         if conn is not None:
             index = spend.SeriesIndex(spend.cache_path(args.db)).refresh(conn)
-            states = eval_budgets(cfg.budgets, spend.read_spend(conn, cfg.budgets, now_ns, only_session=session,
-                                                                index=index), now_ns)
+            spent = spend.read_spend(conn, cfg.budgets, now_ns, only_session=session, index=index)
+            sessions = len(spent.sessions)
+            states = eval_budgets(cfg.budgets, spent, now_ns)
             spend.feed_recent(conn, engine, now_ns, index)
     except sqlite3.Error as exc:
         raise CcmonError(f"cannot read {args.db}: {exc}") from None
@@ -54,6 +58,7 @@ def evaluate(args: argparse.Namespace, now_ns: int | None = None, session: str |
         level = "warning"
     return {"status": level, "exit": LEVEL_CODE[level], "budgets": [s.as_dict() for s in states],
             "alerts": [a.as_dict() for a in alerts], "configured": cfg.budgets.any(), "now_ns": now_ns,
+            "sessions_checked": sessions,
             "_lines": [s.line() for s in states if s.level != "ok"] + [a.reason for a in alerts],
             "_all": [s.line() for s in states]}
 
@@ -65,7 +70,13 @@ def _text(result: dict) -> str:
     if not result["configured"]:
         head += " (no budget set: --daily/--weekly/--monthly/--session or [budgets] in config.toml)"
     lines = [head]
-    lines += [f"  {line}" for line in result["_all"]]
+    shown = result["_all"][:SHOW]
+    lines += [f"  {line}" for line in shown]
+    if len(result["_all"]) > SHOW:
+        lines.append(f"  … {len(result['_all']) - SHOW} more (--json lists them)")
+    quiet = result["sessions_checked"] - sum(b["kind"] == "session" for b in result["budgets"])
+    if quiet > 0:
+        lines.append(f"  {quiet} more running session(s) below the first threshold of the session budget")
     if result["alerts"]:
         lines.append("alerts:")
         lines += [f"  {a['reason']}" for a in result["alerts"]]

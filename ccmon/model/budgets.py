@@ -21,6 +21,7 @@ OK, WARNING, OVER = "ok", "warning", "over"
 LEVEL_CODE = {OK: 0, WARNING: 1, OVER: 2}  # also `ccmon check`'s exit codes
 # Pace needs some history: an hour's average is projected, not the first minute's.
 MIN_PACE_ELAPSED_NS = 3_600_000_000_000
+LIST_SESSIONS = 20
 _PERIOD_WORD = {"daily": "day", "weekly": "week", "monthly": "month"}
 
 
@@ -163,8 +164,13 @@ def evaluate(budgets: Budgets, spend: Spend, now_ns: int, tz: dt.tzinfo | None =
                 out.append(state(period, f"user:{user or '?'}", limit, per.get(period, 0.0), budgets.thresholds,
                                  bounds, now_ns))
     if budgets.session is not None:
+        # Many running sessions: only those past the first threshold are listed (each state
+        # costs; 10,000 sessions within budget say nothing a count does not).
+        floor = min(budgets.thresholds) * budgets.session if len(spend.sessions) > LIST_SESSIONS else -1.0
         for session, (_user, usd) in sorted(spend.sessions.items()):
-            out.append(state("session", f"session:{session}", budgets.session, usd, budgets.thresholds, None, now_ns))
+            if usd >= floor:
+                out.append(state("session", f"session:{session}", budgets.session, usd, budgets.thresholds, None,
+                                 now_ns))
     out.sort(key=lambda s: (-LEVEL_CODE[s.level], -s.fraction, KINDS.index(s.kind), s.scope))
     return out
 

@@ -1,8 +1,9 @@
 """Narrow read-only queries for budgets and alerts (``ccmon check``, ``serve``'s watcher).
 
-They read the per-minute rollup (``point_minutes``) of the cost and token series only, from
-the start of the oldest budget period, and the raw events of the last few minutes: a handful
-of index range scans, not a rebuild of every aggregate, so ``ccmon check`` stays well under
+Budgets read the per-minute rollup (``point_minutes``) of the cost series only, from the start
+of the oldest budget period (one primary-key range per cost series); the alert rules read the
+points and raw events of the last few minutes through their time indexes. No rebuild of the
+aggregates and no join with the wide ``series`` table, so ``ccmon check`` stays well under
 100 ms on a large store.
 """
 
@@ -23,52 +24,65 @@ _ALERT_EVENTS = ("api_error", "tool_result", "tool_decision")
 
 
 class SeriesIndex:
-    """The ids of the cost and token series.
+    """The ids of the cost and token series, and who each cost series belongs to.
 
     ``series`` has no index on the metric, and its rows are wide (the series key as JSON): a
-    scan of 100,000 series takes ~300 ms, three times ``ccmon check``'s budget. Series rows are
-    only ever inserted, with growing ids, so the ids found are kept (in memory for ``serve``, in
-    a small cache file for ``ccmon check``) and each refresh reads only the rows added since.
-    The newest id's digest is kept too: a database rebuilt or migrated under the same path
-    shows as a different digest, and the index starts over.
+    scan of 100,000 series takes ~300 ms, three times ``ccmon check``'s budget, and so does
+    joining it per row. Series rows are only ever inserted, with growing ids, so what was found
+    is kept (in memory for ``serve``, in a small cache file for ``ccmon check``) and each
+    refresh reads only the rows added since. The newest id's digest is kept too: a database
+    rebuilt or migrated under the same path shows as a different digest, and the index starts
+    over.
     """
 
     METRICS = (names.COST, names.TOKENS)
 
     def __init__(self, cache: Path | None = None) -> None:
         self.cache = cache
-        self.max_id = 0
-        self.digest = ""
-        self.ids: dict[str, list[int]] = {m: [] for m in self.METRICS}
+        self._reset()
         if cache is not None:
             try:
                 data = json.loads(cache.read_text())
+                users = data["users"]
                 self.max_id, self.digest = int(data["max_id"]), str(data["digest"])
                 self.ids = {m: [int(i) for i in data["ids"][m]] for m in self.METRICS}
-            except (OSError, ValueError, KeyError, TypeError):
-                pass
+                self.owner = {int(sid): (users[u], session) for sid, u, session in data["owner"]}
+            except (OSError, ValueError, KeyError, TypeError, IndexError):
+                self._reset()  # no cache yet, or one this version cannot read: start over
+
+    def _reset(self) -> None:
+        self.max_id = 0
+        self.digest = ""
+        self.ids: dict[str, list[int]] = {m: [] for m in self.METRICS}
+        self.owner: dict[int, tuple[str, str]] = {}  # cost series id -> (user, session)
 
     def refresh(self, conn: sqlite3.Connection) -> "SeriesIndex":
         if self.max_id:
             row = conn.execute("SELECT hex(digest) FROM series WHERE id = ?", (self.max_id,)).fetchone()
             if row is None or row[0] != self.digest:
-                self.__init__()  # not the database this index was built from
+                self._reset()  # not the database this index was built from
         found = False
-        for sid, metric, digest in conn.execute(
-                "SELECT id, metric, hex(digest) FROM series WHERE id > ? ORDER BY id", (self.max_id,)):
+        for sid, metric, digest, user, session in conn.execute(
+                "SELECT id, metric, hex(digest), user_id, session FROM series WHERE id > ? ORDER BY id",
+                (self.max_id,)):
             found = True
             if metric in self.ids:
                 self.ids[metric].append(sid)
+                if metric == names.COST:
+                    self.owner[sid] = (user, session)
             self.max_id, self.digest = sid, digest
         if found and self.cache is not None:
             self._save()
         return self
 
     def _save(self) -> None:
+        users: dict[str, int] = {}
+        owner = [[sid, users.setdefault(u, len(users)), session] for sid, (u, session) in self.owner.items()]
         try:
             self.cache.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.cache.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps({"max_id": self.max_id, "digest": self.digest, "ids": self.ids}))
+            tmp.write_text(json.dumps({"max_id": self.max_id, "digest": self.digest, "ids": self.ids,
+                                       "users": list(users), "owner": owner}, separators=(",", ":")))
             os.replace(tmp, self.cache)
         except OSError:
             pass  # a cache that cannot be written only costs the next run a scan
@@ -86,73 +100,73 @@ def cache_path(db_path) -> Path:
 
 
 _IN = "IN (SELECT value FROM json_each(?))"
+# A session budget applies to the sessions that spent in the last hour (the running ones),
+# or to the one session a hook names.
+ACTIVE_MINUTES = 60
 
 
 def read_spend(conn: sqlite3.Connection, budgets: Budgets, now_ns: int, tz: dt.tzinfo | None = None,
                only_session: str | None = None, index: SeriesIndex | None = None) -> Spend:
-    """What each budget period has spent so far, in total, per user and per session.
-
-    Sessions: those with cost in the current day (their whole cost counts), or just
-    ``only_session`` when given (the hook knows which session asks)."""
+    """What each budget period has spent so far, in total and per user; and per session, the
+    whole cost of the sessions that spent in the last hour (or of ``only_session``)."""
     spend = Spend()
     starts = {p: period_bounds(p, now_ns, tz)[0] // MINUTE_NS for p in PERIODS}
     lo = min(starts.values())
+    recent = now_ns // MINUTE_NS - ACTIVE_MINUTES
     index = (index or SeriesIndex()).refresh(conn)
     if not index.ids[names.COST]:
         return spend
-    sids = index.of(names.COST)
-    rows = conn.execute(
-        f"SELECT s.user_id, s.session, "
-        f"SUM(CASE WHEN pm.minute >= ? THEN pm.inc ELSE 0 END), "
-        f"SUM(CASE WHEN pm.minute >= ? THEN pm.inc ELSE 0 END), "
-        f"SUM(pm.inc) FROM point_minutes pm JOIN series s ON s.id = pm.series_id "
-        f"WHERE pm.series_id {_IN} AND pm.minute >= ? GROUP BY s.user_id, s.session",
-        (starts["daily"], starts["weekly"], sids, lo)).fetchall()
-    month_start = starts["monthly"]
-    today_sessions = []
-    for user, session, day, week, _ in rows:
-        per = spend.by_user.setdefault(user, dict.fromkeys(PERIODS, 0.0))
+    owner = index.owner
+    since_lo: dict[str, float] = {}
+    active: set[str] = set()
+    for sid, day, week, month, whole, last in conn.execute(
+            f"SELECT series_id, SUM(CASE WHEN minute >= ? THEN inc ELSE 0 END), "
+            f"SUM(CASE WHEN minute >= ? THEN inc ELSE 0 END), SUM(CASE WHEN minute >= ? THEN inc ELSE 0 END), "
+            f"SUM(inc), MAX(minute) FROM point_minutes WHERE series_id {_IN} AND minute >= ? GROUP BY series_id",
+            (starts["daily"], starts["weekly"], starts["monthly"], index.of(names.COST), lo)):
+        user, session = owner.get(sid, ("", ""))
+        per = spend.by_user.get(user)
+        if per is None:
+            per = spend.by_user[user] = dict.fromkeys(PERIODS, 0.0)
         per["daily"] += day
         per["weekly"] += week
-        if day > 0:
-            today_sessions.append(session)
-    # The month sum needs its own bound when the week started in the previous month.
-    for user, month in conn.execute(
-            f"SELECT s.user_id, SUM(pm.inc) FROM point_minutes pm JOIN series s ON s.id = pm.series_id "
-            f"WHERE pm.series_id {_IN} AND pm.minute >= ? GROUP BY s.user_id", (sids, month_start)):
-        spend.by_user.setdefault(user, dict.fromkeys(PERIODS, 0.0))["monthly"] += month
+        per["monthly"] += month
+        since_lo[session] = since_lo.get(session, 0.0) + whole
+        if last >= recent:
+            active.add(session)
     for p in PERIODS:
         spend.total[p] = sum(per[p] for per in spend.by_user.values())
     if budgets.session is not None:
-        wanted = [only_session] if only_session is not None else today_sessions
-        for i in range(0, len(wanted), 500):
-            chunk = wanted[i:i + 500]
-            for session, user, usd in conn.execute(
-                    f"SELECT s.session, MAX(s.user_id), SUM(pm.inc) FROM series s JOIN point_minutes pm "
-                    f"ON pm.series_id = s.id WHERE s.session IN ({','.join('?' * len(chunk))}) AND s.metric = ? "
-                    f"GROUP BY s.session", (*chunk, names.COST)):
-                spend.sessions[session] = (user, usd)
-        if only_session is not None and only_session not in spend.sessions:
-            spend.sessions[only_session] = ("", 0.0)
+        wanted = {only_session} if only_session is not None else active
+        sids = [sid for sid, (_, session) in owner.items() if session in wanted]
+        before = {}
+        # A session older than the oldest period start: what it spent before that, too.
+        for sid, usd in conn.execute(
+                f"SELECT series_id, SUM(inc) FROM point_minutes WHERE series_id {_IN} AND minute < ? "
+                f"GROUP BY series_id", (json.dumps(sids), lo)):
+            session = owner[sid][1]
+            before[session] = before.get(session, 0.0) + usd
+        users = {session: user for user, session in (owner[sid] for sid in sids)}
+        for session in wanted:
+            spend.sessions[session] = (users.get(session, ""), since_lo.get(session, 0.0) + before.get(session, 0.0))
     return spend
 
 
 def feed_recent(conn: sqlite3.Connection, engine: AlertEngine, now_ns: int, index: SeriesIndex | None = None) -> None:
-    """The last minutes of cost, tokens and alert-worthy events into ``engine`` (``ccmon check``)."""
+    """The last minutes of cost, tokens and alert-worthy events into ``engine`` (``ccmon check``,
+    and ``serve`` at start): the points through their end-time index, not per series."""
     index = (index or SeriesIndex()).refresh(conn)
     r = engine.rules
     minutes = max(r.surge_window_minutes, r.sustained_minutes, r.window_minutes) + 1
-    since_min = now_ns // MINUTE_NS - minutes
-    for metric, slot in ((names.COST, 0), (names.TOKENS, 1)):
-        if not index.ids[metric]:
-            continue
-        for minute, inc in conn.execute(
-                f"SELECT minute, SUM(inc) FROM point_minutes WHERE series_id {_IN} "
-                f"AND minute >= ? GROUP BY minute", (index.of(metric), since_min)):
-            engine.add_minute(minute, inc if slot == 0 else 0.0, inc if slot == 1 else 0.0)
+    since_ns = (now_ns // MINUTE_NS - minutes) * MINUTE_NS
+    cost, tokens = set(index.ids[names.COST]), set(index.ids[names.TOKENS])
+    for sid, end, inc in conn.execute("SELECT series_id, end_ns, inc FROM points WHERE end_ns >= ?", (since_ns,)):
+        if sid in cost:
+            engine.add_point(names.COST, end, inc)
+        elif sid in tokens:
+            engine.add_point(names.TOKENS, end, inc)
     for t, name, attrs in conn.execute(
-            "SELECT t_ns, name, attrs FROM events WHERE t_ns >= ? AND name IN (?, ?, ?)",
-            (since_min * MINUTE_NS, *_ALERT_EVENTS)):
+            "SELECT t_ns, name, attrs FROM events WHERE t_ns >= ? AND name IN (?, ?, ?)", (since_ns, *_ALERT_EVENTS)):
         try:
             engine.add_event(t, name, json.loads(attrs))
         except ValueError:
