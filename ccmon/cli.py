@@ -149,17 +149,33 @@ def build_parser() -> argparse.ArgumentParser:
     sl.add_argument("--lines", type=int, choices=(1, 2), default=1, help="one line (default) or two")
     sl.add_argument("--no-color", action="store_true", help="plain text (also when NO_COLOR is set)")
     _add_flow_commands(sub)
-    c = sub.add_parser("check", help="budget and alert state; exit 0 ok, 1 warning, 2 over (for scripts and hooks)",
-                       description="Print budget and alert state from the store and exit 0 (ok), 1 (warning) "
-                                   "or 2 (over). With --hook, act as a Claude Code hook: read its JSON on stdin, "
-                                   "exit 2 with the reason on stderr when a budget is spent.")
-    _add_db_args(c, sub=True)
+    _add_check_args(sub.add_parser("check", help=CHECK_HELP, description=CHECK_DESCRIPTION), sub=True)
+    return p
+
+
+CHECK_HELP = "budget and alert state; exit 0 ok, 1 warning, 2 over (for scripts and hooks)"
+CHECK_DESCRIPTION = ("Print budget and alert state from the store and exit 0 (ok), 1 (warning) or 2 (over). "
+                     "With --hook, act as a Claude Code hook: read its JSON on stdin, exit 2 with the reason "
+                     "on stderr when a budget is spent.")
+
+
+def _add_check_args(c: argparse.ArgumentParser, sub: bool = False) -> None:
+    _add_db_args(c, sub)
     c.add_argument("--json", action="store_true", help="machine-readable output")
     c.add_argument("--hook", action="store_true",
                    help="Claude Code hook protocol (UserPromptSubmit / PreToolUse): stdin JSON, exit 2 blocks")
     c.add_argument("--session-id", default=None, metavar="ID", help="check this session's budget only")
-    _add_budget_args(c, sub=True, notify=False)
-    return p
+    _add_budget_args(c, sub, notify=False)
+
+
+def _check_args(argv: list[str]) -> argparse.Namespace:
+    """`ccmon check ...` runs before every prompt when it is a hook: parse only its options
+    (building the whole parser costs ~10 ms of its 100 ms)."""
+    p = argparse.ArgumentParser(prog="ccmon check", description=CHECK_DESCRIPTION)
+    _add_check_args(p)
+    args = p.parse_args(argv)
+    args.command = "check"
+    return args
 
 
 def _add_flow_commands(sub) -> None:
@@ -200,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if quick is not None:
             quick.db = quick.db or os.environ.get("CCMON_DB")
             return run(quick)
-    args = build_parser().parse_args(argv)
+    args = _check_args(argv[1:]) if argv[:1] == ["check"] else build_parser().parse_args(argv)
     if getattr(args, "db", None) is None:
         # The status line finds the default itself: importing model.db costs it ~10 ms.
         args.db = os.environ.get("CCMON_DB") or (None if args.command == "statusline" else _default_db())

@@ -218,7 +218,7 @@ async def test_readme_hook_refuses_prompts_once_the_budget_is_spent(otlp, tmp_pa
 
 
 def test_series_index_reads_only_new_rows_and_notices_another_database(tmp_path):
-    """`ccmon check` keeps the cost/token series ids in a cache file; a refresh scans only the
+    """`ccmon check` keeps the cost series ids and owners in a cache file; a refresh scans only the
     series added since, and a different database under the same path starts it over."""
     from ccmon.ingest.payload import decode
     from ccmon.model import db as dbmod
@@ -226,7 +226,7 @@ def test_series_index_reads_only_new_rows_and_notices_another_database(tmp_path)
     from ccmon.model.store import Store
 
     path = tmp_path / "s.db"
-    cache = tmp_path / "series.json"
+    cache = str(tmp_path / "series.json")
 
     def fill(folder):
         store = Store(path, retention_days=0)
@@ -237,19 +237,27 @@ def test_series_index_reads_only_new_rows_and_notices_another_database(tmp_path)
     fill("grpc/all")
     conn = dbmod.connect(path, readonly=True)
     first = SeriesIndex(cache).refresh(conn)
-    assert (len(first.ids["claude_code.cost.usage"]), len(first.ids["claude_code.token.usage"])) == (1, 4)
+    assert len(first.ids["claude_code.cost.usage"]) == 1 and len(set(first.owner.values())) == 1
     conn.close()
     fill("grpc/write_denied_headless")  # one more session: its series get higher ids
     conn = dbmod.connect(path, readonly=True)
     again = SeriesIndex(cache)
     assert again.max_id == first.max_id  # from the file
     again.refresh(conn)
-    assert (len(again.ids["claude_code.cost.usage"]), len(again.ids["claude_code.token.usage"])) == (2, 8)
+    assert len(again.ids["claude_code.cost.usage"]) == 2
+    assert {session for _, session in again.owner.values()} == {"99fc81a6-b7d4-432b-865e-b6c1b520f191",
+                                                                 "84296a7e-e92e-4855-843d-dc2a7218c363"}
     conn.close()
     for f in tmp_path.glob("s.db*"):
         f.unlink()
     fill("grpc/write_denied_headless")  # another database, same path, fewer series
     conn = dbmod.connect(path, readonly=True)
     fresh = SeriesIndex(cache).refresh(conn)
-    assert (len(fresh.ids["claude_code.cost.usage"]), len(fresh.ids["claude_code.token.usage"])) == (1, 4)
+    assert [session for _, session in fresh.owner.values()] == ["84296a7e-e92e-4855-843d-dc2a7218c363"]
     conn.close()
+
+
+def test_alerts_spell_the_metric_names_like_names_py():
+    from ccmon.model import alerts, names
+
+    assert (alerts.COST, alerts.TOKENS) == (names.COST, names.TOKENS)

@@ -22,8 +22,11 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from . import names
 from .budgets import OVER, BudgetState
+
+# names.COST and names.TOKENS, spelt out: importing names (hashlib) costs `ccmon check` ~10 ms.
+COST = "claude_code.cost.usage"
+TOKENS = "claude_code.token.usage"
 
 MINUTE_NS = 60_000_000_000
 RULES = ("budget", "cost_surge", "token_rate", "error_storm", "failing_tools", "rejection_hotspot")
@@ -76,9 +79,9 @@ class AlertEngine:
     # -- feeding ------------------------------------------------------------------------------
 
     def add_point(self, metric: str, t_ns: int, inc: float) -> None:
-        if metric == names.COST:
+        if metric == COST:
             self._bucket(t_ns)[0] += inc
-        elif metric == names.TOKENS:
+        elif metric == TOKENS:
             self._bucket(t_ns)[1] += inc
 
     def add_minute(self, minute: int, usd: float, tokens: float) -> None:

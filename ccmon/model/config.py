@@ -30,9 +30,7 @@ Flags (``--daily`` ... on the dashboard, ``serve`` and ``check``) override the f
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field, fields, replace
-from pathlib import Path
 from typing import Any
 
 from ..errors import CcmonError
@@ -50,9 +48,9 @@ class Config:
     plans: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_PLANS))
 
 
-def default_path() -> Path:
+def default_path() -> str:
     base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return Path(base) / "ccmon" / "config.toml"
+    return os.path.join(base, "ccmon", "config.toml")
 
 
 def _usd(table: str, key: str, v: Any) -> float:
@@ -89,17 +87,21 @@ def parse(data: dict[str, Any]) -> Config:
     return Config(Budgets(**limits, thresholds=thresholds), rules, bool(a.get("notify", True)), plans)
 
 
-def load(path: Path | None = None) -> Config:
+def load(path: str | None = None) -> Config:
     p = path or default_path()
     try:
         with open(p, "rb") as f:
-            data = tomllib.load(f)
+            raw = f.read()
     except FileNotFoundError:
         return Config()
-    except tomllib.TOMLDecodeError as exc:
-        raise CcmonError(f"config: {p}: {exc}", 2) from None
     except OSError as exc:
         raise CcmonError(f"config: cannot read {p}: {exc.strerror or exc}", 2) from None
+    import tomllib  # only now: most runs of `ccmon check` have no config file to parse
+
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise CcmonError(f"config: {p}: {exc}", 2) from None
     return parse(data)
 
 

@@ -10,21 +10,19 @@ aggregates and no join with the wide ``series`` table, so ``ccmon check`` stays 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import sqlite3
-from pathlib import Path
+import zlib
 
-from . import names
-from .alerts import MINUTE_NS, AlertEngine
+from .alerts import COST, MINUTE_NS, TOKENS, AlertEngine
 from .budgets import PERIODS, Budgets, Spend, period_bounds
 
 _ALERT_EVENTS = ("api_error", "tool_result", "tool_decision")
 
 
 class SeriesIndex:
-    """The ids of the cost and token series, and who each cost series belongs to.
+    """The ids of the cost series, and who (user, session) each belongs to.
 
     ``series`` has no index on the metric, and its rows are wide (the series key as JSON): a
     scan of 100,000 series takes ~300 ms, three times ``ccmon check``'s budget, and so does
@@ -35,18 +33,22 @@ class SeriesIndex:
     over.
     """
 
-    METRICS = (names.COST, names.TOKENS)
+    METRICS = (COST,)
 
-    def __init__(self, cache: Path | None = None) -> None:
+    def __init__(self, cache: str | None = None) -> None:
         self.cache = cache
         self._reset()
         if cache is not None:
             try:
-                data = json.loads(cache.read_text())
+                with open(cache, encoding="utf-8") as f:
+                    data = json.load(f)
                 users = data["users"]
                 self.max_id, self.digest = int(data["max_id"]), str(data["digest"])
-                self.ids = {m: [int(i) for i in data["ids"][m]] for m in self.METRICS}
-                self.owner = {int(sid): (users[u], session) for sid, u, session in data["owner"]}
+                sids = data["sids"]
+                self.ids = {COST: sids}
+                self.owner = dict(zip(sids, zip([users[u] for u in data["user"]], data["session"])))
+                if len(self.owner) != len(sids):
+                    raise ValueError("cache: columns of different lengths")
             except (OSError, ValueError, KeyError, TypeError, IndexError):
                 self._reset()  # no cache yet, or one this version cannot read: start over
 
@@ -68,7 +70,7 @@ class SeriesIndex:
             found = True
             if metric in self.ids:
                 self.ids[metric].append(sid)
-                if metric == names.COST:
+                if metric == COST:
                     self.owner[sid] = (user, session)
             self.max_id, self.digest = sid, digest
         if found and self.cache is not None:
@@ -77,12 +79,16 @@ class SeriesIndex:
 
     def _save(self) -> None:
         users: dict[str, int] = {}
-        owner = [[sid, users.setdefault(u, len(users)), session] for sid, (u, session) in self.owner.items()]
+        sids = self.ids[COST]
+        # Parallel flat lists: JSON parses them several times faster than a list of triples.
+        cols = {"sids": sids, "user": [users.setdefault(self.owner[s][0], len(users)) for s in sids],
+                "session": [self.owner[s][1] for s in sids]}
         try:
-            self.cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.cache.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps({"max_id": self.max_id, "digest": self.digest, "ids": self.ids,
-                                       "users": list(users), "owner": owner}, separators=(",", ":")))
+            os.makedirs(os.path.dirname(self.cache), exist_ok=True)
+            tmp = f"{self.cache}.{os.getpid()}.tmp"
+            with open(tmp, "w", encoding="utf-8") as f:
+                json.dump({"max_id": self.max_id, "digest": self.digest, "users": list(users), **cols}, f,
+                          separators=(",", ":"))
             os.replace(tmp, self.cache)
         except OSError:
             pass  # a cache that cannot be written only costs the next run a scan
@@ -93,10 +99,12 @@ class SeriesIndex:
         return json.dumps(self.ids[metric])
 
 
-def cache_path(db_path) -> Path:
+def cache_path(db_path) -> str:
+    """Per database (its real path), under ``$XDG_CACHE_HOME/ccmon``. (os.path and zlib, not
+    pathlib and hashlib: this is on ``ccmon check``'s start-up path, where imports count.)"""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    key = hashlib.blake2b(str(Path(db_path).resolve()).encode(), digest_size=8).hexdigest()
-    return Path(base) / "ccmon" / f"series-{key}.json"
+    real = os.path.realpath(os.fspath(db_path))
+    return os.path.join(base, "ccmon", f"series-{zlib.crc32(real.encode()):08x}-{len(real)}.json")
 
 
 _IN = "IN (SELECT value FROM json_each(?))"
@@ -114,25 +122,28 @@ def read_spend(conn: sqlite3.Connection, budgets: Budgets, now_ns: int, tz: dt.t
     lo = min(starts.values())
     recent = now_ns // MINUTE_NS - ACTIVE_MINUTES
     index = (index or SeriesIndex()).refresh(conn)
-    if not index.ids[names.COST]:
+    if not index.ids[COST]:
         return spend
     owner = index.owner
     since_lo: dict[str, float] = {}
     active: set[str] = set()
-    for sid, day, week, month, whole, last in conn.execute(
-            f"SELECT series_id, SUM(CASE WHEN minute >= ? THEN inc ELSE 0 END), "
-            f"SUM(CASE WHEN minute >= ? THEN inc ELSE 0 END), SUM(CASE WHEN minute >= ? THEN inc ELSE 0 END), "
-            f"SUM(inc), MAX(minute) FROM point_minutes WHERE series_id {_IN} AND minute >= ? GROUP BY series_id",
-            (starts["daily"], starts["weekly"], starts["monthly"], index.of(names.COST), lo)):
+    day, week, month = starts["daily"], starts["weekly"], starts["monthly"]
+    # Rows, not SUM(CASE ...) per series: the sums are faster in this loop than in SQL.
+    for sid, minute, inc in conn.execute(
+            f"SELECT series_id, minute, inc FROM point_minutes WHERE series_id {_IN} AND minute >= ?",
+            (index.of(COST), lo)):
         user, session = owner.get(sid, ("", ""))
         per = spend.by_user.get(user)
         if per is None:
             per = spend.by_user[user] = dict.fromkeys(PERIODS, 0.0)
-        per["daily"] += day
-        per["weekly"] += week
-        per["monthly"] += month
-        since_lo[session] = since_lo.get(session, 0.0) + whole
-        if last >= recent:
+        if minute >= day:
+            per["daily"] += inc
+        if minute >= week:
+            per["weekly"] += inc
+        if minute >= month:
+            per["monthly"] += inc
+        since_lo[session] = since_lo.get(session, 0.0) + inc
+        if minute >= recent:
             active.add(session)
     for p in PERIODS:
         spend.total[p] = sum(per[p] for per in spend.by_user.values())
@@ -154,17 +165,15 @@ def read_spend(conn: sqlite3.Connection, budgets: Budgets, now_ns: int, tz: dt.t
 
 def feed_recent(conn: sqlite3.Connection, engine: AlertEngine, now_ns: int, index: SeriesIndex | None = None) -> None:
     """The last minutes of cost, tokens and alert-worthy events into ``engine`` (``ccmon check``,
-    and ``serve`` at start): the points through their end-time index, not per series."""
-    index = (index or SeriesIndex()).refresh(conn)
+    and ``serve`` at start): the points through their end-time index (a series row is read
+    only for the few recent points), not per series."""
     r = engine.rules
     minutes = max(r.surge_window_minutes, r.sustained_minutes, r.window_minutes) + 1
     since_ns = (now_ns // MINUTE_NS - minutes) * MINUTE_NS
-    cost, tokens = set(index.ids[names.COST]), set(index.ids[names.TOKENS])
-    for sid, end, inc in conn.execute("SELECT series_id, end_ns, inc FROM points WHERE end_ns >= ?", (since_ns,)):
-        if sid in cost:
-            engine.add_point(names.COST, end, inc)
-        elif sid in tokens:
-            engine.add_point(names.TOKENS, end, inc)
+    for metric, end, inc in conn.execute(
+            "SELECT s.metric, p.end_ns, p.inc FROM points p JOIN series s ON s.id = p.series_id "
+            "WHERE p.end_ns >= ? AND s.metric IN (?, ?)", (since_ns, COST, TOKENS)):
+        engine.add_point(metric, end, inc)
     for t, name, attrs in conn.execute(
             "SELECT t_ns, name, attrs FROM events WHERE t_ns >= ? AND name IN (?, ?, ?)", (since_ns, *_ALERT_EVENTS)):
         try:
