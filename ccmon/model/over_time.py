@@ -18,6 +18,7 @@ from . import names
 from .periods import LENGTH_BUCKETS, SLOT_NS, label_key, length_bucket, time_key
 
 MINUTE_NS = 60_000_000_000
+DAY_NS = 86_400_000_000_000  # the event rollup's (UTC) day
 _TT = names.TOKEN_TYPES
 _COLS = ("cost_usd", "input", "output", "cacheRead", "cacheCreation", "lines_added", "lines_removed",
          "commits", "pull_requests", "active_s", "requests", "errors")
@@ -75,11 +76,18 @@ def build(conn: sqlite3.Connection, since_ns: int, until_ns: int, by: str,
     sess: dict[str, dict] = {}
     edits = defaultdict(float)  # (tool, who, decision) -> count
     label_cache: dict[str, dict[str, str]] = {}
+    slot_keys: dict[int, str] = {}
+
+    def slot_key(slot: int) -> str:
+        k = slot_keys.get(slot)
+        if k is None:
+            k = slot_keys[slot] = time_key(by, slot * SLOT_NS)
+        return k
 
     def key_of(s, t_ns: int) -> str:
         metric, session, user, model, _, _, labels = s
         if by in ("day", "week"):
-            return time_key(by, t_ns)
+            return slot_key(t_ns // SLOT_NS)
         if by == "session":
             return session
         if by == "model":
@@ -122,37 +130,65 @@ def build(conn: sqlite3.Connection, since_ns: int, until_ns: int, by: str,
             grp.v[col] += inc
             grp.sessions.add(session)
 
-    # Events in the window (raw events: within retention).
+    # Events in the window (raw events: within retention). Requests through the partial index
+    # on api_request times; errors are few: the sessions that had any come from the rollup,
+    # their error events (for the model) from the per-session index. Nothing scans every event.
     session_group: dict[str, str] = {}
     errors_by_model: dict[str, int] = defaultdict(int)
-    rejections: dict[str, int] = defaultdict(int)
-    for session, user, name, slot, model, tool, decision, n in conn.execute(
-            "SELECT session, user_id, name, t_ns / ?, json_extract(attrs, '$.model'), "
-            "json_extract(attrs, '$.tool_name'), json_extract(attrs, '$.decision'), COUNT(*) FROM events "
-            "WHERE t_ns >= ? AND t_ns < ? AND name IN ('api_request', 'api_error', 'tool_decision') "
-            "GROUP BY session, user_id, name, t_ns / ?, 5, 6, 7", (SLOT_NS, since_ns, until_ns, SLOT_NS)):
-        if name == "tool_decision":
-            if str(decision).lower() == "reject":
-                rejections[str(tool or "?")] += n
-            continue
-        col = "requests" if name == "api_request" else "errors"
-        if name == "api_error":
-            errors_by_model[str(model or "unknown")] += n
+    rejections: dict[str, int] = defaultdict(int)  # by tool: from the edit-decision metric below
+
+    def event_key(session: str, user: str, slot: int, model) -> str:
         if by in ("day", "week"):
-            key = time_key(by, slot * SLOT_NS)
-        elif by == "session":
-            key = session
-        elif by == "user":
-            key = user or "(unknown)"
-        elif by == "model":
-            key = str(model or "unknown")
-        else:
-            key = session_group.get(session)
-            if key is None:
-                any_series = series_of_session.get(session)
-                key = session_group[session] = key_of(any_series, 0) if any_series else "(unknown)"
-        for grp in (groups[key], total):
-            grp.v[col] += n
+            return slot_key(slot)
+        if by == "session":
+            return session
+        if by == "user":
+            return user or "(unknown)"
+        if by == "model":
+            return str(model or "unknown")
+        key = session_group.get(session)
+        if key is None:
+            any_series = series_of_session.get(session)
+            key = session_group[session] = key_of(any_series, 0) if any_series else "(unknown)"
+        return key
+
+    # Requests: from the event rollup (per UTC day and session: count, first and last time;
+    # kept for good, and small) when a row lies inside the window and within one group; only
+    # a row that straddles the window's edge or a local midnight, and --by model (the rollup
+    # has no model), is counted from that session's raw events.
+    per_slot = by in ("day", "week")
+    model_col = "json_extract(attrs, '$.model')" if by == "model" else "NULL"
+    slot_col = "t_ns / ?" if per_slot else "0"
+    for day, session, user, n, first, last in conn.execute(
+            "SELECT day, session, MAX(user_id), SUM(n), MIN(first_ns), MAX(last_ns) FROM event_rollup "
+            "WHERE name = 'api_request' AND day >= ? AND day <= ? GROUP BY day, session",
+            (since_ns // DAY_NS, (until_ns - 1) // DAY_NS)):
+        if last < since_ns or first >= until_ns:
+            continue
+        if (by != "model" and since_ns <= first and last < until_ns
+                and (not per_slot or slot_key(first // SLOT_NS) == slot_key(last // SLOT_NS))):
+            for grp in (groups[event_key(session, user, first // SLOT_NS, None)], total):
+                grp.v["requests"] += n
+            continue
+        lo, hi = max(since_ns, day * DAY_NS), min(until_ns, (day + 1) * DAY_NS)
+        params = ((SLOT_NS,) if per_slot else ()) + (session, lo, hi)
+        for slot, model, c in conn.execute(
+                f"SELECT {slot_col}, {model_col}, COUNT(*) FROM events WHERE session = ? AND name = 'api_request' "
+                f"AND t_ns >= ? AND t_ns < ? GROUP BY 1, 2", params):
+            for grp in (groups[event_key(session, user, slot, model)], total):
+                grp.v["requests"] += c
+    erred = [s for (s,) in conn.execute(
+        "SELECT DISTINCT session FROM event_rollup WHERE name = 'api_error' AND day >= ? AND day <= ?",
+        (since_ns // DAY_NS, until_ns // DAY_NS))]
+    for i in range(0, len(erred), 500):
+        chunk = erred[i:i + 500]
+        for session, user, t, model in conn.execute(
+                f"SELECT session, user_id, t_ns, json_extract(attrs, '$.model') FROM events "
+                f"WHERE session IN ({','.join('?' * len(chunk))}) AND name = 'api_error' AND t_ns >= ? AND t_ns < ?",
+                (*chunk, since_ns, until_ns)):
+            errors_by_model[str(model or "unknown")] += 1
+            for grp in (groups[event_key(session, user, t // SLOT_NS, model)], total):
+                grp.v["errors"] += 1
 
     return _finish(groups, total, sess, edits, rejections, errors_by_model, since_ns, until_ns, by, plans, top)
 
