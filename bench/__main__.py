@@ -2,7 +2,8 @@
 
     python -m bench                    # everything, a few minutes (see README for the budget)
     python -m bench --quick            # smaller and shorter: a smoke test, not the figures
-    python -m bench --only ingest      # one group: startup ingest latency refresh memory restart soak prometheus
+    python -m bench --only ingest      # one group: startup ingest latency refresh viewer memory restart soak
+                                       #   prometheus statusline hardening
     python -m bench --soak-seconds 600 # the full 10-minute soak
 
 Only a full run (no --quick, no --only) rewrites results/latest.json and the README's table;
@@ -23,8 +24,8 @@ from typing import Callable
 from . import report
 from .figures import Figure, missing
 
-GROUPS = ("startup", "ingest", "latency", "refresh", "memory", "restart", "soak", "prometheus", "statusline",
-          "guardrails")
+GROUPS = ("startup", "ingest", "latency", "refresh", "viewer", "memory", "restart", "soak", "prometheus",
+          "statusline", "hardening", "guardrails")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             built.update(memory.build(db, events, sessions))
         return guardrails.measure(db, built, runs=10 if q else 30)
 
-    from . import dashboard, guardrails, ingest, memory, prometheus, startup, statusline
+    from . import dashboard, guardrails, hardening, ingest, memory, prometheus, startup, statusline
 
     run("startup", lambda: startup.measure(runs=7 if q else 15, frame_runs=3 if q else 7))
     run("ingest", lambda: [f for proto in ("grpc", "http")
@@ -93,11 +94,13 @@ def main(argv: list[str] | None = None) -> int:
     run("latency", lambda: dashboard.latency(n=20 if q else 60))
     run("refresh", lambda: dashboard.refresh(n=20 if q else 60, idle_seconds=5.0 if q else 10.0,
                                              events=20_000 if q else 100_000))
+    run("viewer", lambda: dashboard.viewer(n=20 if q else 60, idle_seconds=5.0 if q else 10.0))
     run("memory", memory_figs)
     run("restart", restart_figs)
     run("soak", lambda: [memory.soak(soak_s)])
     run("prometheus", lambda: prometheus.measure(polls=3 if q else 5))
     run("statusline", lambda: statusline.measure(runs=15 if q else 40))
+    run("hardening", hardening.measure)
     run("guardrails", guardrail_figs)
     tmp.cleanup()
 

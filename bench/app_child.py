@@ -1,4 +1,4 @@
-"""Child process for the dashboard figures (``python -m bench.app_child latency|refresh``).
+"""Child process for the dashboard figures (``python -m bench.app_child latency|refresh|viewer``).
 
 Both run ccmon's real ``CcmonApp`` on a real ``OtlpSource`` (store + gRPC/HTTP receivers on
 free ports) under ``App.run_test()``, headless at 160×48. Headless Textual still lays out and
@@ -18,6 +18,9 @@ session (so cost, tokens, sessions, events and the rest all change), and we time
 CPU time of the UI thread (waiting for the next frame slot is not cost) and as wall time.
 Then nothing arrives for ``--idle-seconds`` and the whole process's CPU time is measured
 (UI thread, gRPC's threads, the SQLite thread): idle cost.
+
+``viewer``: the latency method with the app attached to a real ``ccmon serve`` (another
+process) as a read-only viewer; then the viewer's idle CPU.
 """
 
 from __future__ import annotations
@@ -73,14 +76,9 @@ def _row_keys(screen: Any) -> set[str]:
     return keys
 
 
-async def latency(args: argparse.Namespace) -> dict[str, Any]:
-    from .workload import session_id
-
+def _observed(pending: set[str], shown: dict[str, float], updated: dict[str, float]):
+    """The app, subclassed only to stamp when each pending session is first on screen."""
     CcmonApp, css = _app_class()
-    tag = "lat"
-    pending = {session_id(tag, i) for i in range(args.n)}
-    shown: dict[str, float] = {}
-    updated: dict[str, float] = {}
 
     class Observed(CcmonApp):
         CSS_PATH = css
@@ -97,29 +95,89 @@ async def latency(args: argparse.Namespace) -> dict[str, Any]:
                     updated[k] = t
                 self.call_after_refresh(lambda: shown.update(dict.fromkeys(found, time.monotonic())))
 
-    with tempfile.TemporaryDirectory(prefix="ccmon-bench-") as tmp:
-        store, source = _source(Path(tmp) / "lat.db")
-        app = Observed(source, refresh_interval=args.interval)
-        async with app.run_test(size=(160, 48)) as pilot:
-            while not app.source_started:  # the source starts after the first frame
-                await pilot.pause(0.02)
-            sender = subprocess.Popen(
-                [sys.executable, "-m", "bench.latency_sender", "--port", str(source.receiver.grpc_port),
-                 "--n", str(args.n), "--tag", tag], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                env=env(), cwd=ROOT)
-            while sender.poll() is None:
-                await asyncio.sleep(0.05)
-            out, err = sender.communicate()
-            if sender.returncode != 0:
-                raise RuntimeError(f"latency sender failed: {err[-2000:]}")
-            deadline = time.monotonic() + 5
-            while len(shown) < args.n and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
+    return Observed
+
+
+async def _latency_run(source, grpc_port: int | None, args: argparse.Namespace, idle_seconds: float = 0.0):
+    """Send ``args.n`` log exports (each a new session) to ``grpc_port`` (the app's own receiver
+    when None) and stamp each on screen; then, optionally, measure idle CPU."""
+    from .workload import session_id
+
+    tag = "lat"
+    pending = {session_id(tag, i) for i in range(args.n)}
+    shown: dict[str, float] = {}
+    updated: dict[str, float] = {}
+    app = _observed(pending, shown, updated)(source, refresh_interval=args.interval)
+    idle = None
+    async with app.run_test(size=(160, 48)) as pilot:
+        while not app.source_started:  # the source starts after the first frame
+            await pilot.pause(0.02)
+        port = grpc_port if grpc_port is not None else source.receiver.grpc_port
+        sender = subprocess.Popen(
+            [sys.executable, "-m", "bench.latency_sender", "--port", str(port),
+             "--n", str(args.n), "--tag", tag], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=env(), cwd=ROOT)
+        while sender.poll() is None:
+            await asyncio.sleep(0.05)
+        out, err = sender.communicate()
+        if sender.returncode != 0:
+            raise RuntimeError(f"latency sender failed: {err[-2000:]}")
+        deadline = time.monotonic() + 5
+        while len(shown) < args.n and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        if idle_seconds:
+            await asyncio.sleep(2.0)  # let the last repaint and any timers settle
+            pid = os.getpid()
+            c0, t0 = cpu_seconds(pid), time.monotonic()
+            await asyncio.sleep(idle_seconds)
+            idle = (cpu_seconds(pid) - c0) / (time.monotonic() - t0)
     ok = dict((k, t) for k, t in json.loads(out))
     lat = sorted(shown[k] - ok[k] for k in ok if k in shown)
     upd = sorted(updated[k] - ok[k] for k in ok if k in updated)
     return {"latencies_s": lat, "update_latencies_s": upd, "sent": len(ok), "shown": len(lat),
-            "interval": args.interval}
+            "interval": args.interval, "idle_cpu": idle}
+
+
+async def latency(args: argparse.Namespace) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="ccmon-bench-") as tmp:
+        store, source = _source(Path(tmp) / "lat.db")
+        return await _latency_run(source, None, args)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def viewer(args: argparse.Namespace) -> dict[str, Any]:
+    """A real ``ccmon serve`` in its own process; the app attached to it as ``ccmon`` attaches
+    (a ``ViewerSource`` on the database serve owns). The sender exports to serve; latency is
+    from serve's OK to the viewer's repaint. Then the viewer's idle CPU (serve's is not counted)."""
+    from ccmon.ingest import owner
+    from ccmon.ingest.viewer import ViewerSource
+
+    with tempfile.TemporaryDirectory(prefix="ccmon-bench-") as tmp:
+        os.environ["XDG_RUNTIME_DIR"] = tmp  # serve's notices to this viewer go through sockets there
+        db = Path(tmp) / "viewer.db"
+        g, h = _free_port(), _free_port()
+        srv = subprocess.Popen([sys.executable, "-m", "ccmon", "serve", "--db", str(db), "--grpc-port", str(g),
+                                "--http-port", str(h), "--retention-days", "0"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=env(), cwd=ROOT)
+        try:
+            banner = srv.stdout.readline()
+            if "receiving OTLP" not in banner:
+                raise RuntimeError(f"ccmon serve did not start: {banner}{srv.stderr.read()[-2000:]}")
+            found = owner.probe(db)
+            assert found is not None and found.pid == srv.pid
+            return await _latency_run(ViewerSource(db, found), g, args, args.idle_seconds)
+        finally:
+            srv.terminate()
+            srv.wait(10)
+            srv.stdout.close()
+            srv.stderr.close()
 
 
 async def refresh(args: argparse.Namespace) -> dict[str, Any]:
@@ -178,7 +236,7 @@ async def refresh(args: argparse.Namespace) -> dict[str, Any]:
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser()
-    p.add_argument("what", choices=("latency", "refresh"))
+    p.add_argument("what", choices=("latency", "refresh", "viewer"))
     p.add_argument("--n", type=int, default=40)
     p.add_argument("--interval", type=float, default=0.25)
     p.add_argument("--events", type=int, default=100_000)
@@ -187,4 +245,4 @@ if __name__ == "__main__":
     p.add_argument("--cpu", type=int, default=None)
     a = p.parse_args()
     pin(a.cpu)
-    emit(asyncio.run(latency(a) if a.what == "latency" else refresh(a)))
+    emit(asyncio.run({"latency": latency, "refresh": refresh, "viewer": viewer}[a.what](a)))

@@ -26,6 +26,12 @@ def _port(text: str) -> int:
     return n
 
 
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"not a positive number: {text!r}")
+    return int(text)
+
+
 def _days(text: str) -> float:
     try:
         n = float(text)
@@ -59,6 +65,15 @@ def _add_receiver_args(p: argparse.ArgumentParser, sub: bool = False) -> None:
                    help=f"OTLP/HTTP port (default {DEFAULT_HTTP_PORT}; 0 picks a free one)")
     g.add_argument("--retention-days", type=_days, default=_d(30.0, sub), metavar="DAYS",
                    help="keep raw events this long; totals are kept for good (default 30; 0 keeps all)")
+    g.add_argument("--token", default=_d(None, sub), metavar="TOKEN",
+                   help="require 'Authorization: Bearer TOKEN' on every export (default $CCMON_TOKEN)")
+    g.add_argument("--allow-unauthenticated", action="store_true", default=_d(False, sub),
+                   help="accept a non-loopback --bind without --token (anyone who can reach it may write)")
+    g.add_argument("--tls-cert", default=_d(None, sub), metavar="PEM",
+                   help="serve both ports over TLS with this certificate")
+    g.add_argument("--tls-key", default=_d(None, sub), metavar="PEM", help="its private key")
+    g.add_argument("--max-connections", type=_count, default=_d(None, sub), metavar="N",
+                   help="open OTLP/HTTP connections at most (default 512, or half the open-files limit)")
     _add_db_args(p, sub)
 
 
@@ -124,8 +139,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db_args(r, sub=True)
     r.add_argument("--json", action="store_true", help="machine-readable output")
     r.add_argument("--since", metavar="DURATION", default=None,
-                   help="only what happened in the last DURATION, e.g. 30m, 24h, 7d (with --by also a date, 2026-11-01)")
+                   help="only what was spent (counted) in the last DURATION, e.g. 30m, 24h, 7d; the same in both "
+                        "sources: a session that started earlier adds only what it added since "
+                        "(Prometheus default 24h); with --by also a local date, 2026-11-01")
     _add_prometheus_args(r, sub=True)
+    r.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+                   help="with --prometheus: give up when the whole report is not done by then (default 30)")
     g = r.add_argument_group("over time (ccmon/commands/report_over_time.py)")
     g.add_argument("--by", choices=("day", "week", "session", "model", "user", "terminal", "repo"), default=None,
                    help="one row per day, week, session, model, user, terminal or repository")
@@ -139,8 +158,6 @@ def build_parser() -> argparse.ArgumentParser:
                                     "(model, costs, context, plan limits, cache), and hand the JSON to the "
                                     "running ccmon. Always exits 0. Install with `ccmon setup --statusline`.")
     _add_receiver_args(sl, sub=True)
-    sl.add_argument("--token", default=None, metavar="TOKEN",
-                    help="bearer token of the running ccmon (default $CCMON_TOKEN)")
     sl.add_argument("--format", default=None, metavar="TEMPLATE",
                     help="your own line, e.g. '{model} {five_hour_pct} {context}'; fields: model, model_id, "
                          "effort, version, session, cwd, dir, repo, session_cost, today_cost, rate, lines, "
@@ -149,6 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
     sl.add_argument("--lines", type=int, choices=(1, 2), default=1, help="one line (default) or two")
     sl.add_argument("--no-color", action="store_true", help="plain text (also when NO_COLOR is set)")
     _add_flow_commands(sub)
+    v = sub.add_parser("service", help="run `ccmon serve` at login (systemd user unit / launchd agent)",
+                       description="Install, inspect or remove `ccmon serve` as a login service, so that exports "
+                                   "are kept while no dashboard is open. `status` exits 3 when nothing receives.")
+    v.add_argument("action", choices=("install", "status", "uninstall"))
+    v.add_argument("--dry-run", action="store_true", help="print what would be written and run; change nothing")
+    _add_receiver_args(v, sub=True)
     _add_check_args(sub.add_parser("check", help=CHECK_HELP, description=CHECK_DESCRIPTION), sub=True)
     return p
 
@@ -233,6 +256,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .reporting import report
 
             return report(args)
+        if args.command == "service":
+            from .commands.service import service
+
+            return service(args)
         if args.command in ("env", "setup", "doctor", "check"):
             from importlib import import_module
 
@@ -247,8 +274,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def fail(message: str, code: int = 1) -> int:
-    """One clear line on stderr, then a non-zero exit code."""
-    print(f"ccmon: {message}", file=sys.stderr)
+    """One clear line on stderr, then a non-zero exit code. The message may quote what a
+    server or a sender said: its control characters are shown, never obeyed."""
+    from .model.text import clean
+
+    print(f"ccmon: {clean(message)}", file=sys.stderr)
     return code
 
 

@@ -5,9 +5,30 @@ from __future__ import annotations
 import argparse
 import json
 import sqlite3
+import sys
 import time
 
 from .cli import fail
+
+
+# Claude Code exports metrics every 60 s by default (logs every 5 s): data older than two
+# metric intervals with no receiver running means exports are being refused right now.
+STALE_AFTER_NS = 120_000_000_000
+
+
+def _warn_if_nothing_receives(path: str, conn: sqlite3.Connection) -> None:
+    """On stderr (the report itself stays clean for --json): exports are being lost."""
+    from .ingest.owner import probe
+    from .model.follow import newest_ns
+
+    newest = max(newest_ns(conn))
+    if not newest or time.time_ns() - newest < STALE_AFTER_NS or probe(path) is not None:
+        return
+    age_min = (time.time_ns() - newest) // 60_000_000_000
+    age = f"{age_min // 1440} d" if age_min >= 2880 else f"{age_min // 60} h" if age_min >= 120 else f"{age_min} min"
+    print(f"ccmon: note: the newest data is {age} old and no ccmon receiver is running on {path}: whatever "
+          "Claude Code exported meanwhile was refused and is lost. Keep one running: ccmon service install",
+          file=sys.stderr)
 
 
 def report(args: argparse.Namespace) -> int:
@@ -39,6 +60,7 @@ def report(args: argparse.Namespace) -> int:
             conn = db.connect(args.db, readonly=True)
             built = rebuild(conn, since_ns)
             limits = load_view(conn, since_ns)
+            _warn_if_nothing_receives(args.db, conn)
             conn.close()
         except FileNotFoundError:
             return fail(f"no ccmon database at {args.db}: run `ccmon` or `ccmon serve` first, or pass --db")
@@ -47,7 +69,9 @@ def report(args: argparse.Namespace) -> int:
         snap = built.aggs.snapshot(0, SourceStatus(kind="otlp", where=str(args.db)))
         data = add_statusline(report_dict(snap, since_ns), limits)
     if args.json:
-        print(json.dumps(data, indent=2, ensure_ascii=False))
+        from .model.text import json_safe
+
+        print(json_safe(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)))  # \u202e stays escaped
     else:
         print(report_text(data))
         if (limits_line := statusline_text(data)) is not None:

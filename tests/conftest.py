@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -8,6 +9,13 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from otlp_client import capture  # noqa: E402
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _runtime_dir(tmp_path_factory):
+    """Receivers leave per-port notes in $XDG_RUNTIME_DIR/ccmon: a temporary one for the tests
+    (and the processes they start), never the user's."""
+    os.environ["XDG_RUNTIME_DIR"] = str(tmp_path_factory.mktemp("run"))
 
 
 @pytest.fixture

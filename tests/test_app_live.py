@@ -167,9 +167,9 @@ async def test_port_in_use_is_one_clear_line(args):
         app = dashboard(args)
         async with app.run_test() as pilot:
             await wait_for(pilot, lambda: app.startup_error is not None, "the start to fail")
-    assert app.return_code == 1
+    assert app.return_code == 2
     assert "\n" not in app.startup_error
-    assert "--grpc-port/--http-port" in app.startup_error
+    assert f"port than {args.http_port} with --http-port" in app.startup_error
     assert "in use" in app.startup_error.lower()
 
 

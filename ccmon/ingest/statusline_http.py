@@ -3,12 +3,12 @@
 Served on the OTLP/HTTP port (the one port a status-line command can find from the receiver
 options it shares). The body is the status-line JSON as Claude Code wrote it; the answer is
 200 with an empty body once it is stored, 400 for anything that is not a status-line object.
-When the receiver has a token, the request needs ``Authorization: Bearer <token>`` like OTLP.
+The HTTP server has already checked the method (POST) and, when the receiver has a token,
+``Authorization: Bearer <token>``, as for OTLP.
 """
 
 from __future__ import annotations
 
-import hmac
 from typing import TYPE_CHECKING
 
 import h11
@@ -16,38 +16,26 @@ import h11
 from ..model.statusline import MAX_BYTES
 
 if TYPE_CHECKING:
-    from .http_server import HttpServer
+    from .http_server import HttpServer, Request
 
 PATH = b"/ccmon/v1/statusline"
 
 
-async def handle(server: "HttpServer", conn: h11.Connection, reader, writer, event: h11.Request,
-                 headers: dict[bytes, bytes]) -> bool:
-    from .http_server import _Reply
+async def handle(server: "HttpServer", req: "Request") -> None:
+    from .http_server import JSON, _Reply
 
-    if event.method != b"POST":
-        await server._drain(conn, reader)
-        raise _Reply(405, "POST the status-line JSON", 12, as_json=True, headers=[(b"allow", b"POST")])
-    token = getattr(server.receiver, "token", None)
-    if token:
-        given = headers.get(b"authorization", b"")
-        if not hmac.compare_digest(given, b"Bearer " + str(token).encode()):
-            await server._drain(conn, reader)
-            raise _Reply(401, "missing or wrong bearer token", 16, as_json=True)
     body = bytearray()
     while True:
-        ev = await server._next_event(conn, reader, 10.0)
+        ev = await server._next_event(req.conn, req.reader, req.deadline)
         if isinstance(ev, h11.Data):
             body += ev.data
             if len(body) > MAX_BYTES:
-                raise _Reply(413, f"a status line is under {MAX_BYTES} bytes", 8, close=True, as_json=True)
+                await server._drain(req)  # read to its end (bounded), so the answer is not lost to a reset
+                raise _Reply(413, f"a status line is under {MAX_BYTES} bytes", 8, as_json=True)
         elif isinstance(ev, h11.EndOfMessage):
             break
         else:
-            return False
+            raise ConnectionError("peer closed mid-body")
     if not await server.receiver.statusline(bytes(body)):
         raise _Reply(400, "not a Claude Code status-line JSON object (with a session_id)", 3, as_json=True)
-    writer.write(conn.send(h11.Response(status_code=200, headers=[(b"content-length", b"0")])))
-    writer.write(conn.send(h11.EndOfMessage()))
-    await writer.drain()
-    return True
+    await server._respond(req, 200, b"", JSON)

@@ -111,7 +111,7 @@ class GroupRow:
 
 @dataclass(frozen=True, slots=True)
 class SourceStatus:
-    kind: str  # "otlp" or "prometheus"
+    kind: str  # "otlp", "prometheus", or "viewer" (a dashboard attached to another ccmon receiver)
     where: str  # endpoints or URL, for the status bar
     last_payload_ns: dict[str, int] = field(default_factory=dict)  # per signal
     received: dict[str, int] = field(default_factory=dict)
@@ -159,6 +159,7 @@ class Snapshot:
     last_ns: int = 0
     # From Claude Code's status line (``ccmon statusline``): None where the source has none.
     limits: LimitsView | None = None
+    other_telemetry: int = 0  # data points, log records, spans from senders that are not Claude Code
 
     @property
     def has_events(self) -> bool:

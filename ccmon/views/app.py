@@ -1,14 +1,21 @@
 """The Textual app: runs a ``Source`` on the app's event loop and shows its snapshots.
 
-Refreshing: one timer tick every ``refresh_interval`` seconds. A tick returns at once unless
-the source's ``version`` moved (new data) or the wall-clock minute turned (burn rates and
-sparklines slide even when nothing arrives); otherwise it builds one snapshot and updates every
-pane inside one ``batch_update``, so a refresh is one repaint. Between refreshes only the status
-bar's "N s ago" ages are redrawn, and only when their text changes. Paused, a tick does nothing.
+Refreshing is driven by the data. A source that can tell when it changed (the embedded
+receiver after each export, a viewer after each commit it sees) wakes the app, which then
+builds one snapshot and updates every pane inside one ``batch_update``, so a refresh is one
+repaint. Wake-ups that come faster than refreshes can be afforded are coalesced: the next
+refresh waits ``MIN_GAP_FACTOR`` times the last one's cost (at least ``MIN_GAP_S``, at most the
+refresh interval), so a flood of exports costs a bounded share of a core and a lone export is
+on screen at once. A slow timer (every ``STATUS_TICK_S``; every ``refresh_interval`` for a
+source that cannot wake the app, e.g. Prometheus) redraws the status bar's "N s ago" ages
+when their text changes, refreshes when the wall-clock minute turns (burn rates and
+sparklines slide even when nothing arrives), and catches up with any change it finds.
+Paused, nothing refreshes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import time
 from collections.abc import Callable, Iterable
@@ -17,6 +24,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from ..errors import CcmonError
 from ..model.snapshot import SessionRow, Snapshot
 from ..model.source import Source
 from .screens.flow import FlowScreen
@@ -25,6 +33,9 @@ from .screens.main import MainScreen
 from .screens.session import SessionScreen
 
 MINUTE_NS = 60_000_000_000
+STATUS_TICK_S = 1.0
+MIN_GAP_S = 0.02
+MIN_GAP_FACTOR = 4.0
 
 
 class CcmonApp(App[None]):
@@ -49,12 +60,16 @@ class CcmonApp(App[None]):
         self.clock = clock or time.time_ns
         self.refresh_interval = refresh_interval
         self.startup_error: str | None = None  # one line for the CLI to print after exit
+        self.startup_code = 1
         self.source_started = False  # the source is listening / polling
         self.paused = False
         self.snapshot: Snapshot | None = None  # the one on screen
         self._shown_version: int | None = None
         self._shown_minute: int | None = None
         self._frozen_ns = 0  # the time the status bar shows while paused
+        self._wake_handle = None  # a refresh scheduled by a wake-up
+        self._refreshed_at = 0.0  # time.monotonic() at the end of the last refresh
+        self._refresh_cost = 0.0  # how long it took
         self.main = MainScreen()
 
     def get_default_screen(self) -> Screen:
@@ -72,7 +87,10 @@ class CcmonApp(App[None]):
         try:
             await self.source.start()
             self.source_started = True
-        except OSError as exc:  # a port in use: the receiver's message names it and what to do
+        except CcmonError as exc:  # a port in use: the receiver's message names it and what to do
+            self.startup_error, self.startup_code = exc.message, exc.code
+            self.exit(return_code=exc.code)
+        except OSError as exc:
             self.startup_error = exc.strerror or str(exc)
             self.exit(return_code=1)
         except Exception as exc:  # e.g. a database that cannot be read: one line, not a traceback
@@ -88,7 +106,12 @@ class CcmonApp(App[None]):
             # passes, which otherwise walk all of it every few refreshes: measured with 1,000
             # sessions, 70-90 ms pauses, the slowest refreshes by far.
             gc.freeze()
-            self.set_interval(self.refresh_interval, self.tick)
+            add_listener = getattr(self.source, "add_listener", None)
+            if add_listener is not None:
+                add_listener(self.wake)
+                self.set_interval(max(STATUS_TICK_S, self.refresh_interval), self.tick)
+            else:
+                self.set_interval(self.refresh_interval, self.tick)
 
     async def on_unmount(self) -> None:
         gc.unfreeze()
@@ -107,8 +130,26 @@ class CcmonApp(App[None]):
         elif self.snapshot is not None:
             self.main.show_status(self.snapshot, now, paused=False)
 
+    def wake(self) -> None:
+        """The source changed (called on the loop): refresh now, or as soon as the last
+        refresh's cost allows."""
+        if self._wake_handle is not None or self.paused or not self.is_running:
+            return
+        gap = min(self.refresh_interval, max(MIN_GAP_S, MIN_GAP_FACTOR * self._refresh_cost))
+        delay = self._refreshed_at + gap - time.monotonic()
+        loop = asyncio.get_running_loop()
+        self._wake_handle = loop.call_later(delay, self._woken) if delay > 0 else loop.call_soon(self._woken)
+
+    def _woken(self) -> None:
+        self._wake_handle = None
+        if self.paused or not self.is_running or self.snapshot is None:
+            return
+        if self.source.version != self._shown_version:
+            self.refresh_now()
+
     def refresh_now(self, now: int | None = None) -> None:
         """Build one snapshot and show it everywhere."""
+        started = time.monotonic()
         now = self.clock() if now is None else now
         version = self.source.version
         snap = self.source.snapshot(now)
@@ -120,6 +161,8 @@ class CcmonApp(App[None]):
             self.main.show_status(snap, now, paused=self.paused)
         if isinstance(self.screen, SessionScreen):
             self.screen.source_changed(self._session_row(self.screen.key))
+        self._refreshed_at = time.monotonic()
+        self._refresh_cost = self._refreshed_at - started
 
     def _session_row(self, key: str) -> SessionRow | None:
         if self.snapshot is None:

@@ -18,13 +18,13 @@ _SEP = (" │ ", "dim")
 def _signals(status: SourceStatus) -> list[str]:
     """OTLP always lists metrics and logs, so "logs never" tells a user their logs exporter is
     off; anything else is listed once seen."""
-    base = ["metrics", "logs"] if status.kind == "otlp" else []
+    base = ["metrics", "logs"] if status.kind in ("otlp", "viewer") else []
     return base + sorted(s for s in status.last_payload_ns if s not in base)
 
 
 def info(status: SourceStatus, now_ns: int) -> Text:
-    """Freshness and counts first (they matter most and survive a narrow terminal), then where
-    the data comes from and the last rejection, if any."""
+    """Freshness and counts first (they matter most and survive a narrow terminal), then the
+    last rejection or failure, if any, then where the data comes from."""
     t = Text.assemble(("ccmon", "bold"), _SEP)
     for i, signal in enumerate(_signals(status)):
         if i:
@@ -32,20 +32,24 @@ def info(status: SourceStatus, now_ns: int) -> Text:
         last = status.last_payload_ns.get(signal)
         t.append(f"{signal} ", "dim")
         t.append(f"{fmt.age(now_ns - last)} ago" if last else "never")
+    if status.kind == "viewer":  # an attached dashboard: the receiver's counts live in its process
+        t.append(*_SEP)
+        t.append_text(safe.text(status.where))
+        return t
     rejected = sum(status.rejected.values())
     ok_word, bad_word = ("polls ok", "failed") if status.kind == "prometheus" else ("received", "rejected")
     t.append(*_SEP)
     t.append(f"{sum(status.received.values()):,} {ok_word}")
     t.append(" · ", "dim")
     t.append(f"{rejected:,} {bad_word}", "bold red" if rejected else "")
+    if status.last_error:  # before where-from: a long URL or naming must not push it off screen
+        t.append(*_SEP)
+        t.append_text(safe.text(status.last_error, "red"))
     t.append(*_SEP)
     t.append("Prometheus " if status.kind == "prometheus" else "OTLP ", "dim")
     t.append_text(safe.text(status.where or "starting…"))
     if status.naming:
         t.append_text(safe.text(f" ({status.naming})", "dim"))
-    if status.last_error:
-        t.append(*_SEP)
-        t.append_text(safe.text(status.last_error, "red"))
     return t
 
 
