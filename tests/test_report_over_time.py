@@ -6,18 +6,27 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import datetime as dt
 import io
 import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from otlp_client import capture, replay
+from otlp_client import capture, grpc_export
+from restamp import moved
 
-WINDOW = ("--since", "2026-11-01", "--until", "2026-12-01")
+# The captures are replayed as of yesterday noon (UTC): model/counting.py places time stamps
+# older than the store's horizon (30 days) at their arrival, so fixed 2026-11 dates would age out.
+_DAY = 86_400_000_000_000
+NOON = (time.time_ns() // _DAY - 1) * _DAY + _DAY // 2
+DAY_KEY = dt.datetime.fromtimestamp(NOON / 1e9, dt.timezone.utc).date()
+WEEK_KEY = DAY_KEY - dt.timedelta(days=DAY_KEY.weekday())
+WINDOW = ("--since", (DAY_KEY - dt.timedelta(days=20)).isoformat(), "--until", (DAY_KEY + dt.timedelta(days=1)).isoformat())
 CAPTURES = (("2.1.197", "grpc/all"), ("2.1.330", "grpc/all"), ("2.1.330", "grpc/error400_persistent"),
             ("2.1.330", "grpc/write_denied_headless"))
 COST = {"claude-opus-4-8": 0.2367105, "claude-opus-5-5": 0.1786872 + 0.0595624}  # all 2.1.197 / 2.1.330 + denied
@@ -31,7 +40,8 @@ S197, S330, SDENIED = ("723db479-cad8-4057-a422-b4b46c49d6d1", "99fc81a6-b7d4-43
 @pytest.fixture
 async def db(otlp):
     for version, folder in CAPTURES:
-        await asyncio.to_thread(replay, otlp.grpc_port, otlp.http_port, capture(version, folder), "grpc")
+        for signal, body in moved(capture(version, folder), NOON):
+            await asyncio.to_thread(grpc_export, otlp.grpc_port, signal, body)
     return Path(otlp.store.path)
 
 
@@ -51,10 +61,10 @@ def strict(text: str) -> dict:
 
 
 async def test_by_day_and_week_json(db):
-    for by in ("day", "week"):  # 2026-11-23 is a Monday: the day and its week have the same key
+    for by, key in (("day", DAY_KEY), ("week", WEEK_KEY)):
         data = strict(report(db, "--by", by, "--format", "json"))
         (row,) = data["rows"]
-        assert row["key"] == "2026-11-23"
+        assert row["key"] == key.isoformat()
         assert row["cost_usd"] == TOTAL_COST and row["tokens"] == TOKENS
         assert (row["sessions"], row["commits"], row["pull_requests"], row["requests"], row["errors"]) == (4, 2, 2, 14, 1)
         assert (row["lines_added"], row["lines_removed"]) == (12, 2)
@@ -97,7 +107,8 @@ async def test_by_session_user_terminal_repo(db, by, keys):
 
 async def test_md_is_a_roi_report(db):
     md = report(db, "--by", "day", "--format", "md")
-    for heading in ("# Claude Code report: 2026-11-01 00:00 to 2026-12-01 00:00", "## Summary", "## By day",
+    title = f"# Claude Code report: {WINDOW[1]} 00:00 to {WINDOW[3]} 00:00"
+    for heading in (title, "## Summary", "## By day",
                     "## Session length", "## Where it gets stuck", "### Long sessions (> 30 min) without a commit",
                     "### Rejections by tool", "### API errors by model", "## Top sessions by cost",
                     "## Subscription comparison (an estimate)"):
@@ -105,7 +116,7 @@ async def test_md_is_a_roi_report(db):
     assert "| Cost | $0.4750 |" in md
     assert "| Cost per pull request | $0.2375 |" in md
     assert "| Edit acceptance, automatic (config / mode) | 80.0% (4 of 5) |" in md
-    assert "| 2026-11-23 | $0.4750 | 182,658 | 71.3% | 4 |" in md
+    assert f"| {DAY_KEY} | $0.4750 | 182,658 | 71.3% | 4 |" in md
     assert "- Write: 1\n" in md and "- claude-opus-5-5: 1\n" in md
     assert "| pro | $20.0000 |" in md and "| max_20x | $200.0000 |" in md
 
@@ -113,9 +124,10 @@ async def test_md_is_a_roi_report(db):
 async def test_table_is_readable_when_piped_and_the_window_excludes(db):
     text = report(db, "--by", "day")
     assert "\x1b" not in text
-    assert "| 2026-11-23 | $0.4750 | 17,276 |  7,938 |    124,614 |     71.3% |        4 |" in text
+    assert f"| {DAY_KEY} | $0.4750 | 17,276 |  7,938 |    124,614 |     71.3% |        4 |" in text
     assert "| total      | $0.4750 |" in text
-    empty = strict(report(db, "--by", "day", "--json", "--since", "2026-11-24"))
+    empty = strict(report(db, "--by", "day", "--json", "--since", (DAY_KEY + dt.timedelta(days=1)).isoformat(),
+                          "--until", (DAY_KEY + dt.timedelta(days=2)).isoformat()))
     assert empty["rows"] == [] and empty["summary"]["cost_usd"] == 0.0
 
 
@@ -134,7 +146,9 @@ from ccmon.model import over_time  # noqa: E402
 from ccmon.model.store import Store  # noqa: E402
 from ccmon.model.types import Batch, Point  # noqa: E402
 
-DAY0 = 1_795_392_000_000_000_000  # 2026-11-23 00:00 UTC
+# A UTC midnight 22 days ago: every point is in the past and within the store's horizon
+# (model/counting.py places a time stamp from the future or older than that at its arrival).
+DAY0 = (time.time_ns() // 86_400_000_000_000 - 22) * 86_400_000_000_000
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
