@@ -36,6 +36,7 @@ class Watcher:
         self.busy_s = busy_s
         self.idle_s = idle_s
         self._dirty = asyncio.Event()
+        self.reread = False  # a viewer: the rules' window is read from the database at each evaluation
         self._conn = None
         self._index = None  # model.spend.SeriesIndex, kept between evaluations
         self._task: asyncio.Task[None] | None = None
@@ -64,7 +65,13 @@ class Watcher:
             except FileNotFoundError:
                 return []
             self._index = spend.SeriesIndex()
-        if prime:  # the last minutes from before this process started
+        if self.reread:  # no commits seen here: the window is what the database holds now
+            e = self.engine
+            e.minutes.clear()
+            e.errors.clear()
+            e.tool_failures.clear()
+            e.rejections.clear()
+        if prime or self.reread:  # the last minutes from before this process started
             spend.feed_recent(self._conn, self.engine, now_ns, self._index)
         if not self.cfg.budgets.any():
             return []
@@ -160,4 +167,14 @@ def for_dashboard(cfg: Config, source, clock: Callable[[], int] | None = None) -
     if cfg.notify:
         w.sinks.append(notify_sink)
     w.attach(source.receiver.committer)
+    return w
+
+
+def for_viewer(cfg: Config, source, clock: Callable[[], int] | None = None) -> Watcher:
+    """A dashboard attached to a running ``ccmon serve``: that receiver logs and notifies; this
+    one re-reads budgets and rules from the database when the viewer sees new data (and every
+    few seconds), for the strip, the banner and the bell."""
+    w = Watcher(cfg, source.db, clock=clock or time.time_ns, idle_s=5.0)
+    w.reread = True
+    source.add_listener(w._dirty.set)
     return w

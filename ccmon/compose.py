@@ -209,6 +209,10 @@ def make_app(args: argparse.Namespace, **kwargs):
         from .alerting import for_dashboard
 
         app.watcher = for_dashboard(cfg, source, kwargs.get("clock"))  # the budget strip runs it
+    elif hasattr(source, "add_listener") and hasattr(source, "db"):  # a viewer of a running receiver
+        from .alerting import for_viewer
+
+        app.watcher = for_viewer(cfg, source, kwargs.get("clock"))
     return app
 
 

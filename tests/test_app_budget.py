@@ -66,3 +66,30 @@ async def test_no_budget_no_alert_no_strip_and_no_notify(tmp_path, env):
         await pilot.pause(1.2)
         assert app.screen.query_one("#budget").display is False
     assert not env.exists()
+
+
+async def test_a_viewer_of_serve_shows_the_strip_and_the_banner(tmp_path, env):
+    """The always-on setup: `ccmon serve` receives (and notifies), the dashboard attaches as a
+    viewer and shows the budget strip and the alert banner from the database."""
+    import time
+
+    from ccmon.ingest.viewer import ViewerSource
+    from otlp_client import ServeProcess, grpc_export
+    from restamp import moved
+
+    db = tmp_path / "ccmon.db"
+    srv = ServeProcess(db, "--retention-days", "0", "--no-notify")
+    try:
+        args = build_parser().parse_args(["--db", str(db), "--grpc-port", "0", "--http-port", "0", "--daily", "0.3"])
+        app = make_app(args)
+        assert isinstance(app.source, ViewerSource)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await started(pilot, app)
+            for signal, body in moved(capture("2.1.197", "grpc/all"), time.time_ns() - 1_000_000_000):
+                grpc_export(srv.grpc_port, signal, body)
+            await wait_for(pilot, lambda: "Budget day $0.24/$0.30 79%" in " ".join(pane_lines(app, "#budget")),
+                           "the strip")
+            await wait_for(pilot, lambda: "budget daily: $0.24 of $0.30 (79%)" in " ".join(pane_lines(app, "#budget")),
+                           "the banner")
+    finally:
+        srv.stop()
