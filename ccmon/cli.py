@@ -11,9 +11,7 @@ from collections.abc import Sequence
 from . import __version__
 from .errors import CcmonError
 
-DEFAULT_BIND = "127.0.0.1"
-DEFAULT_GRPC_PORT = 4317
-DEFAULT_HTTP_PORT = 4318
+from .defaults import DEFAULT_BIND, DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT
 
 
 def _port(text: str) -> int:

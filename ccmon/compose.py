@@ -14,7 +14,7 @@ import sqlite3
 import sys
 
 from . import __version__
-from .cli import fail
+from .errors import CcmonError
 
 LOST_WHILE_CLOSED = ("this dashboard was the receiver: whatever Claude Code exports while no ccmon runs is "
                      "lost for good. To keep capturing all day: ccmon service install (or ccmon serve &)")
@@ -28,7 +28,7 @@ def open_store(args: argparse.Namespace, *, load: bool = True):
     try:
         return Store(args.db, retention_days=args.retention_days, load=load)
     except (sqlite3.Error, OSError, SchemaError) as exc:
-        raise SystemExit(fail(f"cannot open database {args.db}: {exc}")) from None
+        raise CcmonError(f"cannot open database {args.db}: {exc}") from None
 
 
 def _is_loopback(bind: str) -> bool:
@@ -78,8 +78,7 @@ def security(args: argparse.Namespace):
     anyone could write to, unless the user said so with --allow-unauthenticated."""
     import os
 
-    from .errors import CcmonError
-    from .ingest.receiver import Security
+    from .ingest.contract import Security
 
     token = getattr(args, "token", None) or os.environ.get("CCMON_TOKEN") or None
     cert, key = getattr(args, "tls_cert", None), getattr(args, "tls_key", None)
@@ -175,7 +174,6 @@ def make_source(args: argparse.Namespace):
         from .ingest.prometheus.source import PrometheusSource
 
         return PrometheusSource.from_args(args)
-    from .errors import CcmonError
     from .ingest.receiver import OtlpSource
     from .ingest.viewer import ViewerSource
 
@@ -236,7 +234,7 @@ def dashboard(args: argparse.Namespace) -> int:
     app = make_app(args)
     app.run()
     if app.startup_error:
-        return fail(app.startup_error, app.startup_code)
+        raise CcmonError(app.startup_error, app.startup_code)
     from .ingest.receiver import OtlpSource
 
     if isinstance(app.source, OtlpSource) and app.source_started:

@@ -125,9 +125,19 @@ def test_server_text_loses_its_control_characters():
 @pytest.mark.parametrize("text, inner", [
     ('{team="platform"}', 'team="platform"'), ('team="platform", env=~"prod.*"', 'team="platform", env=~"prod.*"'),
     ("", ""), (None, ""), ("{}", ""),
+    # a valid regex with braces and commas, single quotes, backticks, a trailing comma
+    ('{host=~"web-[0-9]{1,2}", env!~\'dev,test\',}', 'host=~"web-[0-9]{1,2}", env!~\'dev,test\''),
+    ('{ a = `x"y` , b!="q\\"}"}', 'a=`x"y`, b!="q\\"}"'),
 ])
 def test_match_accepts_label_matchers(text, inner):
     assert parse_match(text) == inner
+
+
+@pytest.mark.parametrize("text", ['team=platform', '{team="x"', 'team="x" env="y"', '9team="x"', 'team=="x"',
+                                  '{team="x"}}', '__name__="up"'])
+def test_match_refuses_what_is_not_label_matchers(text):
+    with pytest.raises(ValueError, match="--match"):
+        parse_match(text)
 
 
 def test_match_rejects_a_metric_name():

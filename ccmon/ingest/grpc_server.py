@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 # gRPC core logs to stderr from C; under the dashboard that would scribble over the screen,
 # and ccmon reports its own errors in one line. Must be set before grpc is first imported.
@@ -19,11 +19,10 @@ import grpc  # noqa: E402
 
 from ..model.types import LOGS, METRICS, TRACES
 from .limits import IDLE_TIMEOUT_S, MAX_BYTES, Busy
+from .contract import Sink, StorageError
 from .payload import BadPayload, TooLarge, response_for
 from .stats import GRPC, Via
 
-if TYPE_CHECKING:
-    from .receiver import Receiver
 
 SERVICES = {
     METRICS: "opentelemetry.proto.collector.metrics.v1.MetricsService",
@@ -35,7 +34,7 @@ SERVICES = {
 INFO_SERVICE = "ccmon.v1.Info"  # who is listening, for `ccmon doctor` (JSON bytes, no proto)
 
 
-def _info(receiver: "Receiver") -> grpc.RpcMethodHandler:
+def _info(receiver: Sink) -> grpc.RpcMethodHandler:
     async def get(body: bytes, context: grpc.aio.ServicerContext) -> bytes:
         import json
 
@@ -44,10 +43,8 @@ def _info(receiver: "Receiver") -> grpc.RpcMethodHandler:
     return grpc.unary_unary_rpc_method_handler(get)
 
 
-def _export(receiver: "Receiver", signal: str) -> Callable[..., Any]:
+def _export(receiver: Sink, signal: str) -> Callable[..., Any]:
     async def export(body: bytes, context: grpc.aio.ServicerContext) -> Any:
-        from .receiver import StorageError
-
         metadata = dict(context.invocation_metadata() or ())
         via = Via(GRPC, len(body), str(metadata.get("user-agent", ""))[:200])
         if not receiver.security.authorized(metadata.get("authorization")):
@@ -77,7 +74,7 @@ def _export(receiver: "Receiver", signal: str) -> Callable[..., Any]:
     return export
 
 
-async def start_grpc(receiver: "Receiver", bind: str, port: int) -> tuple[grpc.aio.Server, int]:
+async def start_grpc(receiver: Sink, bind: str, port: int) -> tuple[grpc.aio.Server, int]:
     server = grpc.aio.server(options=[
         ("grpc.max_receive_message_length", MAX_BYTES),
         ("grpc.so_reuseport", 0),  # a second ccmon on the same port must fail, not share it

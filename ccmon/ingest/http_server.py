@@ -26,22 +26,25 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Awaitable, Callable
+from typing import Awaitable, Callable
 
 import h11
 
+from ..model.statusline import MAX_BYTES as STATUSLINE_MAX_BYTES
 from ..model.types import LOGS, METRICS, TRACES
-from . import limits, statusline_http
+from . import limits
 from .limits import MAX_BYTES, Busy, EverySoOften
+from .contract import Sink, StorageError
 from .payload import BadPayload, TooLarge, response_body, status_bytes
 from .stats import HTTP_JSON, HTTP_PROTOBUF, Via
 
-if TYPE_CHECKING:
-    from .receiver import Receiver
 
 log = logging.getLogger("ccmon.ingest")
 PATHS = {b"/v1/metrics": METRICS, b"/v1/logs": LOGS, b"/v1/traces": TRACES}
 INFO_PATH = b"/ccmon/v1/info"  # GET: who is listening, for `ccmon doctor`
+# POST: the JSON Claude Code gave `ccmon statusline`, handed on (plan limits, context, cache);
+# on this port because it is the one a status-line command can find from the receiver options.
+STATUSLINE_PATH = b"/ccmon/v1/statusline"
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
 _PROTOBUF_TYPES = {"application/x-protobuf", "application/protobuf"}
@@ -106,7 +109,7 @@ Route = Callable[[Request], Awaitable[None]]
 
 
 class HttpServer:
-    def __init__(self, receiver: "Receiver") -> None:
+    def __init__(self, receiver: Sink) -> None:
         self.receiver = receiver
         self._sock: socket.socket | None = None
         self._acceptor: asyncio.Task[None] | None = None
@@ -119,7 +122,7 @@ class HttpServer:
         self._accept_log = EverySoOften()
         # path -> handler. Each handler answers (``_respond``) or raises _Reply.
         self.routes: dict[bytes, Route] = {path: self._otlp for path in PATHS}
-        self.routes[statusline_http.PATH] = lambda req: statusline_http.handle(self, req)
+        self.routes[STATUSLINE_PATH] = self._statusline
 
     async def start(self, bind: str, port: int, ssl_context: ssl.SSLContext | None = None) -> int:
         host = f"[{bind}]" if ":" in bind else bind
@@ -382,13 +385,33 @@ class HttpServer:
         await self._respond(req, 200, response_body(signal, batch, json_body=json_body), reply_type)
 
     async def _store(self, signal: str, batch, req: Request) -> None:
-        from .receiver import StorageError
-
         try:
             await self.receiver.accept(signal, batch, req.via)
         except StorageError as exc:
             raise _Reply(503, f"ccmon could not store the export: {exc}", _UNAVAILABLE, as_json=req.json_body,
                          headers=[(b"retry-after", b"5")]) from None
+
+    # -- status lines ----------------------------------------------------------------------------
+
+    async def _statusline(self, req: Request) -> None:
+        """Store one status-line JSON: 200 once stored, 400 for anything that is not one."""
+        body = bytearray()
+        while True:
+            ev = await self._next_event(req.conn, req.reader, req.deadline)
+            if isinstance(ev, h11.Data):
+                body += ev.data
+                if len(body) > STATUSLINE_MAX_BYTES:
+                    await self._drain(req)  # read to its end (bounded), so the answer is not lost to a reset
+                    raise _Reply(413, f"a status line is under {STATUSLINE_MAX_BYTES} bytes", _RESOURCE_EXHAUSTED,
+                                 as_json=True)
+            elif isinstance(ev, h11.EndOfMessage):
+                break
+            else:
+                raise ConnectionError("peer closed mid-body")
+        if not await self.receiver.statusline(bytes(body)):
+            raise _Reply(400, "not a Claude Code status-line JSON object (with a session_id)", _INVALID_ARGUMENT,
+                         as_json=True)
+        await self._respond(req, 200, b"", JSON)
 
     async def _read_body(self, req: Request, signal: str, held, *, chunked: bool) -> bytes:
         if req.conn.they_are_waiting_for_100_continue:  # only now, with room for the body, invite it
@@ -488,7 +511,7 @@ def _status_body(code: int, message: str, as_json: bool) -> tuple[bytes, bytes]:
     return status_bytes(code, message), PROTOBUF.encode()
 
 
-async def start_http(receiver: "Receiver", bind: str, port: int) -> tuple[HttpServer, int]:
+async def start_http(receiver: Sink, bind: str, port: int) -> tuple[HttpServer, int]:
     server = HttpServer(receiver)
     bound = await server.start(bind, port, receiver.security.server_context())
     return server, bound

@@ -343,6 +343,8 @@ def _merge(a: Batch | None, b: Batch) -> Batch:
             x.extend(y)
         elif isinstance(x, int) and not isinstance(x, bool):
             setattr(a, f.name, x + y)
+        elif isinstance(x, str) and not x:
+            setattr(a, f.name, y)  # e.g. the first reason a point was refused
     return a
 
 

@@ -1,23 +1,21 @@
 """The OTLP receiver: one gRPC and one HTTP server on the running loop, feeding the store.
 
 Both servers hand every decoded export to ``accept``, which returns only once the export is
-committed (see ``model.committer``): an OK on the wire means it is on disk.
+committed (see ``committer``): an OK on the wire means it is on disk.
 """
 
 from __future__ import annotations
 
 import asyncio
 import errno
-import hmac
 import logging
 from collections.abc import Callable
-import sqlite3
-import ssl
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..errors import CcmonError
-from ..model.committer import GroupCommitter
+from .committer import GroupCommitter
+from .contract import Security, StorageError, storage_cause
 from ..model.limits_store import LimitsStore
 from ..model.store import Store
 from ..model.types import Batch
@@ -30,52 +28,6 @@ SWEEP_EVERY_S = 3600.0
 PORT_FLAGS = {"grpc": "--grpc-port", "http": "--http-port"}
 
 
-class StorageError(Exception):
-    """An export could not be committed; ``str`` is the real cause, in words."""
-
-
-@dataclass(frozen=True)
-class Security:
-    """Who may send (a bearer token) and how (TLS). Both optional; loopback needs neither."""
-
-    token: str | None = None
-    tls_cert: str | None = None
-    tls_key: str | None = None
-
-    def authorized(self, header: str | bytes | None) -> bool:
-        """``Authorization: Bearer <token>``, compared in constant time."""
-        if self.token is None:
-            return True
-        if header is None:
-            return False
-        if isinstance(header, str):
-            header = header.encode("latin-1", "replace")
-        scheme, _, given = header.strip().partition(b" ")
-        return scheme.lower() == b"bearer" and hmac.compare_digest(given.strip(), self.token.encode())
-
-    def server_context(self) -> ssl.SSLContext | None:
-        if not self.tls_cert:
-            return None
-        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ctx.load_cert_chain(self.tls_cert, self.tls_key)
-        return ctx
-
-
-def storage_cause(exc: BaseException) -> str:
-    """The real reason a commit failed. A full disk makes SQLite roll back by itself, so the
-    store's own ROLLBACK then fails with "no transaction is active" and hides the cause: look
-    through the exception chain for the first error."""
-    seen = exc
-    while seen.__context__ is not None and isinstance(seen.__context__, (sqlite3.Error, OSError)):
-        seen = seen.__context__
-    code = getattr(seen, "sqlite_errorcode", None)
-    if code == 13 or isinstance(seen, OSError) and seen.errno == errno.ENOSPC or "disk is full" in str(seen):
-        return "disk full"
-    if code == 8 or "readonly" in str(seen):
-        return "database is read-only"
-    return str(seen) or type(seen).__name__
-
-
 def _chunks(batch: Batch, size: int) -> list[Batch]:
     """``batch`` as consecutive parts of at most ``size`` events or spans; the metric points
     (few, and resolved in order against each other) all stay in the first part. Events are
@@ -84,13 +36,13 @@ def _chunks(batch: Batch, size: int) -> list[Batch]:
     if len(batch.events) + len(batch.spans) <= size:
         return [batch]
     events_split = all(isinstance(e.attrs.get("event.sequence"), int) for e in batch.events)
-    parts = [Batch(batch.signal, points=batch.points, skipped=batch.skipped,
-                   events=[] if events_split else batch.events)]
+    # The first part carries the points and the batch's counts (skipped, refused, other senders).
+    parts = [replace(batch, events=[] if events_split else batch.events, spans=[])]
     for i in range(0, len(batch.events) if events_split else 0, size):
         parts.append(Batch(batch.signal, events=batch.events[i:i + size]))
     for i in range(0, len(batch.spans), size):
         parts.append(Batch(batch.signal, spans=batch.spans[i:i + size]))
-    return [p for p in parts if len(p) or p.skipped] or [batch]
+    return [p for p in parts if p.points or p.events or p.spans or p.skipped or p.other] or [batch]
 
 
 class Receiver:
@@ -309,6 +261,7 @@ class OtlpSource:
 
         def load():
             events = self.store.session_events(key, self.SESSION_EVENT_LIMIT)
-            return build_detail(key, events, self.store.session_cost_points(key), self.SESSION_EVENT_LIMIT)
+            return build_detail(key, events, self.store.session_cost_points(key), self.SESSION_EVENT_LIMIT,
+                                self.store.session_interactions(key))
 
         return await asyncio.to_thread(load)

@@ -357,6 +357,14 @@ def session_cost_points(conn: sqlite3.Connection, session: str) -> list[tuple[in
     ).fetchall()
 
 
+def session_interactions(conn: sqlite3.Connection, session: str) -> list[tuple[int, int]]:
+    """(start_ns, end_ns) of a session's ``claude_code.interaction`` spans (one per prompt; only
+    with Claude Code's tracing beta), in time order."""
+    return conn.execute(
+        "SELECT start_ns, end_ns FROM spans WHERE session = ? AND name = 'claude_code.interaction' "
+        "ORDER BY start_ns", (session,)).fetchall()
+
+
 def _merge(resource_json: str | None, attrs_json: str) -> dict:
     attrs = json.loads(attrs_json)
     if resource_json:

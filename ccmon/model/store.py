@@ -159,6 +159,9 @@ class Store:
     def session_cost_points(self, session: str) -> list[tuple[int, float]]:
         return db.session_cost_points(self._read, session)
 
+    def session_interactions(self, session: str) -> list[tuple[int, int]]:
+        return db.session_interactions(self._read, session)
+
     def close(self) -> None:
         for c in (self._conn, self._read):
             try:

@@ -9,7 +9,6 @@ from typing import Any
 METRICS = "metrics"
 LOGS = "logs"
 TRACES = "traces"
-SIGNALS = (METRICS, LOGS, TRACES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,5 +80,3 @@ class Batch:
         if not self.reason:
             self.reason = why
 
-    def __len__(self) -> int:
-        return len(self.points) + len(self.events) + len(self.spans)

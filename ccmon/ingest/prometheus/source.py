@@ -18,7 +18,7 @@ import math
 import time
 from typing import Callable
 
-from ...cli import fail
+from ...errors import CcmonError
 from ...model.snapshot import Snapshot, SourceStatus
 from ...model.source import SessionDetail
 from .api import PromError
@@ -62,7 +62,7 @@ class PrometheusSource:
         try:
             return cls(Config.from_args(args))
         except ValueError as exc:
-            raise SystemExit(fail(str(exc), 2)) from None
+            raise CcmonError(str(exc), 2) from None
 
     @property
     def version(self) -> int:
