@@ -32,6 +32,10 @@ def _warn_if_nothing_receives(path: str, conn: sqlite3.Connection) -> None:
 
 
 def report(args: argparse.Namespace) -> int:
+    if getattr(args, "by", None) or getattr(args, "format", None) or getattr(args, "until", None):
+        from .commands.report_over_time import run  # reports over time (issue 16)
+
+        return run(args)
     from .model.report import add_statusline, parse_duration, report_dict, report_text, statusline_text
 
     since_ns = 0

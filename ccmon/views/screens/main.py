@@ -29,6 +29,7 @@ from ...errors import CcmonError
 from ...model.snapshot import Snapshot
 from .. import safe
 from ..widgets.api_health import ApiHealthPane
+from ..widgets.budget import BudgetStrip
 from ..widgets.cost import CostPane
 from ..widgets.edits import EditsPane
 from ..widgets.events import EventsPane
@@ -135,6 +136,7 @@ class MainScreen(Screen):
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
         yield HeadlineBar(id="headline")
+        yield BudgetStrip(id="budget")
         with VerticalScroll(id="waiting"):
             yield Static(id="waiting-text")
         with Dashboard(id="dashboard"):
@@ -159,7 +161,7 @@ class MainScreen(Screen):
         arrived (and the database has nothing either) the waiting screen stands in for them."""
         self._show_waiting(snap)
         for pane in (HeadlineBar, CostPane, TokensPane, ProductivityPane, ApiHealthPane, SessionsPane, LimitsPane,
-                     EditsPane, EventsPane, GroupsPane):
+                     EditsPane, EventsPane, GroupsPane, BudgetStrip):
             self.query_one(pane).show(snap)
         self.fit_sessions()
 
