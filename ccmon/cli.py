@@ -103,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true", help="machine-readable output")
     r.add_argument("--since", metavar="DURATION", default=None,
                    help="only what happened in the last DURATION, e.g. 30m, 24h, 7d")
+    r.add_argument("--by", default=None, metavar="WHAT",  # insight reports: commands/insight_report.py
+                   help="prompt (the most expensive prompts), an attribution dimension (query_source, effort, "
+                        "speed, agent, skill, plugin, mcp_server, repository), cache or money")
     _add_prometheus_args(r, sub=True)
 
     sl = sub.add_parser("statusline", help="Claude Code's statusLine command: a fast line, and plan limits into ccmon",

@@ -79,7 +79,14 @@ class SessionScreen(Screen):
         Binding("escape", "app.pop_screen", "Back"),
         Binding("backspace", "app.pop_screen", "Back", show=False),
         Binding("tab", "app.focus_next", "Next table"),
+        Binding("P", "insight('prompts')", "Prompts"),
+        Binding("a", "insight('attribution')", "Attribution"),
     ]
+
+    def action_insight(self, what: str) -> None:
+        from .insight_nav import open_insight
+
+        open_insight(self.app, what, self.key)
 
     def __init__(self, source: Source, key: str, row: SessionRow | None) -> None:
         super().__init__()
