@@ -34,9 +34,9 @@ def _warn_if_nothing_receives(path: str, conn: sqlite3.Connection) -> None:
 def report(args: argparse.Namespace) -> int:
     from .model.report import add_statusline, parse_duration, report_dict, report_text, statusline_text
 
-    if getattr(args, "by", None):  # the insight reports (prompt, attribution, cache, money)
-        from .commands.insight_report import run as insight_report
+    from .commands.insight_report import INSIGHT_BY, run as insight_report
 
+    if getattr(args, "by", None) in INSIGHT_BY:  # prompt, attribution dimensions, cache, money
         return insight_report(args)
 
     since_ns = 0

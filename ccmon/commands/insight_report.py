@@ -13,8 +13,9 @@ import time
 
 from ..errors import CcmonError
 
-PROMPT = ("prompt",)
-INSIGHT_BY = PROMPT
+from ..model.attribution import DIMENSIONS
+
+INSIGHT_BY = ("prompt", *DIMENSIONS)
 
 
 def _since_ns(args: argparse.Namespace, now_ns: int) -> int:
@@ -35,6 +36,13 @@ def build(by: str, conn: sqlite3.Connection, since_ns: int, now_ns: int, limit: 
 
         d = prompts.prompts_dict(prompts.group_prompts(insight_db.prompt_events(conn, since_ns=since_ns)), limit)
         return d, prompts.prompts_text(d)
+    if by in DIMENSIONS:
+        from ..model import attribution as at, insight_db
+
+        metrics = at.from_metrics(insight_db.metric_sums(conn, (at.COST_METRIC, at.TOKEN_METRIC), since_ns), by)
+        events = at.from_events(insight_db.api_requests(conn, since_ns=since_ns), by)
+        ds = [at.attribution_dict(metrics), at.attribution_dict(events)]
+        return {"by": by, "from_metrics": ds[0], "from_events": ds[1]}, at.attribution_text(ds)
     raise CcmonError(f"cannot report by {by!r}", 2)
 
 

@@ -18,6 +18,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from ...model.attribution import repository_of_labels  # OTEL_METRICS_INCLUDE_REPOSITORY
 from ...model.limits import SessionStatus
 from ...model.snapshot import SessionRow, Snapshot
 from ...model.statusline import duration, pct
@@ -86,7 +87,7 @@ def cells(s: SessionRow, now_ns: int, st: SessionStatus | None = None, cache: st
         fmt.seconds(s.active_user_s + s.active_cli_s),
         f"+{fmt.count(s.lines_added)} −{fmt.count(s.lines_removed)}", fmt.when(s.last_ns, now_ns),
         pct(st.context_pct) if st is not None and st.context_pct is not None else fmt.DASH, cache,
-        safe.clean(st.repo.rpartition("/")[2] or fmt.DASH) if st is not None else fmt.DASH,
+        safe.clean(((st.repo if st is not None else "") or repository_of_labels(s.labels) or fmt.DASH).rpartition("/")[2]),
     )
 
 
