@@ -15,7 +15,7 @@ from opentelemetry.proto.metrics.v1.metrics_pb2 import AGGREGATION_TEMPORALITY_D
 RESOURCE = {"service.name": "claude-code", "service.version": "2.1.330", "os.type": "linux", "host.arch": "amd64"}
 USER = "u-1"
 MIN_NS = 60_000_000_000
-T0 = 1_795_500_000_000_000_000  # 2026-11-24 05:20 UTC
+T0 = 1_795_500_000_000_000_000  # 2026-11-24 06:00 UTC
 
 
 def _value(v: Any) -> AnyValue:

@@ -57,6 +57,7 @@ def test_main_160x48(screenshot, app):
 async def _open_session(pilot) -> None:
     await pilot.press(*["down"] * 7, "enter")  # the 2.1.330 `all` run: 6 API requests, 5 tools
     await wait_for(pilot, lambda: getattr(pilot.app.screen, "detail", None) is not None, "the session detail")
+    await wait_for(pilot, lambda: pilot.app.screen.query_one("#session-insight").loaded is not None, "cache and money")
 
 
 def test_session_160x48(screenshot, app):

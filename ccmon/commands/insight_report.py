@@ -15,7 +15,7 @@ from ..errors import CcmonError
 
 from ..model.attribution import DIMENSIONS
 
-INSIGHT_BY = ("prompt", *DIMENSIONS)
+INSIGHT_BY = ("prompt", *DIMENSIONS, "cache", "money")
 
 
 def _since_ns(args: argparse.Namespace, now_ns: int) -> int:
@@ -43,6 +43,17 @@ def build(by: str, conn: sqlite3.Connection, since_ns: int, now_ns: int, limit: 
         events = at.from_events(insight_db.api_requests(conn, since_ns=since_ns), by)
         ds = [at.attribution_dict(metrics), at.attribution_dict(events)]
         return {"by": by, "from_metrics": ds[0], "from_events": ds[1]}, at.attribution_text(ds)
+    if by == "cache":
+        from ..model import cache_clock, insight_db
+
+        d = cache_clock.cache_dict(cache_clock.session_caches(insight_db.api_requests(conn, since_ns=since_ns)), now_ns)
+        return d, cache_clock.cache_text(d)
+    if by == "money":
+        from ..model import insight_db, money
+
+        sums = insight_db.metric_sums(conn, ("claude_code.cost.usage", "claude_code.token.usage"), since_ns)
+        d = money.money_dict(money.session_money(sums, insight_db.api_requests(conn, since_ns=since_ns)))
+        return d, money.money_text(d)
     raise CcmonError(f"cannot report by {by!r}", 2)
 
 

@@ -20,6 +20,7 @@ from ...model.snapshot import SessionRow
 from ...model.source import ApiCall, ApiErrorRow, SessionDetail, Source, ToolRun
 from .. import fmt, safe
 from ..widgets.chart import CostChart
+from ..widgets.session_insight import SessionInsight
 from ..widgets.table import Cell, Column, KeyedTable
 
 ROWS = 500  # newest rows kept per table; the title says when there were more
@@ -99,6 +100,7 @@ class SessionScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(id="session-head")
+        yield SessionInsight(id="session-insight")  # cache clock and money (issue 17)
         yield Static(id="session-note", classes="note")
         with VerticalScroll(id="session-body"):
             yield CostChart(id="session-chart")
@@ -131,6 +133,7 @@ class SessionScreen(Screen):
             return
         self._loading = True
         self._load()
+        self.query_one(SessionInsight).reload(self.source, self.key)
 
     @work(group="session-detail")
     async def _load(self) -> None:
