@@ -87,3 +87,16 @@ def metric_sums(conn: sqlite3.Connection, metrics: tuple[str, ...], since_ns: in
             attrs = {}
         out.append((metric, sess, attrs, total or 0.0))
     return out
+
+
+def recent_ttft(conn: sqlite3.Connection, limit: int = 2000) -> list[float]:
+    """The newest API requests' ``ttft_ms`` (2.1.330+; absent before), newest first. Served by
+    the ``events_api`` partial index, like the dashboard's latencies."""
+    out = []
+    for (v,) in conn.execute("SELECT json_extract(attrs, '$.ttft_ms') FROM events WHERE name = 'api_request' "
+                             "ORDER BY t_ns DESC, id DESC LIMIT ?", (limit,)):
+        try:
+            out.append(float(v))
+        except (TypeError, ValueError):
+            pass  # an older CLI: no time to first token
+    return out
