@@ -140,3 +140,15 @@ async def test_session_screen_opens_its_prompts(store):
         await wait_for(pilot, lambda: getattr(app.screen, "rows", None) is not None, "the prompts")
         assert [r.prompt_id[:8] for r in app.screen.rows] == ["1e38eede", "359a059b", "401a46e0"]
         assert "Prompts of session 588f4ee0-c273-4622-882e-20f13015c492" in screen_text(app)
+
+
+async def test_palette_opens_prompts_and_attribution(store):
+    app = CcmonApp(StoreSource(store), clock=lambda: FIXED_NS)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None, "the first snapshot")
+        commands = {c.title: c for c in app.get_system_commands(app.main)}
+        assert {"Prompts", "Attribution"} <= commands.keys()
+        commands["Attribution"].callback()
+        await wait_for(pilot, lambda: getattr(app.screen, "loaded", False), "the attribution")
+        assert [(r.value, round(r.cost, 7)) for r in app.screen.result[1].rows] == [("sdk", 0.1786872),
+                                                                                   ("repl_main_thread", 0.0893436)]
