@@ -152,3 +152,58 @@ async def test_palette_opens_prompts_and_attribution(store):
         await wait_for(pilot, lambda: getattr(app.screen, "loaded", False), "the attribution")
         assert [(r.value, round(r.cost, 7)) for r in app.screen.result[1].rows] == [("sdk", 0.1786872),
                                                                                    ("repl_main_thread", 0.0893436)]
+
+
+async def test_a_viewer_of_ccmon_serve_reads_prompts_from_its_database(tmp_path):
+    """End to end: `ccmon serve` receives the capture over gRPC; a dashboard attached to it (a
+    viewer: it does not own the database) opens Prompts and the prompt from the same file."""
+    from app_support import send
+    from ccmon.cli import build_parser
+    from ccmon.compose import make_app
+    from ccmon.ingest.viewer import ViewerSource
+    from otlp_client import ServeProcess, capture
+
+    db = tmp_path / "ccmon.db"
+    srv = ServeProcess(db, "--retention-days", "0")
+    try:
+        await send(srv.grpc_port, capture("2.1.330", "grpc/all"))
+        app = make_app(build_parser().parse_args(["--db", str(db), "--grpc-port", "0", "--http-port", "0"]),
+                       clock=lambda: FIXED_NS)
+        assert isinstance(app.source, ViewerSource)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.api_requests == 6, "the capture")
+            await pilot.press("P")
+            await wait_for(pilot, lambda: getattr(app.screen, "rows", None) is not None, "the prompts")
+            assert [(r.prompt_id, r.api_calls, round(r.cost, 7)) for r in app.screen.rows] == [(ALL_PROMPT, 6, 0.1786872)]
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: getattr(app.screen, "steps", None) is not None, "the steps")
+            assert len(app.screen.steps) == 18
+    finally:
+        srv.stop()
+
+
+async def test_prompt_text_is_shown_literally(otlp):
+    """A logged prompt is untrusted: markup and terminal escapes show as text."""
+    import asyncio
+
+    from insight_data import T0, Session, logs, metrics
+    from otlp_client import grpc_export
+
+    s = Session("s-evil")
+    s.event(T0, "user_prompt", **{"prompt.id": "p", "prompt_length": "30", "prompt": "[red]hi[/red]\x1b[2J\x1b]0;t\x07"})
+    s.request(T0 + 1_000_000_000, "p", 0.5)
+    await asyncio.to_thread(grpc_export, otlp.grpc_port, "logs", logs(s.events))
+    await asyncio.to_thread(grpc_export, otlp.grpc_port, "metrics", metrics(s.points))
+    app = CcmonApp(StoreSource(otlp.store), clock=lambda: T0 + 60_000_000_000)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None, "the first snapshot")
+        await pilot.press("P")
+        await wait_for(pilot, lambda: getattr(app.screen, "rows", None) is not None, "the prompts")
+        text = screen_text(app)
+        assert "[red]hi[/red]␛[2J␛]0;t␇" in text and "\x1b" not in text
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: getattr(app.screen, "steps", None) is not None, "the steps")
+        assert "asked [red]hi[/red]␛[2J␛]0;t␇" in screen_text(app)
+    out = subprocess.run([sys.executable, "-m", "ccmon", "report", "--db", str(otlp.store.path), "--by", "prompt"],
+                         capture_output=True, text=True, timeout=60).stdout
+    assert "[red]hi[/red]␛[2J␛]0;t␇" in out and "\x1b" not in out
