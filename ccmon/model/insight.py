@@ -1,14 +1,14 @@
-"""Running the insight queries for a dashboard source, off the event loop.
+"""Where the insight queries run: the database behind a dashboard source.
 
 The insight views (prompts, attribution, cache clock, money) read the database the source
-writes or watches, with a read-only connection of their own on a worker thread, so a large
-query never holds up the event loop or the receiver's writer. A source without a database
-(Prometheus) has no events: ``db_path`` is None and the views say so.
+writes or watches, with a read-only connection of their own (``run_query``), on a worker
+thread the views start (``views.insight_load``), so a large query never holds up the event
+loop or the receiver's writer. A source without a database (Prometheus) has no events:
+``db_path`` is None and the views say so.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sqlite3
 from typing import Any, Callable, TypeVar
@@ -34,10 +34,3 @@ def run_query(path: str | os.PathLike[str], query: Callable[[sqlite3.Connection]
     finally:
         conn.close()
 
-
-async def load(source: Any, query: Callable[[sqlite3.Connection], T]) -> T | None:
-    """``query(conn)`` on a thread against ``source``'s database; None without one."""
-    path = db_path(source)
-    if path is None:
-        return None
-    return await asyncio.to_thread(run_query, path, query)

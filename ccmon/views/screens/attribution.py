@@ -19,10 +19,10 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from ...model import insight, insight_db
+from ...model import insight_db
 from ...model.attribution import (COST_METRIC, DIMENSIONS, TOKEN_METRIC, UNATTRIBUTED, Attribution, from_events,
                                   from_metrics)
-from .. import fmt, safe
+from .. import fmt, insight_load, safe
 from ..widgets.table import Cell, Column, KeyedTable
 
 DAY_NS = 86_400_000_000_000
@@ -106,7 +106,7 @@ class AttributionScreen(Screen):
             return metrics, events
 
         try:
-            result = await insight.load(self.source, query)
+            result = await insight_load.load(self.source, query)
         except Exception as exc:  # reported on screen; the dashboard carries on
             self.query_one("#attribution-head", Static).update(Text(f"Could not read: {safe.clean(exc)}", "red"))
             return

@@ -21,6 +21,7 @@ KEYS = (
     ("Enter", "open the session under the cursor (sessions or events table)"),
     ("z", "zoom the focused pane to the whole screen, again to restore"),
     ("f", "flow: what arrives per signal and protocol, from whom, what was rejected and why"),
+    ("P / a", "prompts, most expensive first (Enter: why it cost that) / attribution (from a session)"),
     ("Esc", "back from a session; clear the filter"),
     ("Ctrl+P", "command palette: every action by name"),
     ("? / F1", "this help"),
@@ -37,6 +38,9 @@ FIGURES = (
     ("TOOL DETAILS LOGGED", "events carry tool inputs such as commands and paths (OTEL_LOG_TOOL_DETAILS=1)"),
     ("Plan limits", "claude.ai 5 h / 7 d use from Claude Code's status line (ccmon setup --statusline); "
                     "pace = use at the reset if the rate since the window began holds"),
+    ("$", "Claude Code's own estimates (API-equivalent for subscribers): the cost.usage metric, or the sum "
+          "of api_request.cost_usd where a screen says so; a session's drift badge: the two disagree"),
+    ("1st token", "time to first token (ttft_ms) of the newest requests, beside the full latency"),
     ("Ctx / Cache / Repo", "from the status line: context window in use, prompt cache warm (time left) or cold"),
 )
 

@@ -18,11 +18,10 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from ...model import insight, insight_db
+from ...model import insight_db
 from ...model.prompts import COST_SOURCE, PromptRow, PromptStep, prompt_steps
-from .. import fmt, safe
+from .. import fmt, insight_load, safe
 from ..widgets.table import Cell, Column, KeyedTable
-from .prompts import prompt_label
 
 COLUMNS = (
     Column("seq", "Seq", 4, "right"),
@@ -39,6 +38,15 @@ COLUMNS = (
     Column("detail", "Detail", 60),
 )
 _KIND_STYLE = {"api call": "bold cyan", "error": "bold red", "compaction": "bold yellow", "prompt": "bold"}
+
+
+def prompt_label(r: PromptRow) -> str:
+    """The prompt's text when logged, else its slash command or length (all untrusted)."""
+    if r.text is not None:
+        return safe.clean(r.text)
+    if r.command:
+        return "/" + safe.clean(r.command)
+    return f"({r.length} chars)" if r.length is not None else "(no prompt event)"
 
 
 def _millis_time(t_ns: int) -> str:
@@ -100,7 +108,7 @@ class PromptScreen(Screen):
     async def _load(self) -> None:
         r = self.row
         try:
-            steps = await insight.load(self.source, lambda conn: prompt_steps(
+            steps = await insight_load.load(self.source, lambda conn: prompt_steps(
                 insight_db.one_prompt(conn, r.session, r.prompt_id)))
         except Exception as exc:  # reported on screen; the dashboard carries on
             self.query_one("#prompt-box").border_title = f"Steps: could not be read ({safe.clean(exc)})"

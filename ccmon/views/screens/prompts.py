@@ -18,10 +18,11 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from ...model import insight, insight_db
+from ...model import insight_db
 from ...model.prompts import COST_SOURCE, PromptRow, group_prompts
-from .. import fmt, safe
+from .. import fmt, insight_load, safe
 from ..widgets.table import Cell, Column, KeyedTable
+from .prompt import PromptScreen, prompt_label
 
 DAY_NS = 86_400_000_000_000
 ROWS = 1000  # the most expensive ones; the title says when there were more
@@ -42,15 +43,6 @@ COLUMNS = (
     Column("hit", "Hit", 6, "right"),
     Column("took", "Took", 7, "right"),
 )
-
-
-def prompt_label(r: PromptRow) -> str:
-    """The prompt's text when logged, else its slash command or length (all untrusted)."""
-    if r.text is not None:
-        return safe.clean(r.text)
-    if r.command:
-        return "/" + safe.clean(r.command)
-    return f"({r.length} chars)" if r.length is not None else "(no prompt event)"
 
 
 def prompt_cells(r: PromptRow, now_ns: int) -> tuple[Cell, ...]:
@@ -110,7 +102,7 @@ class PromptsScreen(Screen):
         now = self._now()
         session, since = self.session, (0 if self.session else now - DAY_NS)
         try:
-            rows = await insight.load(self.source, lambda conn: group_prompts(
+            rows = await insight_load.load(self.source, lambda conn: group_prompts(
                 insight_db.prompt_events(conn, session=session, since_ns=since)))
         except Exception as exc:  # a failed read is reported on screen; the dashboard carries on
             self._head(f"could not read the prompts: {safe.clean(exc)}")
@@ -135,8 +127,6 @@ class PromptsScreen(Screen):
             return
         row = next((r for r in self.rows if f"{r.session}\x1f{r.prompt_id}" == key), None)
         if row is not None:
-            from .prompt import PromptScreen
-
             self.app.push_screen(PromptScreen(self.source, row, self.clock))
 
     def action_open_prompt(self) -> None:

@@ -5,7 +5,7 @@ All of it comes from events (``api_request``, ``api_error``), which Prometheus d
 there the snapshot's fields are ``None`` and the pane says so instead of showing zeros. The
 time to first token (``ttft_ms``, 2.1.330+) is not in the snapshot: the pane reads the newest
 requests' values from the source's database on a worker thread whenever the request count
-changes (one indexed query; ``model.insight``).
+changes (one indexed query; ``views.insight_load``).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from typing import Any
 from rich.text import Text
 from textual import work
 
-from ...model import insight, insight_db
+from ...model import insight_db
 from ...model.snapshot import Snapshot
 from ...model.ttft import RECENT, ttft_percentiles
-from .. import fmt, safe
+from .. import fmt, insight_load, safe
 from .pane import Pane, columns, fit
 
 NO_EVENTS = "Not available in Prometheus mode: requests, errors and latency come from OTLP events."
@@ -45,7 +45,7 @@ class ApiHealthPane(Pane):
     @work(group="ttft", exclusive=True)
     async def _load_ttft(self, requests: int) -> None:
         try:
-            got = await insight.load(self.app.source, lambda conn: ttft_percentiles(insight_db.recent_ttft(conn, RECENT)))
+            got = await insight_load.load(self.app.source, lambda conn: ttft_percentiles(insight_db.recent_ttft(conn, RECENT)))
         except Exception:  # a failed read leaves the dash; the next change tries again
             got = None
         self._ttft_loading = False

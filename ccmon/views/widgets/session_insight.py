@@ -4,7 +4,7 @@ Cache: warm for how long (the last request plus the lifetime its writes used), t
 cache writes, and the cost of cache misses after idle gaps. Money: the figure and its source
 (the ``cost.usage`` metric, or the sum of ``api_request.cost_usd``), a drift badge when the two
 disagree, and how many of the requests the token metric implies arrived as events. Read from
-the source's database on a worker thread (``model.insight``).
+the source's database on a worker thread (``views.insight_load``).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from rich.text import Text
 from textual import work
 from textual.widgets import Static
 
-from ...model import cache_clock, insight, insight_db, money
-from .. import fmt
+from ...model import cache_clock, insight_db, money
+from .. import fmt, insight_load
 
 
 def insight_text(cache: cache_clock.SessionCache | None, m: money.SessionMoney | None, now_ns: int) -> Text:
@@ -66,7 +66,7 @@ class SessionInsight(Static):
             return cache_clock.session_caches(reqs).get(key), money.session_money(sums, reqs).get(key)
 
         try:
-            got = await insight.load(source, query)
+            got = await insight_load.load(source, query)
         except Exception:  # the session screen reports read failures itself
             return
         if got is None:
