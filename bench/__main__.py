@@ -2,7 +2,8 @@
 
     python -m bench                    # everything, a few minutes (see README for the budget)
     python -m bench --quick            # smaller and shorter: a smoke test, not the figures
-    python -m bench --only ingest      # one group: startup ingest latency refresh viewer memory restart soak prometheus
+    python -m bench --only ingest      # one group: startup ingest latency refresh viewer memory restart soak
+                                       #   prometheus statusline hardening
     python -m bench --soak-seconds 600 # the full 10-minute soak
 
 Only a full run (no --quick, no --only) rewrites results/latest.json and the README's table;
@@ -24,7 +25,7 @@ from . import report
 from .figures import Figure, missing
 
 GROUPS = ("startup", "ingest", "latency", "refresh", "viewer", "memory", "restart", "soak", "prometheus",
-          "statusline")
+          "statusline", "hardening")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  restart {fig.value:.2f} s ({fig.detail['verify']})")
         return [fig]
 
-    from . import dashboard, ingest, memory, prometheus, startup, statusline
+    from . import dashboard, hardening, ingest, memory, prometheus, startup, statusline
 
     run("startup", lambda: startup.measure(runs=7 if q else 15, frame_runs=3 if q else 7))
     run("ingest", lambda: [f for proto in ("grpc", "http")
@@ -94,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     run("soak", lambda: [memory.soak(soak_s)])
     run("prometheus", lambda: prometheus.measure(polls=3 if q else 5))
     run("statusline", lambda: statusline.measure(runs=15 if q else 40))
+    run("hardening", hardening.measure)
     tmp.cleanup()
 
     took = time.monotonic() - started

@@ -11,9 +11,7 @@ from collections.abc import Sequence
 from . import __version__
 from .errors import CcmonError
 
-DEFAULT_BIND = "127.0.0.1"
-DEFAULT_GRPC_PORT = 4317
-DEFAULT_HTTP_PORT = 4318
+from .defaults import DEFAULT_BIND, DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT
 
 
 def _port(text: str) -> int:
@@ -24,6 +22,12 @@ def _port(text: str) -> int:
     if not 0 <= n <= 65535:
         raise argparse.ArgumentTypeError(f"port out of range: {n}")
     return n
+
+
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"not a positive number: {text!r}")
+    return int(text)
 
 
 def _days(text: str) -> float:
@@ -59,6 +63,15 @@ def _add_receiver_args(p: argparse.ArgumentParser, sub: bool = False) -> None:
                    help=f"OTLP/HTTP port (default {DEFAULT_HTTP_PORT}; 0 picks a free one)")
     g.add_argument("--retention-days", type=_days, default=_d(30.0, sub), metavar="DAYS",
                    help="keep raw events this long; totals are kept for good (default 30; 0 keeps all)")
+    g.add_argument("--token", default=_d(None, sub), metavar="TOKEN",
+                   help="require 'Authorization: Bearer TOKEN' on every export (default $CCMON_TOKEN)")
+    g.add_argument("--allow-unauthenticated", action="store_true", default=_d(False, sub),
+                   help="accept a non-loopback --bind without --token (anyone who can reach it may write)")
+    g.add_argument("--tls-cert", default=_d(None, sub), metavar="PEM",
+                   help="serve both ports over TLS with this certificate")
+    g.add_argument("--tls-key", default=_d(None, sub), metavar="PEM", help="its private key")
+    g.add_argument("--max-connections", type=_count, default=_d(None, sub), metavar="N",
+                   help="open OTLP/HTTP connections at most (default 512, or half the open-files limit)")
     _add_db_args(p, sub)
 
 
@@ -102,19 +115,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db_args(r, sub=True)
     r.add_argument("--json", action="store_true", help="machine-readable output")
     r.add_argument("--since", metavar="DURATION", default=None,
-                   help="only what happened in the last DURATION, e.g. 30m, 24h, 7d")
+                   help="only what was spent (counted) in the last DURATION, e.g. 30m, 24h, 7d; the same in both "
+                        "sources: a session that started earlier adds only what it added since "
+                        "(Prometheus default 24h)")
     r.add_argument("--by", default=None, metavar="WHAT",  # insight reports: commands/insight_report.py
                    help="prompt (the most expensive prompts), an attribution dimension (query_source, effort, "
                         "speed, agent, skill, plugin, mcp_server, repository), cache or money")
     _add_prometheus_args(r, sub=True)
+    r.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+                   help="with --prometheus: give up when the whole report is not done by then (default 30)")
 
     sl = sub.add_parser("statusline", help="Claude Code's statusLine command: a fast line, and plan limits into ccmon",
                         description="Read the JSON Claude Code gives a statusLine command on stdin, print a line "
                                     "(model, costs, context, plan limits, cache), and hand the JSON to the "
                                     "running ccmon. Always exits 0. Install with `ccmon setup --statusline`.")
     _add_receiver_args(sl, sub=True)
-    sl.add_argument("--token", default=None, metavar="TOKEN",
-                    help="bearer token of the running ccmon (default $CCMON_TOKEN)")
     sl.add_argument("--format", default=None, metavar="TEMPLATE",
                     help="your own line, e.g. '{model} {five_hour_pct} {context}'; fields: model, model_id, "
                          "effort, version, session, cwd, dir, repo, session_cost, today_cost, rate, lines, "
@@ -205,8 +220,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def fail(message: str, code: int = 1) -> int:
-    """One clear line on stderr, then a non-zero exit code."""
-    print(f"ccmon: {message}", file=sys.stderr)
+    """One clear line on stderr, then a non-zero exit code. The message may quote what a
+    server or a sender said: its control characters are shown, never obeyed."""
+    from .model.text import clean
+
+    print(f"ccmon: {clean(message)}", file=sys.stderr)
     return code
 
 

@@ -14,7 +14,7 @@ import sqlite3
 import sys
 
 from . import __version__
-from .cli import fail
+from .errors import CcmonError
 
 LOST_WHILE_CLOSED = ("this dashboard was the receiver: whatever Claude Code exports while no ccmon runs is "
                      "lost for good. To keep capturing all day: ccmon service install (or ccmon serve &)")
@@ -28,15 +28,18 @@ def open_store(args: argparse.Namespace, *, load: bool = True):
     try:
         return Store(args.db, retention_days=args.retention_days, load=load)
     except (sqlite3.Error, OSError, SchemaError) as exc:
-        raise SystemExit(fail(f"cannot open database {args.db}: {exc}")) from None
+        raise CcmonError(f"cannot open database {args.db}: {exc}") from None
+
+
+def _is_loopback(bind: str) -> bool:
+    try:
+        return ipaddress.ip_address(bind).is_loopback
+    except ValueError:
+        return bind == "localhost"
 
 
 def _warn_if_public(bind: str) -> None:
-    try:
-        loopback = ipaddress.ip_address(bind).is_loopback
-    except ValueError:
-        loopback = bind == "localhost"
-    if not loopback:
+    if not _is_loopback(bind):
         print(f"ccmon: warning: listening on {bind}, not loopback: anyone who can reach this "
               "machine can send telemetry to it", file=sys.stderr)
 
@@ -70,18 +73,61 @@ def _notify_viewers(receiver, db: str) -> None:
         pass  # viewers then notice within their fallback interval
 
 
-async def _serve(args: argparse.Namespace) -> int:
+def security(args: argparse.Namespace):
+    """Token and TLS from the flags (and $CCMON_TOKEN); refuses a non-loopback --bind that
+    anyone could write to, unless the user said so with --allow-unauthenticated."""
+    import os
+
+    from .ingest.contract import Security
+
+    token = getattr(args, "token", None) or os.environ.get("CCMON_TOKEN") or None
+    cert, key = getattr(args, "tls_cert", None), getattr(args, "tls_key", None)
+    if bool(cert) != bool(key):
+        raise CcmonError("--tls-cert and --tls-key go together", 2)
+    if token is None and not _is_loopback(args.bind) and not getattr(args, "allow_unauthenticated", False):
+        raise CcmonError(f"--bind {args.bind} is not loopback: anyone who can reach it could write to ccmon. "
+                         "Set a token (--token or CCMON_TOKEN), or add --allow-unauthenticated", 2)
+    return Security(token=token, tls_cert=cert, tls_key=key)
+
+
+def make_receiver(args: argparse.Namespace, store, sec):
     from .ingest.receiver import Receiver
 
+    return Receiver(store, bind=args.bind, grpc_port=args.grpc_port, http_port=args.http_port,
+                    security=sec, max_connections=getattr(args, "max_connections", None))
+
+
+def _log_to_stderr() -> None:
+    """`serve`'s log: warnings (a storage failure and its end, accept errors once a minute),
+    one line each, with anything a sender wrote shown, never obeyed."""
+    import logging
+
+    from .model.text import clean
+
+    class Clean(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            return clean(super().format(record))
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(Clean("ccmon: %(message)s"))
+    logger = logging.getLogger("ccmon")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    _log_to_stderr()
+    sec = security(args)  # refuse before opening the database
     lock, store = own_db(args, "serve")
-    receiver = Receiver(store, bind=args.bind, grpc_port=args.grpc_port, http_port=args.http_port)
+    receiver = make_receiver(args, store, sec)
     _notify_viewers(receiver, args.db)
     try:
         await receiver.start()
-    except OSError as exc:
+    except BaseException:
         store.close()
         lock.release()
-        return fail(exc.strerror or str(exc))
+        raise
     lock.update(receiver.grpc_port, receiver.http_port)
     _warn_if_public(args.bind)
     stop = asyncio.Event()
@@ -121,10 +167,10 @@ def make_source(args: argparse.Namespace):
         from .ingest.prometheus.source import PrometheusSource
 
         return PrometheusSource.from_args(args)
-    from .errors import CcmonError
-    from .ingest.receiver import OtlpSource, Receiver
+    from .ingest.receiver import OtlpSource
     from .ingest.viewer import ViewerSource
 
+    sec = security(args)  # refuse before opening the database
     for attempt in range(2):  # twice: a receiver may start between looking and locking
         running = _running_receiver(args)
         if running is not None:
@@ -135,7 +181,7 @@ def make_source(args: argparse.Namespace):
             if attempt:
                 raise  # it says who has the database
             continue
-        receiver = Receiver(store, bind=args.bind, grpc_port=args.grpc_port, http_port=args.http_port)
+        receiver = make_receiver(args, store, sec)
         _notify_viewers(receiver, args.db)
         return OtlpSource(store, receiver, lock)
 
@@ -154,16 +200,22 @@ def _env_block(receiver, args: argparse.Namespace) -> str:
     from .commands.env import Target, render
 
     base = Target.from_args(args)
+    if not receiver.grpc_port or not receiver.http_port:  # port 0 not bound yet: the first frame
+        return "(the settings for Claude Code appear here once ccmon listens)"
     return render(Target(base.bind, receiver.grpc_port or 0, receiver.http_port or 0, base.token), "grpc", "sh")
 
 
 def dashboard(args: argparse.Namespace) -> int:
+    import logging
+
     if not getattr(args, "prometheus", None):
         _warn_if_public(args.bind)
+    logging.getLogger("ccmon").addHandler(logging.NullHandler())  # the status bar says it, not stderr
+    logging.getLogger("ccmon").propagate = False
     app = make_app(args)
     app.run()
     if app.startup_error:
-        return fail(app.startup_error)
+        raise CcmonError(app.startup_error, app.startup_code)
     from .ingest.receiver import OtlpSource
 
     if isinstance(app.source, OtlpSource) and app.source_started:

@@ -8,7 +8,7 @@ import sqlite3
 import sys
 import time
 
-from .cli import fail
+from .errors import CcmonError
 
 
 # Claude Code exports metrics every 60 s by default (logs every 5 s): data older than two
@@ -44,13 +44,11 @@ def report(args: argparse.Namespace) -> int:
         try:
             since_ns = time.time_ns() - int(parse_duration(args.since) * 1e9)
         except ValueError as exc:
-            return fail(str(exc), 2)
+            raise CcmonError(str(exc), 2) from None
     if args.prometheus:
         from .ingest.prometheus.report import prometheus_report
 
         data = prometheus_report(args, since_ns)
-        if isinstance(data, int):
-            return data
     else:
         from .model import db
         from .model.limits_store import load_view
@@ -64,13 +62,15 @@ def report(args: argparse.Namespace) -> int:
             _warn_if_nothing_receives(args.db, conn)
             conn.close()
         except FileNotFoundError:
-            return fail(f"no ccmon database at {args.db}: run `ccmon` or `ccmon serve` first, or pass --db")
+            raise CcmonError(f"no ccmon database at {args.db}: run `ccmon` or `ccmon serve` first, or pass --db") from None
         except sqlite3.Error as exc:
-            return fail(f"cannot read {args.db}: {exc}")
+            raise CcmonError(f"cannot read {args.db}: {exc}") from None
         snap = built.aggs.snapshot(0, SourceStatus(kind="otlp", where=str(args.db)))
         data = add_statusline(report_dict(snap, since_ns), limits)
     if args.json:
-        print(json.dumps(data, indent=2, ensure_ascii=False))
+        from .model.text import json_safe
+
+        print(json_safe(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)))  # \u202e stays escaped
     else:
         print(report_text(data))
         if (limits_line := statusline_text(data)) is not None:

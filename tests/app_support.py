@@ -92,7 +92,8 @@ class StoreSource:
 
     async def session_detail(self, key: str):
         events = self.store.session_events(key, 5000)
-        return build_detail(key, events, self.store.session_cost_points(key), 5000)
+        return build_detail(key, events, self.store.session_cost_points(key), 5000,
+                            self.store.session_interactions(key))
 
 
 def fixed_store(path: Path, *folders: tuple[str, str]) -> Store:

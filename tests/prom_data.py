@@ -5,7 +5,8 @@ must keep out), one sample a minute, ending at ``end_s``:
 
     alice  2 h, sonnet +0.05 $/min and haiku +0.01 $/min, tokens growing, edits, a commit, a PR
     bob    90 min, opus from 1.00 $ (its first export already held it) +0.10 $/min
-    carol  ended 3 h ago: one hour of sonnet at a flat 0.50 $
+    carol  4 h ago: 0.50 $ of sonnet, then an hour of unchanged samples (ended 3 h ago; last seen
+           4 h ago, when it last counted anything, as OTLP mode says)
 
 so ``increase(cost[1h])`` is exactly 0.05*60 + 0.01*60 + 0.10*60 = 9.6 and every "so far"
 figure is the counters' last value. ``Variant`` renames metrics and labels the ways real
@@ -128,7 +129,7 @@ def expected_report(end_s: int) -> dict:
         "sessions": [
             {"session_id": "sess-carol", "user_id": "u-carol", "cost_usd": 0.5,
              "tokens": {"input": 0, "output": 0, "cacheRead": 0, "cacheCreation": 0}, "models": [SONNET],
-             "first_seen": at(end_s - 4 * 3600), "last_seen": at(end_s - 3 * 3600)},
+             "first_seen": at(end_s - 4 * 3600), "last_seen": at(end_s - 4 * 3600)},  # flat: counted once
             {"session_id": "sess-alice", "user_id": "u-alice", "cost_usd": 7.2,
              "tokens": {"input": 1320, "output": 600, "cacheRead": 12000, "cacheCreation": 2400},
              "models": [HAIKU, SONNET], "first_seen": at(end_s - 7200), "last_seen": at(end_s)},
@@ -152,4 +153,10 @@ def aligned_now() -> int:
 
 def figures(snap) -> dict:
     """A snapshot's report, without the keys that name the server or the time of asking."""
-    return {k: v for k, v in report_dict(snap).items() if k not in ("source", "since", "naming")}
+    return {k: v for k, v in report_dict(snap).items()
+            if k not in ("source", "since", "naming", "today_usd", "burn_usd_per_hour", "other_telemetry")}
+
+
+def seconds_since_midnight(at_s: float) -> float:
+    t = time.localtime(at_s)
+    return t.tm_hour * 3600 + t.tm_min * 60 + t.tm_sec + at_s % 1

@@ -167,9 +167,9 @@ async def test_port_in_use_is_one_clear_line(args):
         app = dashboard(args)
         async with app.run_test() as pilot:
             await wait_for(pilot, lambda: app.startup_error is not None, "the start to fail")
-    assert app.return_code == 1
+    assert app.return_code == 2
     assert "\n" not in app.startup_error
-    assert "--grpc-port/--http-port" in app.startup_error
+    assert f"port than {args.http_port} with --http-port" in app.startup_error
     assert "in use" in app.startup_error.lower()
 
 
@@ -180,3 +180,38 @@ async def test_source_is_stopped_on_exit(args):
         await pilot.press("q")
     with pytest.raises(OSError):  # nothing listens there any more
         socket.create_connection(("127.0.0.1", grpc_port), timeout=5).close()
+
+
+async def test_session_screen_reads_the_trace_spans(args):
+    """With Claude Code's tracing beta, the stored spans say how long each prompt took end to end."""
+    app = dashboard(args)
+    async with app.run_test(size=(160, 48)) as pilot:
+        grpc_port, _ = await ports(pilot, app)
+        await send(grpc_port, capture("2.1.330", "grpc/traces_beta"))
+        await caught_up(pilot, app)
+        app.open_session("4a938e3f-da98-427a-bff3-ae8621705a50")
+
+        def note() -> str:
+            try:
+                return " ".join(pane_lines(app, "#session-note"))
+            except Exception:  # the screen is still being mounted
+                return ""
+
+        await wait_for(pilot, lambda: "Traces:" in note(), "the trace line")
+        assert " ".join(pane_lines(app, "#session-note")) == (
+            "Traces: 1 prompt(s) end to end, median 0.3 s, longest 0.3 s (Claude Code's tracing beta)")
+
+
+async def test_status_bar_counts_other_telemetry(args):
+    """Another service's export is kept apart: no session, no cost, and the status bar says so."""
+    from test_counting_e2e import metrics
+    from test_counting_e2e import send as send_one
+
+    app = dashboard(args)
+    async with app.run_test(size=(160, 48)) as pilot:
+        grpc_port, http_port = await ports(pilot, app)
+        await send_one(grpc_port, http_port, metrics([(FIXED_NS - 10**9, FIXED_NS, 3.0)], name="http.requests",
+                                                     service="checkout"), "grpc")
+        await wait_for(pilot, lambda: "1 other telemetry" in " ".join(pane_lines(app, "#status")),
+                       "the other sender on the status bar")
+        assert app.snapshot.sessions == () and app.snapshot.cost_total == 0.0

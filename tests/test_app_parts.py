@@ -148,13 +148,3 @@ async def test_palette_lists_the_footer_actions(tmp_path):
     assert {"Pause / resume", "Sort sessions", "Filter", "Group by", "Open session", "Zoom pane", "Next pane", "Help",
             "Quit"} <= titles
 
-
-def test_views_speak_no_protocol():
-    """The views import the model and Textual only: no grpc, httpx, protobuf or ingest."""
-    code = ("import sys, pkgutil, importlib, ccmon.views as v\n"
-            "for m in pkgutil.walk_packages(v.__path__, 'ccmon.views.'): importlib.import_module(m.name)\n"
-            "print([m for m in sys.modules\n"
-            "       if m.split('.')[0] in ('grpc', 'httpx', 'google') or m.startswith('ccmon.ingest')])")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "[]"

@@ -84,7 +84,7 @@ def test_clean_makes_controls_visible():
     assert clean(MARKUP) == MARKUP
     assert clean(TITLE) == "␛]0;t␇"
     assert clean(CLEAR + "\r\n\t\x00\x7f") == "␛[2J␍  ␀␡"
-    assert clean("a\x9bb\u202ec") == "a\ufffdb\ufffdc"
+    assert clean("a\x9bb\u202ec") == "a⟨U+009B⟩b⟨U+202E⟩c"
     assert clean("日本語 ✓") == "日本語 ✓"
 
 
@@ -114,7 +114,7 @@ async def test_hostile_values_show_literally(tmp_path):
 
         while "Group by team" not in pane_lines(app, "#groups")[0]:
             await pilot.press("g")
-        assert "[i]ops\ufffd31m 1 $0.5000 0" in pane_lines(app, "#groups")
+        assert "[i]ops⟨U+009B⟩31m 1 $0.5000 0" in pane_lines(app, "#groups")
 
         await pilot.press("enter")  # the session screen: its header carries the id and model
         await pilot.pause()

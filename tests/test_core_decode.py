@@ -104,7 +104,9 @@ def test_event_name_from_attribute_or_body_and_missing_time_gets_receive_time():
 
 def test_gauge_histogram_and_unusable_kinds():
     req = ExportMetricsServiceRequest()
-    sm = req.resource_metrics.add().scope_metrics.add()
+    rm = req.resource_metrics.add()
+    rm.resource.attributes.add(key="service.name").value.string_value = "claude-code"
+    sm = rm.scope_metrics.add()
     g = sm.metrics.add(name="g")
     g.gauge.data_points.add(time_unix_nano=5, as_int=3)
     h = sm.metrics.add(name="h")
@@ -118,11 +120,12 @@ def test_gauge_histogram_and_unusable_kinds():
     batch = decode_metrics(req)
     got = {(p.metric, p.value, p.cumulative) for p in batch.points}
     assert got == {("g", 3.0, True), ("h.count", 4.0, False), ("h.sum", 10.0, False)}
-    assert batch.skipped == 2  # the summary and the NaN are reported, not silently dropped
+    # the summary and the NaN are reported (OTLP partial success), not silently dropped
+    assert (batch.skipped, batch.rejected) == (1, 1)
 
 
 def test_otlp_json_hex_ids_numbers_as_strings_and_unknown_fields():
-    doc = b"""{"resourceLogs":[{"resource":{"attributes":[]},"futureField":1,"scopeLogs":[{"logRecords":[
+    doc = b"""{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"claude-code"}}]},"futureField":1,"scopeLogs":[{"logRecords":[
       {"timeUnixNano":"1795399421983000000","traceId":"0af7651916cd43dd8448eb211c80319c",
        "spanId":"b7ad6b7169203331","attributes":[{"key":"event.name","value":{"stringValue":"x"}},
        {"key":"n","value":{"intValue":"42"}},{"key":"m","value":{"intValue":43}}]}]}]}]}"""
@@ -146,13 +149,16 @@ def test_bad_payloads_say_why(body, json_body, msg):
         parse("logs", body, json_body=json_body)
 
 
-def test_out_of_range_timestamp_is_bad_payload():
+def test_out_of_range_timestamp_keeps_its_value():
+    # Totals never lose a finite value because of its time stamp: past 2262 is clamped to what
+    # SQLite can hold (time-based figures then place it at its arrival).
     req = ExportMetricsServiceRequest()
-    m = req.resource_metrics.add().scope_metrics.add().metrics.add(name="x")
+    m = req.resource_metrics.add().scope_metrics.add().metrics.add(name="claude_code.x")
     m.sum.aggregation_temporality = 1
+    m.sum.is_monotonic = True
     m.sum.data_points.add(time_unix_nano=2**64 - 1, as_double=1)
-    with pytest.raises(BadPayload, match="out of range"):
-        decode("metrics", req.SerializeToString())
+    (p,) = decode("metrics", req.SerializeToString()).points
+    assert (p.value, p.end_ns) == (1.0, 2**63 - 1)
 
 
 def test_gzip_is_inflated_with_a_bound():

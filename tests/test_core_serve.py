@@ -82,7 +82,7 @@ def test_port_in_use_is_one_clear_line(tmp_path):
         out = subprocess.run([sys.executable, "-m", "ccmon", "serve", "--db", str(tmp_path / "x.db"),
                               "--grpc-port", str(free_port()), "--http-port", str(port)],
                              capture_output=True, text=True, timeout=30)
-    assert out.returncode == 1
+    assert out.returncode == 2
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("ccmon: ") and f"127.0.0.1:{port}" in lines[0]
 
@@ -95,8 +95,9 @@ def test_grpc_port_in_use_is_one_clear_line(tmp_path):
                              capture_output=True, text=True, timeout=30)
     finally:
         srv.stop()
-    assert out.returncode == 1
+    assert out.returncode == 2
     assert out.stderr.count("\n") == 1 and f"127.0.0.1:{srv.grpc_port}" in out.stderr
+    assert "--grpc-port" in out.stderr and "--http-port" not in out.stderr
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:

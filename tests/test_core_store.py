@@ -115,8 +115,12 @@ def test_a_resent_log_export_counts_each_event_once(store):
     assert snap.latency_p50_ms == 100
 
 
-def test_events_without_sequence_are_all_kept(store):
-    store.ingest(batch(events=(_event(T0, seq=None), _event(T0, seq=None))))
+def test_events_without_sequence_count_once_per_distinct_record(store):
+    # No event.sequence: the record's identity is a digest of its time, name, attributes and
+    # resource. Two different records at the same instant are two; the same record re-sent is one.
+    a, b = _event(T0, seq=None, duration_ms=5), _event(T0, seq=None, duration_ms=6)
+    store.ingest(batch(events=(a, b)))
+    store.ingest(batch(events=(a, b)))
     assert dict(store.snapshot().events_by_name) == {"api_request": 2}
 
 
@@ -140,7 +144,7 @@ def test_retention_rolls_old_events_up_and_keeps_their_counts(tmp_path):
 
 def test_since_limits_the_rebuild(tmp_path):
     path = tmp_path / "c.db"
-    st = Store(path, retention_days=0)
+    st = Store(path, retention_days=0, clock=lambda: T0 + 7300 * S)
     st.ingest(batch(cost(1.0, T0, T0 + S), cost(2.0, T0 + 7200 * S, T0 + 7201 * S),
                     events=(_event(T0, seq=0), _event(T0 + 7200 * S, seq=1))))
     st.close()

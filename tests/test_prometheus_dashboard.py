@@ -15,12 +15,13 @@ from ccmon.cli import build_parser
 from ccmon.compose import make_app
 from ccmon.views import fmt
 from prom_data import BURN_PER_HOUR, PLATFORM, team_history
-from prom_server import prometheus  # noqa: F401  (fixture)
+from prom_server import tsdb  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.prometheus
 
 
-async def test_dashboard_shows_what_the_report_says(prometheus):
+async def test_dashboard_shows_what_the_report_says(tsdb):
+    prometheus = tsdb  # Prometheus, then VictoriaMetrics
     prometheus.push(team_history(int(time.time())))
     run = subprocess.run([sys.executable, "-m", "ccmon", "report", "--prometheus", prometheus.url,
                           "--match", PLATFORM, "--json"], capture_output=True, text=True, timeout=60)

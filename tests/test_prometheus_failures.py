@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import http.server
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -57,6 +59,8 @@ class Proxy:
             return self.reply(h, 401, b"Unauthorized\n", "text/plain")
         if self.mode == "5xx":
             return self.reply(h, 502, b"<html><body>502 Bad Gateway</body></html>", "text/html")
+        if self.mode == "escapes":
+            return self.reply(h, 503, b"\x1b]0;owned\x07\x1b[2Jdown\x9b1m", "text/plain")
         if self.mode == "garbage":
             return self.reply(h, 200, b'{"status": "success", "data": [1, 2', "application/json")
         if self.mode == "slow":
@@ -71,11 +75,14 @@ class Proxy:
 
     @staticmethod
     def reply(h: http.server.BaseHTTPRequestHandler, status: int, body: bytes, ctype: str) -> None:
-        h.send_response(status)
-        h.send_header("Content-Type", ctype)
-        h.send_header("Content-Length", str(len(body)))
-        h.end_headers()
-        h.wfile.write(body)
+        try:
+            h.send_response(status)
+            h.send_header("Content-Type", ctype)
+            h.send_header("Content-Length", str(len(body)))
+            h.end_headers()
+            h.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up waiting (the timeout tests)
 
     def close(self) -> None:
         self.server.shutdown()
@@ -156,3 +163,52 @@ async def test_an_unreachable_url_is_a_status_not_a_crash():
         assert source.snapshot().cost_total == 0 and source.snapshot().recent_events is None
     finally:
         await source.stop()
+
+
+@pytest.mark.parametrize("columns", [160, 200])
+async def test_the_reason_and_every_failed_poll_stay_on_the_status_bar(proxy, columns):
+    """After good polls the server goes away: the status bar keeps the reason in view, with the
+    long naming text after it, and counts each failed poll, not just the first."""
+    from app_support import pane_lines, wait_for
+    from ccmon.cli import build_parser
+    from ccmon.compose import make_app
+
+    app = make_app(build_parser().parse_args(["--prometheus", proxy.url, "--header", f"Authorization: {TOKEN}",
+                                              "--match", PLATFORM, "--interval", "0.05"]))
+    async with app.run_test(size=(columns, 48)) as pilot:
+        await wait_for(pilot, lambda: app.source._polls_ok >= 2, "two good polls")
+        proxy.mode = "5xx"
+        await wait_for(pilot, lambda: app.source._polls_failed >= 3, "three failed polls")
+        proxy.mode = "ok"  # the backoff is long now: the screen holds still while it is read
+        failed = app.source._polls_failed
+        await wait_for(pilot, lambda: f"· {failed} failed" in " ".join(pane_lines(app, "#status")),
+                       "the failure count on screen")
+        status = " ".join(pane_lines(app, "#status"))
+        assert "HTTP 502 Bad Gateway: <html><body>502 Bad Gateway</body></html>" in status, status
+        assert "STALE" in status and f"Prometheus {proxy.url}" in status  # the naming may be cut off
+
+
+def run_report(*argv: str) -> tuple[subprocess.CompletedProcess, float]:
+    t0 = time.monotonic()
+    run = subprocess.run([sys.executable, "-m", "ccmon", "report", *argv], capture_output=True, text=True, timeout=60)
+    return run, time.monotonic() - t0
+
+
+def test_report_has_one_deadline_for_a_slow_server(proxy):
+    """Each answer takes 2 s, under the per-request limit; three requests would take 6 s.
+    ``--timeout 3`` bounds the whole report."""
+    proxy.mode = "slow"
+    run, took = run_report("--prometheus", proxy.url, "--header", f"Authorization: {TOKEN}", "--timeout", "3")
+    assert (run.returncode, run.stdout) == (1, "")
+    assert run.stderr == f"ccmon: prometheus at {proxy.url}: no complete answer within 3 s (--timeout)\n"
+    assert took < 5.5
+    proxy.mode = "ok"
+    run, _ = run_report("--prometheus", proxy.url, "--header", f"Authorization: {TOKEN}", "--timeout", "0")
+    assert (run.returncode, run.stderr) == (2, "ccmon: --timeout must be positive, not 0\n")
+
+
+def test_report_strips_control_characters_from_server_text(proxy):
+    proxy.mode = "escapes"
+    run, _ = run_report("--prometheus", proxy.url, "--header", f"Authorization: {TOKEN}")
+    assert run.returncode == 1
+    assert run.stderr == f"ccmon: prometheus at {proxy.url}: HTTP 503 Service Unavailable: ␛]0;owned␇␛[2Jdown\ufffd1m\n"

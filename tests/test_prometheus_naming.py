@@ -8,7 +8,7 @@ import pytest
 from ccmon.ingest.prometheus.config import Config
 from ccmon.ingest.prometheus.source import PrometheusSource
 from prom_data import PLATFORM, Variant, aligned_now, expected_report, figures, team_history
-from prom_server import prometheus  # noqa: F401  (fixture)
+from prom_server import tsdb  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.prometheus
 
@@ -39,10 +39,10 @@ VARIANTS = {
 
 
 @pytest.mark.parametrize("variant, naming", VARIANTS.values(), ids=VARIANTS.keys())
-async def test_every_naming_gives_the_same_figures(prometheus, variant, naming):
+async def test_every_naming_gives_the_same_figures(tsdb, variant, naming):
     t = aligned_now()
-    prometheus.push(team_history(t, variant))
-    source = PrometheusSource(Config(prometheus.url, match=PLATFORM), clock=lambda: t)
+    tsdb.push(team_history(t, variant))
+    source = PrometheusSource(Config(tsdb.url, match=PLATFORM), clock=lambda: t)
     await source.poll()
     await source.stop()
     snap = source.snapshot()
@@ -51,11 +51,11 @@ async def test_every_naming_gives_the_same_figures(prometheus, variant, naming):
     assert round(snap.burn_1h, 9) == 9.6
 
 
-async def test_without_session_id_each_user_is_one_row(prometheus):
+async def test_without_session_id_each_user_is_one_row(tsdb):
     """OTEL_METRICS_INCLUDE_SESSION_ID=false: no session_id label anywhere."""
     t = aligned_now()
-    prometheus.push(team_history(t, Variant(session_ids=False)))
-    source = PrometheusSource(Config(prometheus.url, match=PLATFORM), clock=lambda: t)
+    tsdb.push(team_history(t, Variant(session_ids=False)))
+    source = PrometheusSource(Config(tsdb.url, match=PLATFORM), clock=lambda: t)
     await source.poll()
     await source.stop()
     snap = source.snapshot()
@@ -64,3 +64,28 @@ async def test_without_session_id_each_user_is_one_row(prometheus):
     for row in expected["sessions"]:
         row["session_id"] = "user:" + row["user_id"]
     assert figures(snap) == expected
+
+
+async def test_two_namings_on_one_server_are_summed_and_said(tsdb):
+    """A team moving from scraping Claude Code's :9464 to a Collector has both namings on the
+    server. Every session's series are summed across them, and the status says so."""
+    from prom_data import HAIKU, OPUS
+    from prom_server import counter
+
+    t = aligned_now()
+    other = "claude_code_cost_usage_total"  # the :9464 naming
+    tsdb.push(team_history(t) + [
+        counter(other, {"team": "platform", "session_id": "sess-erin", "user_id": "u-erin", "model": OPUS}, t, 0.01,
+                minutes=30, start=1.7),
+        counter(other, {"team": "platform", "session_id": "sess-alice", "user_id": "u-alice", "model": HAIKU}, t, 0,
+                minutes=10, start=1.0),
+    ])
+    source = PrometheusSource(Config(tsdb.url, match=PLATFORM), clock=lambda: t)
+    await source.poll()
+    await source.stop()
+    snap = source.snapshot()
+    assert snap.status.naming.startswith("OTel Collector naming: claude_code_cost_usage_USD_total + "
+                                         "claude_code_cost_usage_total (summed); labels: ")
+    costs = {s.key: round(s.cost, 9) for s in snap.sessions}
+    assert costs == {"sess-alice": 8.2, "sess-bob": 10.0, "sess-carol": 0.5, "sess-erin": 2.0}
+    assert round(snap.cost_total, 9) == 17.7 + 3.0

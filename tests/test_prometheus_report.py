@@ -4,6 +4,7 @@ Prometheus, exact figures, and one clear line on failure."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 import subprocess
 import sys
 
@@ -32,16 +33,27 @@ def test_report_json_has_the_exact_figures(team):
     run = ccmon("report", "--prometheus", url, "--match", PLATFORM, "--json")
     assert run.returncode == 0, run.stderr
     data = json.loads(run.stdout)
-    assert {k: v for k, v in data.items() if k not in ("source", "since", "naming")} == expected_report(end_s)
+    # today and the burn rates depend on the time of asking (tested in test_counting_e2e)
+    assert set(data["burn_usd_per_hour"]) == {"5m", "1h"} and data["today_usd"] >= 0
+    timed = ("source", "since", "naming", "today_usd", "burn_usd_per_hour", "other_telemetry")
+    assert {k: v for k, v in data.items() if k not in timed} == expected_report(end_s)
     assert data["source"] == url
     assert data["naming"].startswith("OTel Collector naming: claude_code_cost_usage_USD_total")
 
 
-def test_report_since_leaves_out_sessions_seen_only_before(team):
-    url, _ = team
+def test_report_since_is_what_was_spent_in_the_window(team):
+    """As in OTLP mode: only growth after the window's start counts. Bob started inside the
+    2 h (his first sample counts whole), alice just before it, carol 4 h ago."""
+    url, end_s = team
     data = json.loads(ccmon("report", "--prometheus", url, "--match", PLATFORM, "--since", "2h", "--json").stdout)
     assert [s["session_id"] for s in data["sessions"]] == ["sess-alice", "sess-bob"]  # carol ended 3 h ago
-    assert (data["cost_usd"], data["sessions_started"]) == (17.2, 2)
+    since_s = datetime.fromisoformat(data["since"].replace("Z", "+00:00")).timestamp()
+    # alice's newest sample before the window is what she held; each later one adds a minute
+    alice_minutes = sum(1 for k in range(121) if end_s - 7200 + 60 * k > since_s)
+    assert 115 <= alice_minutes <= 120
+    assert data["cost_usd"] == round(10.0 + 0.06 * alice_minutes, 10)
+    assert data["sessions_started"] == 1  # bob's; alice's session count was already 1 before
+    assert data["lines"] == {"added": 3, "removed": 1}  # bob's first sample; alice's lines are older
 
 
 def test_report_text(team):

@@ -8,6 +8,7 @@ the assertions are about shape and naming; exact figures are in test_prometheus_
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -70,3 +71,42 @@ def test_ccmon_report_against_a_scraping_prometheus(scraping):
     assert set(data["cost_by_model"]) == {"claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001",
                                           "claude-opus-4-1-20250805"}
     assert data["events"] is None and data["api_errors"] is None
+
+
+async def test_a_session_that_ended_keeps_its_first_scrape_and_its_times(scraping, fake_exporter):
+    """Last in this module: it leaves an ended session behind. A session appears already holding
+    60 s of usage (as at Claude Code's first export), is scraped for a few seconds, then its
+    exporter stops exposing it; Prometheus marks its series stale. A poll after that still has
+    it: its first scrape counted whole, and its first and last seen are real scrape times."""
+    import time
+
+    import httpx
+
+    def post(path: str) -> str:
+        return httpx.post(f"http://{fake_exporter}{path}").text
+
+    match = 'pipeline="collector"'
+    born = time.time() - 60  # the exporter's session started 60 s before it appeared
+    sid = post("/session/new")
+    source = PrometheusSource(Config(scraping.url, match=match))
+    try:
+        for _ in range(100):
+            await asyncio.sleep(0.1)
+            assert await source.poll()
+            if sid in {s.key for s in source.snapshot().sessions} and time.time() - born > 65:
+                break
+        ended = time.time()
+        assert post("/session/end") == sid
+        await asyncio.sleep(2.5)  # past the next scrape: its series are stale now
+        assert await source.poll()
+    finally:
+        await source.stop()
+    instant = httpx.get(scraping.url + "/api/v1/query", params={
+        "query": f'claude_code_cost_usage_USD_total{{session_id="{sid}", {match}}}'}).json()["data"]["result"]
+    assert instant == []  # gone from instant queries: the staleness marker
+    row = next(s for s in source.snapshot().sessions if s.key == sid)
+    first_s, last_s = row.first_ns / 1e9, row.last_ns / 1e9
+    assert born + 60 - 0.1 <= first_s <= born + 60 + 1.5  # the first scrape after it appeared
+    assert first_s + 2 < last_s <= ended + 1.1  # the last scrape before it ended
+    # Every sample counted, the first one whole: 0.002 $/s since its start, to the last sample.
+    assert abs(row.cost - 0.002 * (last_s - born)) < 0.002 * 1.5

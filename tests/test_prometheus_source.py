@@ -14,13 +14,14 @@ import time
 import pytest
 
 from ccmon.ingest.prometheus.config import Config
-from ccmon.ingest.prometheus.fetch import seconds_since_midnight
+from prom_data import seconds_since_midnight
+from ccmon.ingest.prometheus.promql import QUERIES_FIRST_POLL, QUERIES_LATER_POLL
 from ccmon.ingest.prometheus.source import PrometheusSource
 from ccmon.model.report import report_dict
 from ccmon.model.snapshot import Tokens
 from prom_data import (BURN_PER_HOUR, COST_PER_MINUTE, HAIKU, OPUS, PLATFORM, SONNET, TOKENS_PER_MINUTE,
                        aligned_now, expected_report, figures, team_history)
-from prom_server import counter, prometheus  # noqa: F401  (fixture)
+from prom_server import counter, tsdb  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.prometheus
 COST = "claude_code_cost_usage_USD_total"
@@ -33,11 +34,11 @@ async def poll(url: str, at_s: float, match: str = "", **config) -> PrometheusSo
     return source
 
 
-async def test_burn_rate_is_increase_over_the_window(prometheus):
+async def test_burn_rate_is_increase_over_the_window(tsdb):
     """0.05 $/min for 2 h: increase(cost[1h]) = 3.0 exactly, so the burn rate is $3.00/h."""
     t = aligned_now()
-    prometheus.push([counter(COST, {"model": SONNET, "session_id": "s1"}, t, 0.05)])
-    snap = (await poll(prometheus.url, t)).snapshot()
+    tsdb.push([counter(COST, {"model": SONNET, "session_id": "s1"}, t, 0.05)])
+    snap = (await poll(tsdb.url, t)).snapshot()
     assert snap.status.last_error is None and not snap.status.stale
     assert round(snap.burn_1h, 9) == 3.0
     assert round(snap.burn_5m, 9) == 3.0  # 0.25 $ in 5 min, per hour
@@ -53,10 +54,10 @@ async def test_burn_rate_is_increase_over_the_window(prometheus):
     assert not snap.has_events
 
 
-async def test_team_figures_narrowed_by_match(prometheus):
+async def test_team_figures_narrowed_by_match(tsdb):
     t = aligned_now()
-    prometheus.push(team_history(t))
-    source = await poll(prometheus.url, t, PLATFORM)
+    tsdb.push(team_history(t))
+    source = await poll(tsdb.url, t, PLATFORM)
     snap = source.snapshot()
     assert figures(snap) == expected_report(t)
     assert round(snap.burn_1h, 9) == round(snap.burn_5m, 9) == BURN_PER_HOUR
@@ -80,15 +81,15 @@ async def test_team_figures_narrowed_by_match(prometheus):
                                   "labels: session_id, user_email + user_id, tool_name, type=cacheRead, job")
 
 
-async def test_queries_per_poll_are_fixed_whatever_the_team_size(prometheus):
+async def test_queries_per_poll_are_fixed_whatever_the_team_size(tsdb):
     t = aligned_now()
-    prometheus.push(team_history(t))
-    source = PrometheusSource(Config(prometheus.url), clock=lambda: t)
+    tsdb.push(team_history(t))
+    source = PrometheusSource(Config(tsdb.url), clock=lambda: t)
 
     async def queries() -> tuple[int, int]:
-        before, sent = prometheus.http_requests(), source.requests
+        before, sent = tsdb.http_requests(), source.requests
         assert await source.poll()
-        after = prometheus.http_requests()
+        after = tsdb.http_requests()
         served = sum(after.get(h, 0) - before.get(h, 0)
                      for h in ("/api/v1/query", "/api/v1/query_range", "/api/v1/label/:name/values"))
         return int(served), source.requests - sent
@@ -96,22 +97,24 @@ async def test_queries_per_poll_are_fixed_whatever_the_team_size(prometheus):
     try:
         small = await queries()
         assert len(source.snapshot().sessions) == 4  # 3 + team "other"
-        prometheus.push([counter(COST, {"model": f"model-{i % 7}", "session_id": f"extra-{i}",
+        tsdb.push([counter(COST, {"model": f"model-{i % 7}", "session_id": f"extra-{i}",
                                         "user_id": f"user-{i % 40}"}, t, 0.001, minutes=10) for i in range(300)])
         large = await queries()
         assert len(source.snapshot().sessions) == 304
     finally:
         await source.stop()
-    # Counted by Prometheus itself and by the client: discovery, 6 instant queries, 1 range
-    # query, whatever the number of sessions, users and models. The budget is 12.
-    assert small == large == (8, 8)
+    # Counted by Prometheus itself and by the client, whatever the number of sessions, users and
+    # models: a first poll is discovery, the values before the window and the raw samples; a
+    # later poll is discovery and the raw samples since.
+    assert small == (QUERIES_FIRST_POLL,) * 2 == (3, 3)
+    assert large == (QUERIES_LATER_POLL,) * 2 == (2, 2)
 
 
-async def test_later_polls_look_only_at_what_is_new_and_agree_with_a_full_poll(prometheus):
+async def test_later_polls_look_only_at_what_is_new_and_agree_with_a_full_poll(tsdb):
     t = aligned_now()
-    prometheus.push(team_history(t))
+    tsdb.push(team_history(t))
     clock = iter([t - 1800, t - 900, t])
-    source = PrometheusSource(Config(prometheus.url, match=PLATFORM), clock=lambda: next(clock))
+    source = PrometheusSource(Config(tsdb.url, match=PLATFORM), clock=lambda: next(clock))
     try:
         for _ in range(3):
             assert await source.poll()
@@ -120,38 +123,36 @@ async def test_later_polls_look_only_at_what_is_new_and_agree_with_a_full_poll(p
     assert figures(source.snapshot()) == expected_report(t)
 
 
-async def test_counter_reset_is_not_a_negative_spend(prometheus):
+async def test_counter_reset_adds_each_epochs_growth(tsdb):
     """The collector restarted 30 minutes ago: the counter went from 4.50 back to 0 and kept
-    growing at 0.05 $/min. increase() sees through the reset; ``x - x offset 1h`` would say -1.5."""
+    growing at 0.05 $/min. Nothing is negative, and the total is 4.50 + 1.50, not the peak."""
     t = aligned_now()
     labels, samples = counter(COST, {"model": SONNET, "session_id": "s1"}, t, 0.05)
     samples = [(ts, v if i <= 90 else 0.05 * (i - 90)) for i, (ts, v) in enumerate(samples)]
-    prometheus.push([(labels, samples)])
-    snap = (await poll(prometheus.url, t)).snapshot()
+    tsdb.push([(labels, samples)])
+    snap = (await poll(tsdb.url, t)).snapshot()
     assert round(snap.burn_1h, 9) == 3.0
     assert [round(x, 9) for x in snap.cost_per_minute] == [0.05] * 60
-    # "So far" is the counter's peak: it does not fall back to 1.50 after the reset, though
-    # the 1.50 counted since is not added to the 4.50 before it (a documented limit).
-    assert round(snap.cost_total, 9) == 4.5
+    assert round(snap.cost_total, 9) == 6.0
 
 
-async def test_nan_and_inf_samples_do_not_poison_the_figures(prometheus):
+async def test_nan_and_inf_samples_do_not_poison_the_figures(tsdb):
     t = aligned_now()
-    prometheus.push([
+    tsdb.push([
         counter(COST, {"model": SONNET, "session_id": "ok"}, t, 0.05),
         ({"__name__": COST, "model": SONNET, "session_id": "nan"}, [(t * 1000, float("nan"))]),
         ({"__name__": COST, "model": OPUS, "session_id": "inf"}, [(t * 1000, float("inf"))]),
     ])
-    snap = (await poll(prometheus.url, t)).snapshot()
+    snap = (await poll(tsdb.url, t)).snapshot()
     assert snap.status.last_error is None
     assert round(snap.cost_total, 9) == 6.0
     json.dumps(report_dict(snap), allow_nan=False)  # the report stays valid JSON
 
 
-async def test_session_detail_is_the_cost_curve(prometheus):
+async def test_session_detail_is_the_cost_curve(tsdb):
     t = aligned_now()
-    prometheus.push(team_history(t))
-    source = PrometheusSource(Config(prometheus.url, match=PLATFORM), clock=lambda: t)
+    tsdb.push(team_history(t))
+    source = PrometheusSource(Config(tsdb.url, match=PLATFORM), clock=lambda: t)
     await source.poll()
     detail = await source.session_detail("sess-bob")
     unknown = await source.session_detail("no-such-session")
@@ -163,27 +164,30 @@ async def test_session_detail_is_the_cost_curve(prometheus):
     assert all(a[1] <= b[1] for a, b in zip(curve, curve[1:])) and len(curve) > 100
 
 
-async def test_a_400_answer_is_shown_as_prometheus_wrote_it(prometheus):
-    prometheus.push([counter(COST, {"model": SONNET}, aligned_now(), 0.05)])
-    source = await poll(prometheus.url, time.time(), match='team=~"("')
-    assert source.snapshot().status.last_error == (
-        "HTTP 400: 1:32: parse error: error parsing regexp: missing closing ): `^(?:()$`")
+async def test_a_400_answer_is_shown_as_the_server_wrote_it(tsdb):
+    tsdb.push([counter(COST, {"model": SONNET}, aligned_now(), 0.05)])
+    source = await poll(tsdb.url, time.time(), match='team=~"("')
+    assert source.snapshot().status.last_error == {
+        "prometheus": "HTTP 400: 1:32: parse error: error parsing regexp: missing closing ): `^(?:()$`",
+        "victoriametrics": 'HTTP 422: cannot parse matches[]={__name__=~".*claude_code_.+", team=~"("}: cannot expand '
+                           'WITH expressions: invalid regexp in team="(": error parsing regexp: missing closing ): '
+                           '`^(?:()$`'}[tsdb.kind]
 
 
-async def test_last_good_numbers_stay_marked_stale_until_prometheus_is_back(prometheus):
+async def test_last_good_numbers_stay_marked_stale_until_prometheus_is_back(tsdb):
     t = aligned_now()
-    prometheus.push(team_history(t))
-    source = PrometheusSource(Config(prometheus.url, match=PLATFORM), clock=lambda: t)
+    tsdb.push(team_history(t))
+    source = PrometheusSource(Config(tsdb.url, match=PLATFORM), clock=lambda: t)
     try:
         assert await source.poll()
         good, version = source.snapshot(), source.version
-        prometheus.stop()
+        tsdb.stop()
         assert not await source.poll()
         down = source.snapshot()
         assert down.status.stale and down.status.last_error.startswith("cannot connect: ")
         assert source.version == version + 1
         assert figures(down) == figures(good)  # the last good numbers stay on screen
-        prometheus.start()  # same port and data dir: the WAL brings the history back
+        tsdb.start()  # same port and data dir: the WAL brings the history back
         assert await source.poll()
         back = source.snapshot()
         assert not back.status.stale and back.status.last_error is None
@@ -192,11 +196,11 @@ async def test_last_good_numbers_stay_marked_stale_until_prometheus_is_back(prom
         await source.stop()
 
 
-async def test_the_poll_loop_runs_on_its_interval_and_stops_cleanly(prometheus):
+async def test_the_poll_loop_runs_on_its_interval_and_stops_cleanly(tsdb):
     t = aligned_now()
-    prometheus.push([counter(COST, {"model": SONNET, "session_id": "s1"}, t, 0.05)])
+    tsdb.push([counter(COST, {"model": SONNET, "session_id": "s1"}, t, 0.05)])
     clock = iter(range(t - 600, t + 1, 60))  # each poll sees the counter one minute later
-    source = PrometheusSource(Config(prometheus.url, interval_s=0.01), clock=lambda: next(clock, t))
+    source = PrometheusSource(Config(tsdb.url, interval_s=0.01), clock=lambda: next(clock, t))
     await source.start()
     try:
         for _ in range(500):

@@ -9,13 +9,16 @@ import math
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from ccmon.ingest.prometheus.api import PromError, Sample, body_data, instant_samples, range_series
-from ccmon.ingest.prometheus.build import build_snapshot
+from ccmon.ingest.prometheus.api import PromError, Series, body_data, instant_samples, one_line, range_series
+from ccmon.ingest.prometheus.build import PromModel
 from ccmon.ingest.prometheus.config import Config, parse_match, parse_url
 from ccmon.ingest.prometheus.fetch import Fetched
+from ccmon.ingest.prometheus.growth import Counters
 from ccmon.ingest.prometheus.naming import discover
-from ccmon.ingest.prometheus.promql import plan, session_cost
+from ccmon.ingest.prometheus.promql import before, raw, session_cost
 from ccmon.ingest.prometheus.source import MAX_BACKOFF_S, retry_delay
 from ccmon.model import names
 from ccmon.model.snapshot import EditRow, SourceStatus, Tokens
@@ -103,24 +106,38 @@ def test_discovery_prefers_the_fuller_naming_and_mentions_the_other():
     assert discover(["up", "node_cpu_seconds_total"]) is None
 
 
-def test_match_narrows_every_selector_and_the_plan_is_fixed():
+def test_match_narrows_every_selector():
     naming = discover(["claude_code_cost_usage_USD_total"])
-    p = plan(naming, 'team="platform"', 86400, 3600)
-    assert p.queries_per_poll == 8
-    for promql in [*p.instant.values(), p.per_minute]:
-        for name in [n for n in naming.names.values() if n in promql]:
-            assert promql.count(name) == promql.count(name + '{team="platform"}'), promql
-    assert "[86400s]" in p.instant["cost"] and "[3600s]" in p.instant["spend"]
+    every = sorted(naming.family_of)
+    assert raw(every[:2], 'team="platform"', 300.5) == (
+        '{__name__=~"claude_code_active_time_seconds_total|claude_code_code_edit_tool_decision_total", '
+        'team="platform"}[300500ms]')
+    held = before(every, 'team="platform"', 86400)
+    assert held.count("last_over_time(") == 8 == held.count('{team="platform"}[86400000ms]')
     assert session_cost(naming, 'team="platform"', {"session_id": 'a"b\\c'}) == (
         'sum(claude_code_cost_usage_USD_total{team="platform", session_id="a\\"b\\\\c", user_id="", user_email=""})')
+
+
+def test_server_text_loses_its_control_characters():
+    assert one_line("bad\x1b[2J gateway\x07\n\tdown") == "bad␛[2J gateway␇ down"
 
 
 @pytest.mark.parametrize("text, inner", [
     ('{team="platform"}', 'team="platform"'), ('team="platform", env=~"prod.*"', 'team="platform", env=~"prod.*"'),
     ("", ""), (None, ""), ("{}", ""),
+    # a valid regex with braces and commas, single quotes, backticks, a trailing comma
+    ('{host=~"web-[0-9]{1,2}", env!~\'dev,test\',}', 'host=~"web-[0-9]{1,2}", env!~\'dev,test\''),
+    ('{ a = `x"y` , b!="q\\"}"}', 'a=`x"y`, b!="q\\"}"'),
 ])
 def test_match_accepts_label_matchers(text, inner):
     assert parse_match(text) == inner
+
+
+@pytest.mark.parametrize("text", ['team=platform', '{team="x"', 'team="x" env="y"', '9team="x"', 'team=="x"',
+                                  '{team="x"}}', '__name__="up"'])
+def test_match_refuses_what_is_not_label_matchers(text):
+    with pytest.raises(ValueError, match="--match"):
+        parse_match(text)
 
 
 def test_match_rejects_a_metric_name():
@@ -153,15 +170,111 @@ def test_backoff_doubles_up_to_a_cap():
 
 def test_both_spellings_of_a_label_add_up():
     """Two pipelines into one server: cacheRead and cache_read, tool_name and tool."""
-    def sample(value: float, **labels: str) -> Sample:
-        return Sample({"session_id": "s", **labels}, value)
+    def series(value: float, **labels: str) -> Series:
+        return Series({"session_id": "s", **labels}, ((100.0, value),))
 
-    fetched = Fetched(discover(["claude_code_cost_usage_USD_total"]), 86400, {
-        "tokens": (sample(10, model="m", type="cacheRead"), sample(5, model="m", type="cache_read"),
-                   sample(2, model="m", type="cache_creation"), sample(9, model="m", type="mystery")),
-        "edits": (Sample({"tool_name": "Edit", "decision": "accept"}, 3), Sample({"tool": "Edit", "decision": "accept"}, 4)),
-    })
-    snap = build_snapshot(fetched, SourceStatus("prometheus", "http://x"), 1, 0)
+    tokens, edits = "claude_code_token_usage_tokens_total", "claude_code_code_edit_tool_decision_total"
+    fetched = Fetched(discover(["claude_code_cost_usage_USD_total"]), 100.0, 0.0, True, samples=(
+        series(10, __name__=tokens, model="m", type="cacheRead"), series(5, __name__=tokens, model="m", type="cache_read"),
+        series(2, __name__=tokens, model="m", type="cache_creation"), series(9, __name__=tokens, model="m", type="mystery"),
+        series(3, __name__=edits, tool_name="Edit", decision="accept"), series(4, __name__=edits, tool="Edit", decision="accept"),
+        series(7, __name__="claude_code_something_else_total")))
+    model = PromModel()
+    assert model.feed(fetched)
+    snap = model.snapshot(1, SourceStatus("prometheus", "http://x"), 100_000_000_000)
     assert snap.tokens == Tokens(0, 0, 15, 2)
     assert snap.edit_decisions == (EditRow("Edit", "", "", "accept", 7),)
     assert [s.key for s in snap.sessions] == ["s"] and snap.recent_events is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(steps=st.lists(st.tuples(st.integers(0, 50), st.booleans()), min_size=1, max_size=40),
+       cuts=st.lists(st.integers(0, 45), max_size=8), overlap=st.integers(0, 10))
+def test_growth_counts_each_sample_once_across_overlapping_polls(steps, cuts, overlap):
+    """A counter that grows and sometimes resets, read by polls that overlap: the increments add
+    up to each epoch's growth (the first sample whole), and none is negative."""
+    samples, v = [], 0.0
+    for i, (grow, reset) in enumerate(steps):
+        v = float(grow) if reset else v + grow
+        samples.append((1000 * (i + 1), v))
+    expected = sum(b - a if b >= a else b for a, b in zip([0.0] + [x for _, x in samples], [x for _, x in samples]))
+    counters = Counters()
+    got = []
+    ends = sorted({1000 * c for c in cuts} | {1000 * (len(samples) + 1)})
+    previous_end = 0
+    for end in ends:
+        start = max(0, previous_end - 1000 * overlap)
+        got += [inc for _, inc in counters.growth("s", [(t, x) for t, x in samples if start < t <= end])]
+        previous_end = end
+    assert all(inc >= 0 for inc in got)
+    assert len(got) == len(samples) and sum(got) == expected
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_the_same_counters_give_the_same_snapshot_as_otlp_mode(data, tmp_path_factory):
+    """Random cost and token counters (resets, sessions starting anywhere, samples anywhere in a
+    minute) read by overlapping Prometheus polls and stored from OTLP cumulative exports: every
+    figure of the two snapshots is the same (one model: the same Aggregates behind both)."""
+    import time as _time
+
+    from ccmon.model.otlp import decode_metrics
+    from ccmon.model.report import report_dict
+    from ccmon.model.store import Store
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+    from prom_activity import COST, TOKENS
+    from prom_activity import Series as Activity
+    from prom_activity import otlp_export
+
+    now_s = (int(_time.time()) // 60) * 60 + 30
+    series = []
+    for i in range(data.draw(st.integers(1, 4))):
+        metric = data.draw(st.sampled_from([COST, TOKENS]))
+        t = now_s - data.draw(st.integers(60, 7200))
+        samples, resets, v = [], [], 0  # v in cents (cost) or tokens
+        for k in range(data.draw(st.integers(1, 12))):
+            if k and v > 1 and data.draw(st.booleans()) and data.draw(st.booleans()):
+                # A reset Prometheus can see: the counter comes back lower than it was. (One
+                # that comes back at or above its old value looks like growth: no server can
+                # tell, and OTLP mode knows only from the new start time.)
+                v, _ = data.draw(st.integers(0, v - 1)), resets.append(k)
+            else:
+                v += data.draw(st.integers(0 if k else 1, 50))
+            samples.append((t * 1000, v / 100 if metric is COST else float(v)))
+            t += data.draw(st.integers(5, 400))
+        if samples[-1][0] > now_s * 1000:
+            continue
+        labels = {"session_id": f"s{i % 3}", "user_id": f"u{i % 3}", "model": "m", "query_source": f"q{i}",
+                  **({"type": "input"} if metric is TOKENS else {})}
+        series.append(Activity(metric, labels, tuple(samples), tuple(resets)))
+
+    model = PromModel()
+    naming = discover(["claude_code_cost_usage_USD_total"])
+    polls = sorted(set(data.draw(st.lists(st.integers(now_s - 7300, now_s), max_size=3))) | {now_s})
+    previous = None
+    for at in polls:
+        start = at - 86400 if previous is None else previous - 300
+        samples = tuple(Series({"__name__": s.metric[2], **s.labels},
+                               tuple((t / 1000, v) for t, v in s.samples if start * 1000 < t <= at * 1000))
+                        for s in series)
+        model.feed(Fetched(naming, at, start, previous is None, (), samples))
+        previous = at
+    prom = model.snapshot(1, SourceStatus("prometheus", "x"), now_s * 1_000_000_000)
+
+    store = Store(tmp_path_factory.mktemp("otlp") / "ccmon.db", retention_days=0)
+    try:
+        if series:
+            store.ingest(decode_metrics(ExportMetricsServiceRequest.FromString(otlp_export(series))))
+        otlp = store.snapshot(now_s * 1_000_000_000)
+    finally:
+        store.close()
+
+    def figures(snap) -> dict:
+        d = {k: v for k, v in report_dict(snap).items() if k not in ("source", "events", "api_errors", "api_requests",
+                                                                      "retries", "latency_ms", "other_telemetry")}
+        return {**d, "today": round(snap.cost_today, 6), "burn": (round(snap.burn_5m, 6), round(snap.burn_1h, 6)),
+                "cpm": [round(x, 6) for x in snap.cost_per_minute], "tpm": list(snap.tokens_per_minute),
+                "tlm": snap.tokens_last_minute}
+
+    assert figures(prom) == figures(otlp)
+    assert prom.cost_today <= prom.cost_total + 1e-9 and prom.burn_5m >= 0 and prom.burn_1h >= 0

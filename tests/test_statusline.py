@@ -179,7 +179,8 @@ def test_real_process_imports_nothing_heavy(tmp_path):
     rc, mods = json.loads(out.stderr.decode().strip().splitlines()[-1])
     assert rc == 0
     assert out.stdout.decode().count("\n") == 1
-    assert mods == ["ccmon", "ccmon.cli", "ccmon.commands", "ccmon.commands.statusline", "ccmon.errors",
+    assert mods == ["ccmon", "ccmon.cli", "ccmon.commands", "ccmon.commands.statusline", "ccmon.defaults",
+                    "ccmon.errors",
                     "ccmon.model", "ccmon.model.statusline", "ccmon.model.text"]
 
 

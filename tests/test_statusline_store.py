@@ -110,7 +110,9 @@ async def test_route_answers(otlp):
 
 
 async def test_token_is_required_when_set(otlp):
-    otlp.token = "s3cret"  # the receiver's token option (CCMON_TOKEN / --token)
+    from ccmon.ingest.receiver import Security
+
+    otlp.security = Security(token="s3cret")  # the receiver's token option (CCMON_TOKEN / --token)
     port = otlp.http_port
     denied = await asyncio.to_thread(raw_http, port, post(EXAMPLE))
     assert denied.startswith(b"HTTP/1.1 401 ")

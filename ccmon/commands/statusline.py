@@ -43,7 +43,7 @@ def quick_args(argv: list[str]):
     ~8 ms, paid on every status-line refresh otherwise."""
     from types import SimpleNamespace
 
-    from ..cli import DEFAULT_BIND, DEFAULT_HTTP_PORT
+    from ..defaults import DEFAULT_BIND, DEFAULT_HTTP_PORT
 
     if not argv or argv[0] != "statusline":
         return None

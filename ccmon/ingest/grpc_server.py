@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 # gRPC core logs to stderr from C; under the dashboard that would scribble over the screen,
 # and ccmon reports its own errors in one line. Must be set before grpc is first imported.
@@ -18,11 +18,11 @@ os.environ.setdefault("GRPC_VERBOSITY", "NONE")
 import grpc  # noqa: E402
 
 from ..model.types import LOGS, METRICS, TRACES
-from .payload import MAX_BYTES, RESPONSES, BadPayload, decode
+from .limits import IDLE_TIMEOUT_S, MAX_BYTES, Busy
+from .contract import Sink, StorageError
+from .payload import BadPayload, TooLarge, response_for
 from .stats import GRPC, Via
 
-if TYPE_CHECKING:
-    from .receiver import Receiver
 
 SERVICES = {
     METRICS: "opentelemetry.proto.collector.metrics.v1.MetricsService",
@@ -34,7 +34,7 @@ SERVICES = {
 INFO_SERVICE = "ccmon.v1.Info"  # who is listening, for `ccmon doctor` (JSON bytes, no proto)
 
 
-def _info(receiver: "Receiver") -> grpc.RpcMethodHandler:
+def _info(receiver: Sink) -> grpc.RpcMethodHandler:
     async def get(body: bytes, context: grpc.aio.ServicerContext) -> bytes:
         import json
 
@@ -43,29 +43,42 @@ def _info(receiver: "Receiver") -> grpc.RpcMethodHandler:
     return grpc.unary_unary_rpc_method_handler(get)
 
 
-def _export(receiver: "Receiver", signal: str) -> Callable[..., Any]:
-    response = RESPONSES[signal]
-
+def _export(receiver: Sink, signal: str) -> Callable[..., Any]:
     async def export(body: bytes, context: grpc.aio.ServicerContext) -> Any:
-        via = Via(GRPC, len(body), dict(context.invocation_metadata() or ()).get("user-agent", "")[:200])
+        metadata = dict(context.invocation_metadata() or ())
+        via = Via(GRPC, len(body), str(metadata.get("user-agent", ""))[:200])
+        if not receiver.security.authorized(metadata.get("authorization")):
+            receiver.reject(signal, "no valid token (UNAUTHENTICATED)", via, "UNAUTHENTICATED")
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED,
+                                "missing or wrong token: send the metadata authorization: Bearer <token>")
         try:
-            batch = decode(signal, body)
-        except BadPayload as exc:
-            receiver.reject(signal, str(exc), via, "INVALID_ARGUMENT")
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        try:
-            await receiver.accept(signal, batch, via)
-        except Exception as exc:  # storage failed: UNAVAILABLE is retryable, so nothing is lost
-            await context.abort(grpc.StatusCode.UNAVAILABLE, f"ccmon could not store the export: {exc}")
-        return response()
+            async with receiver.budget.hold(len(body)):
+                try:
+                    batch = await receiver.decode(signal, body)
+                except TooLarge as exc:
+                    receiver.reject(signal, str(exc), via, "RESOURCE_EXHAUSTED")
+                    await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
+                except BadPayload as exc:
+                    receiver.reject(signal, str(exc), via, "INVALID_ARGUMENT")
+                    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+                del body
+                try:
+                    await receiver.accept(signal, batch, via)
+                except StorageError as exc:  # UNAVAILABLE is retryable, so nothing is lost
+                    await context.abort(grpc.StatusCode.UNAVAILABLE, f"ccmon could not store the export: {exc}")
+        except Busy as exc:
+            receiver.reject(signal, str(exc), via, "UNAVAILABLE")
+            await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+        return response_for(signal, batch)
 
     return export
 
 
-async def start_grpc(receiver: "Receiver", bind: str, port: int) -> tuple[grpc.aio.Server, int]:
+async def start_grpc(receiver: Sink, bind: str, port: int) -> tuple[grpc.aio.Server, int]:
     server = grpc.aio.server(options=[
         ("grpc.max_receive_message_length", MAX_BYTES),
         ("grpc.so_reuseport", 0),  # a second ccmon on the same port must fail, not share it
+        ("grpc.max_connection_idle_ms", int(IDLE_TIMEOUT_S * 1000)),  # idle clients do not pile up
     ])
     for signal, service in SERVICES.items():
         handler = grpc.unary_unary_rpc_method_handler(
@@ -77,8 +90,14 @@ async def start_grpc(receiver: "Receiver", bind: str, port: int) -> tuple[grpc.a
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(INFO_SERVICE, {"Get": _info(receiver)}),))
     host = f"[{bind}]" if ":" in bind else bind
     _check_free(bind, port, host)
+    tls = receiver.security
     try:
-        bound = server.add_insecure_port(f"{host}:{port}")
+        if tls.tls_cert:
+            with open(tls.tls_key or tls.tls_cert, "rb") as k, open(tls.tls_cert, "rb") as c:
+                creds = grpc.ssl_server_credentials([(k.read(), c.read())])
+            bound = server.add_secure_port(f"{host}:{port}", creds)
+        else:
+            bound = server.add_insecure_port(f"{host}:{port}")
     except RuntimeError:
         bound = 0
     if not bound:
@@ -90,8 +109,6 @@ async def start_grpc(receiver: "Receiver", bind: str, port: int) -> tuple[grpc.a
 def _check_free(bind: str, port: int, host: str) -> None:
     """grpc only says "failed to add port"; bind a plain socket first to give the real reason
     (address in use, not an address of this machine, ...)."""
-    if port == 0:
-        return
     family = socket.AF_INET6 if ":" in bind else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

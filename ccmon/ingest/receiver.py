@@ -1,28 +1,54 @@
 """The OTLP receiver: one gRPC and one HTTP server on the running loop, feeding the store.
 
 Both servers hand every decoded export to ``accept``, which returns only once the export is
-committed (see ``model.committer``): an OK on the wire means it is on disk.
+committed (see ``committer``): an OK on the wire means it is on disk.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 
-from ..model.committer import GroupCommitter
+from ..errors import CcmonError
+from .committer import GroupCommitter
+from .contract import Security, StorageError, storage_cause
 from ..model.limits_store import LimitsStore
 from ..model.store import Store
 from ..model.types import Batch
 from .stats import GRPC, ReceiverStats, Via
+from .limits import COMMIT_CHUNK_ITEMS, INLINE_DECODE_BYTES, ByteBudget, connection_cap
+from .payload import decode, gunzip, gzip_size_hint
 
 log = logging.getLogger("ccmon.ingest")
 SWEEP_EVERY_S = 3600.0
+PORT_FLAGS = {"grpc": "--grpc-port", "http": "--http-port"}
+
+
+def _chunks(batch: Batch, size: int) -> list[Batch]:
+    """``batch`` as consecutive parts of at most ``size`` events or spans; the metric points
+    (few, and resolved in order against each other) all stay in the first part. Events are
+    split only when each has an ``event.sequence`` (as Claude Code's do): only then does the
+    store know a re-sent one, so a retry after a part failed cannot count the others twice."""
+    if len(batch.events) + len(batch.spans) <= size:
+        return [batch]
+    events_split = all(isinstance(e.attrs.get("event.sequence"), int) for e in batch.events)
+    # The first part carries the points and the batch's counts (skipped, refused, other senders).
+    parts = [replace(batch, events=[] if events_split else batch.events, spans=[])]
+    for i in range(0, len(batch.events) if events_split else 0, size):
+        parts.append(Batch(batch.signal, events=batch.events[i:i + size]))
+    for i in range(0, len(batch.spans), size):
+        parts.append(Batch(batch.signal, spans=batch.spans[i:i + size]))
+    return [p for p in parts if p.points or p.events or p.spans or p.skipped or p.other] or [batch]
 
 
 class Receiver:
     def __init__(self, store: Store, *, bind: str = "127.0.0.1", grpc_port: int | None = 4317,
-                 http_port: int | None = 4318) -> None:
+                 http_port: int | None = 4318, security: Security | None = None,
+                 max_connections: int | None = None, budget: ByteBudget | None = None) -> None:
         self.store = store
         self.stats = ReceiverStats()  # what arrived on the wire: the status bar, the Flow view
         self.committer = GroupCommitter(store)
@@ -30,6 +56,11 @@ class Receiver:
         self.bind = bind
         self.grpc_port = grpc_port
         self.http_port = http_port
+        self.security = security or Security()
+        self.max_connections = connection_cap() if max_connections is None else max_connections
+        self.budget = budget or ByteBudget()
+        self._decoder = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ccmon-decode")
+        self._storage_error: str | None = None  # set while commits fail, cleared by the next success
         self._grpc = None
         self._http = None
         self._sweeper: asyncio.Task[None] | None = None
@@ -39,16 +70,45 @@ class Receiver:
         for cb in self.listeners:
             cb()
 
+    async def decode(self, signal: str, body: bytes, *, json_body: bool = False, gzipped: bool = False) -> Batch:
+        """Inflate and decode on a thread unless small: a 50 MiB export takes seconds of CPU
+        and must not stall the other senders. The caller holds ``budget`` for the body."""
+        if len(body) <= INLINE_DECODE_BYTES and not gzipped:
+            return decode(signal, body, json_body=json_body)
+
+        def work() -> Batch:
+            return decode(signal, gunzip(body) if gzipped else body, json_body=json_body)
+
+        return await asyncio.get_running_loop().run_in_executor(self._decoder, work)
+
+    @staticmethod
+    def inflated_size(body: bytes, gzipped: bool) -> int:
+        return gzip_size_hint(body) if gzipped else len(body)
+
     async def accept(self, signal: str, batch: Batch, via: Via | None = None) -> None:
+        """Commit ``batch``; raises StorageError (answered 503 / UNAVAILABLE) if it cannot be."""
         via = via or Via(GRPC)
         try:
-            await self.committer.submit(batch)
+            for part in _chunks(batch, COMMIT_CHUNK_ITEMS):
+                await self.committer.submit(part)
         except Exception as exc:
-            self.stats.rejected(signal, via, via.unavailable(), f"could not store {signal}: {exc}")
+            cause = storage_cause(exc)
+            self.stats.rejected(signal, via, via.unavailable(), f"cannot store exports: {cause}")
+            if self._storage_error != cause:  # one log line per new cause, not one per export
+                log.warning("cannot store exports: %s (answering 503 until writes succeed again)", cause)
+            self._storage_error = cause
             self._changed()
-            raise
+            raise StorageError(cause) from None
         self.stats.accepted(signal, via, batch)
+        if self._storage_error is not None:
+            self._storage_recovered()
         self._changed()
+
+    def _storage_recovered(self) -> None:
+        """Writes succeed again: say so once and take the error off the status bar."""
+        log.warning("storing exports again (was: %s)", self._storage_error)
+        self.stats.clear_error("cannot store exports:")
+        self._storage_error = None
 
     async def statusline(self, body: bytes) -> bool:
         """Store one status-line JSON (``POST /ccmon/v1/statusline``); False if it is not one."""
@@ -84,19 +144,30 @@ class Receiver:
 
     async def start(self) -> None:
         """Bind both servers (port 0 picks a free port; the chosen one is stored back).
-        Raises OSError naming the address when a port is taken."""
+        Raises CcmonError with one line: code 2 naming the port and its flag when it is taken,
+        code 1 saying what else went wrong (an address not of this machine, a bad certificate)."""
         from .grpc_server import start_grpc
         from .http_server import start_http
 
         try:
+            self.security.server_context()
+        except (OSError, ValueError) as exc:
+            raise CcmonError(f"cannot use --tls-cert {self.security.tls_cert} / --tls-key {self.security.tls_key}: "
+                             f"{exc}", 2) from None
+        which = "grpc"
+        try:
             if self.grpc_port is not None:
                 self._grpc, self.grpc_port = await start_grpc(self, self.bind, self.grpc_port)
+            which = "http"
             if self.http_port is not None:
                 self._http, self.http_port = await start_http(self, self.bind, self.http_port)
         except OSError as exc:
             await self.stop()
-            raise OSError(exc.errno, f"{exc.strerror or exc}; is another ccmon or an OTel Collector running? "
-                                     "Choose other ports with --grpc-port/--http-port") from None
+            if exc.errno == errno.EADDRINUSE:
+                port = self.grpc_port if which == "grpc" else self.http_port
+                raise CcmonError(f"{exc.strerror} (another ccmon or an OTel Collector?); choose another port "
+                                 f"than {port} with {PORT_FLAGS[which]}", 2) from None
+            raise CcmonError(exc.strerror or str(exc), 1) from None
         self.store.where = self.stats.where = self.endpoints()
         self.stats.version += 1  # the status bar and the waiting screen name the ports now
         self.limits.load(self.store.clock())
@@ -132,6 +203,7 @@ class Receiver:
             self._grpc = None
         await self.committer.close()
         self.limits.close()
+        self._decoder.shutdown(wait=False, cancel_futures=True)
         await asyncio.sleep(0)
 
 
@@ -189,6 +261,7 @@ class OtlpSource:
 
         def load():
             events = self.store.session_events(key, self.SESSION_EVENT_LIMIT)
-            return build_detail(key, events, self.store.session_cost_points(key), self.SESSION_EVENT_LIMIT)
+            return build_detail(key, events, self.store.session_cost_points(key), self.SESSION_EVENT_LIMIT,
+                                self.store.session_interactions(key))
 
         return await asyncio.to_thread(load)

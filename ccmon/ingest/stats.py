@@ -51,6 +51,7 @@ class _Lane:
     last_ns: int = 0
     last_status: str = ""
     last_reason: str = ""
+    partial_reason: str = ""
     statuses: Counter = field(default_factory=Counter)
     seconds: deque = field(default_factory=lambda: deque(maxlen=61))  # [second, payloads, bytes]
     gaps: deque = field(default_factory=lambda: deque(maxlen=8))
@@ -90,9 +91,11 @@ class ReceiverStats:
         now = self.clock()
         lane = self._lane(signal, via.protocol)
         lane.accepted += 1
-        if batch.skipped:
+        left_out = batch.skipped + batch.rejected  # answered as OTLP partial_success
+        if left_out:
             lane.partial += 1
-            lane.skipped_points += batch.skipped
+            lane.skipped_points += left_out
+            lane.partial_reason = batch.reason or f"{batch.skipped} data point(s) of a kind ccmon does not use"
         lane.hit(now, via.nbytes, via.ok())
         name, version = _service(batch)
         key = (name, version, via.user_agent)
@@ -106,6 +109,12 @@ class ReceiverStats:
         while len(self._senders) > MAX_SENDERS:
             del self._senders[next(iter(self._senders))]
         self.version += 1
+
+    def clear_error(self, prefix: str) -> None:
+        """The condition behind the last error is over (e.g. the disk has room again)."""
+        if (self.last_error or "").startswith(prefix):
+            self.last_error = None
+            self.version += 1
 
     def rejected(self, signal: str, via: Via, status: str, reason: str) -> None:
         lane = self._lane(signal, via.protocol)
@@ -150,7 +159,7 @@ class ReceiverStats:
                 la.first_ns, la.last_ns, la.last_status, la.last_reason,
                 sum(s[1] for s in recent), sum(s[2] for s in recent),
                 int(statistics.median(la.gaps)) if la.gaps else 0,
-                tuple(sorted(la.statuses.items()))))
+                tuple(sorted(la.statuses.items())), la.partial_reason))
         senders = tuple(FlowSender(name, version, ua, n, last)
                         for (name, version, ua), (n, last) in reversed(self._senders.items()))
         return Flow(self.where, tuple(lanes), senders, self.last_error)

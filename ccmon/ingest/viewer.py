@@ -163,7 +163,8 @@ class ViewerSource:
         def load():
             conn = db.connect(self.db, readonly=True)
             try:
-                return build_detail(key, db.session_events(conn, key, limit), db.session_cost_points(conn, key), limit)
+                return build_detail(key, db.session_events(conn, key, limit), db.session_cost_points(conn, key), limit,
+                                    db.session_interactions(conn, key))
             finally:
                 conn.close()
 

@@ -8,18 +8,19 @@ deques, and sessions are one small object each (10,000 sessions are a few MB).
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import names
+from . import counting, names
 from .events import content_logged, summarize
 from .values import as_float
 from .series import SeriesInfo
 from .snapshot import (EditRow, EventRow, ModelRow, SessionRow, Snapshot, SourceStatus, Tokens)
 
-MINUTE_NS = 60_000_000_000
+MINUTE_NS = counting.MINUTE_NS
 KEEP_MINUTES = 24 * 60
 RECENT_EVENTS = 500
 RECENT_LATENCIES = 2000
@@ -79,8 +80,10 @@ class _Model:
     raw: set[str] = field(default_factory=set)
 
 
-def _by_last_seen(r: SessionRow) -> int:
-    return r.last_ns
+def _by_last_seen(r: SessionRow) -> tuple[int, str]:
+    """Newest activity first; sessions last seen at the same instant by id, so the order does
+    not depend on which series a source happened to deliver first."""
+    return (-r.last_ns, r.key)
 
 
 def _percentile(sorted_values: list[float], q: float) -> float | None:
@@ -107,6 +110,7 @@ class Aggregates:
         self.sessions_started = 0.0
         self.edits: Counter[tuple[str, str, str, str]] = Counter()
         self.other_metrics: Counter[str] = Counter()
+        self.other_telemetry = 0  # data points, log records and spans from other senders
         # minute index -> [cost, input, output, cacheRead, cacheCreation]
         self.minutes: dict[int, list[float]] = {}
         self.cost_by_day: dict[str, float] = {}
@@ -121,7 +125,6 @@ class Aggregates:
         self.tool_details_logged = False
         self.first_ns = 0
         self.last_ns = 0
-        self._newest_minute = 0
 
     # -- feeding ---------------------------------------------------------------------------
 
@@ -149,7 +152,13 @@ class Aggregates:
             self.last_ns = t_last
 
     def add_point(self, info: SeriesInfo, t_ns: int, inc: float, first_ns: int | None = None) -> None:
-        """Add ``inc`` (already a delta: temporality is resolved before this) at ``t_ns``."""
+        """Add ``inc`` (already a delta: temporality is resolved before this) at ``t_ns``.
+        A value that is not finite is never added (counting rule 1, for every source)."""
+        if not math.isfinite(inc):
+            return
+        if counting.kept_apart(info.metric):  # a gauge with a Claude Code name: "other" only
+            self.other_metrics[info.metric] += inc
+            return
         s = self._session(info.session, info.user, info.labels)
         s.seen(first_ns or t_ns, t_ns)
         self._seen(first_ns or t_ns, t_ns)
@@ -162,7 +171,8 @@ class Aggregates:
             md = self._model(model, info.raw_model)
             md.cost += inc
             self._minute(t_ns)[0] += inc
-            day = time.strftime("%Y-%m-%d", time.localtime(t_ns / 1e9))
+            # whole seconds: t / 1e9 would round 23:59:59.9999999 into the next day
+            day = time.strftime("%Y-%m-%d", time.localtime(t_ns // 1_000_000_000))
             self.cost_by_day[day] = self.cost_by_day.get(day, 0.0) + inc
         elif m == names.TOKENS:
             if info.kind is None:
@@ -216,12 +226,11 @@ class Aggregates:
         b = self.minutes.get(idx)
         if b is None:
             b = self.minutes[idx] = [0.0] * 5
-            if idx > self._newest_minute:
-                self._newest_minute = idx
-                if len(self.minutes) > KEEP_MINUTES + 60:
-                    cutoff = idx - KEEP_MINUTES
-                    for k in [k for k in self.minutes if k < cutoff]:
-                        del self.minutes[k]
+            if len(self.minutes) > KEEP_MINUTES + 60:
+                # Keep the newest KEEP_MINUTES buckets. (Not "within KEEP_MINUTES of the newest":
+                # one stray future minute must not empty the rates.)
+                for k in sorted(self.minutes)[:-KEEP_MINUTES]:
+                    del self.minutes[k]
         return b
 
     def add_events(self, session: str, user: str, name: str, detail: str, count: int,
@@ -279,21 +288,20 @@ class Aggregates:
             b = self.minutes.get(i)
             cpm.append(b[0] if b else 0.0)
             tpm.append(sum(b[1:]) if b else 0.0)
-        last5 = sum(cpm[-5:])
-        last60 = sum(cpm)
+        cost_minutes = {i: b[0] for i, b in self.minutes.items() if now_min - 60 <= i < now_min}
         cur = self.minutes.get(now_min) or self.minutes.get(now_min - 1)
         tokens_last_minute = Tokens(*cur[1:]) if cur else Tokens()
-        today = time.strftime("%Y-%m-%d", time.localtime(now_ns / 1e9))
+        today = time.strftime("%Y-%m-%d", time.localtime(now_ns // 1_000_000_000))
         lat = sorted(self.latencies)
-        sessions = sorted((s.row() for s in self.sessions.values()), key=_by_last_seen, reverse=True)
+        sessions = sorted((s.row() for s in self.sessions.values()), key=_by_last_seen)
         return Snapshot(
             version=version,
             now_ns=now_ns,
             status=status,
             cost_total=self.cost,
             cost_today=self.cost_by_day.get(today, 0.0),
-            burn_5m=last5 * 12,
-            burn_1h=last60,
+            burn_5m=counting.burn(cost_minutes, now_ns, 5),
+            burn_1h=counting.burn(cost_minutes, now_ns, 60),
             cost_per_minute=tuple(cpm),
             models=tuple(sorted(
                 (ModelRow(m, tuple(sorted(md.raw)), md.cost, Tokens.of(md.tokens)) for m, md in self.models.items()),
@@ -322,6 +330,7 @@ class Aggregates:
             group_dims=tuple(sorted(self.dims)),
             first_ns=self.first_ns,
             last_ns=self.last_ns,
+            other_telemetry=self.other_telemetry,
         )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from .names import model_group
 from .values import as_float, as_text
 
 REDACTED = "<REDACTED>"
@@ -83,7 +82,3 @@ def detail(name: str, a: dict[str, Any]) -> str:
         return retry
     return ""
 
-
-def event_model(a: dict[str, Any]) -> str | None:
-    m = a.get("model")
-    return model_group(m) if m else None

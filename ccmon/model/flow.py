@@ -21,7 +21,7 @@ class FlowLane:
     protocol: str  # grpc | http/protobuf | http/json | http (a request refused before its type was known)
     accepted: int = 0
     rejected: int = 0
-    partial: int = 0  # accepted, but with data points ccmon cannot use (counted in ``skipped``)
+    partial: int = 0  # accepted in part (OTLP partial_success): points ccmon cannot use or refuses
     skipped_points: int = 0
     bytes: int = 0
     first_ns: int = 0
@@ -32,6 +32,7 @@ class FlowLane:
     bytes_per_min: int = 0
     typical_gap_ns: int = 0  # median time between the last few payloads, 0 when unknown
     statuses: tuple[tuple[str, int], ...] = ()  # every status answered, with its count
+    partial_reason: str = ""  # why the last partial success left data points out
 
 
 @dataclass(frozen=True, slots=True)

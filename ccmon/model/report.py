@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime, timezone
 from typing import Any
@@ -29,6 +30,8 @@ def usd(x: float) -> float:
 
 def count(x: float) -> int | float:
     """Counters arrive as doubles; show whole numbers as ints."""
+    if not math.isfinite(x):
+        return x  # made null by ``strict``
     r = round(x)
     return int(r) if abs(x - r) < 1e-6 else round(x, 6)
 
@@ -48,6 +51,9 @@ def report_dict(snap: Snapshot, since_ns: int = 0) -> dict[str, Any]:
         "first_seen": iso(snap.first_ns),
         "last_seen": iso(snap.last_ns),
         "cost_usd": usd(snap.cost_total),
+        "today_usd": usd(snap.cost_today),
+        # The dashboard's burn rates at the report's time: complete minutes only.
+        "burn_usd_per_hour": {"5m": usd(snap.burn_5m), "1h": usd(snap.burn_1h)},
         "cost_by_model": {m.model: usd(m.cost) for m in snap.models},
         "tokens": t.as_dict(),
         "cache_ratio": round(ratio, 6) if ratio is not None else None,
@@ -77,7 +83,20 @@ def report_dict(snap: Snapshot, since_ns: int = 0) -> dict[str, Any]:
     else:
         out["events"] = None
         out["api_errors"] = None
-    return out
+    out["other_telemetry"] = snap.other_telemetry
+    return strict(out)
+
+
+def strict(node: Any) -> Any:
+    """JSON-safe: a number that is not finite becomes null, so the report is strict JSON
+    whatever a source produced (the counting rules keep such values out; this is the guard)."""
+    if isinstance(node, float) and not math.isfinite(node):
+        return None
+    if isinstance(node, dict):
+        return {k: strict(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [strict(v) for v in node]
+    return node
 
 
 def report_text(d: dict[str, Any]) -> str:
@@ -86,7 +105,8 @@ def report_text(d: dict[str, Any]) -> str:
     span = f"{d['first_seen'] or '-'} .. {d['last_seen'] or '-'}"
     lines.append(f"ccmon report  ({clean(d['source'])}; {span}{'; since ' + d['since'] if d['since'] else ''})")
     lines.append("")
-    lines.append(f"cost            ${d['cost_usd']:.4f}")
+    lines.append(f"cost            ${d['cost_usd']:.4f}   today ${d['today_usd']:.4f}   "
+                 f"burn ${d['burn_usd_per_hour']['5m']:.2f}/h (5m) ${d['burn_usd_per_hour']['1h']:.2f}/h (1h)")
     for model, cost in sorted(d["cost_by_model"].items(), key=lambda kv: -kv[1]):
         lines.append(f"  {clean(model):<30} ${cost:.4f}")
     tk = d["tokens"]

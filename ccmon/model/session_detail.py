@@ -20,7 +20,8 @@ def _opt_int(v: Any) -> int | None:
 
 
 def build_detail(key: str, events: Iterable[tuple[int, str, dict[str, Any]]],
-                 cost_points: Iterable[tuple[int, float]], limit: int | None = None) -> SessionDetail:
+                 cost_points: Iterable[tuple[int, float]], limit: int | None = None,
+                 interactions: Iterable[tuple[int, int]] = ()) -> SessionDetail:
     calls: list[ApiCall] = []
     tools: list[ToolRun] = []
     errors: list[ApiErrorRow] = []
@@ -60,4 +61,5 @@ def build_detail(key: str, events: Iterable[tuple[int, str, dict[str, Any]]],
         total += inc
         curve.append((t, total))
     return SessionDetail(key, tuple(calls), tuple(tools), tuple(errors), tuple(curve),
-                         events_available=True, truncated=limit is not None and n >= limit)
+                         events_available=True, truncated=limit is not None and n >= limit,
+                         interactions=tuple(interactions))

@@ -159,6 +159,7 @@ class Snapshot:
     last_ns: int = 0
     # From Claude Code's status line (``ccmon statusline``): None where the source has none.
     limits: LimitsView | None = None
+    other_telemetry: int = 0  # data points, log records, spans from senders that are not Claude Code
 
     @property
     def has_events(self) -> bool:

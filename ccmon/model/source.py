@@ -55,6 +55,16 @@ class SessionDetail:
     cost_over_time: tuple[tuple[int, float], ...] = ()  # (t_ns, cumulative USD)
     events_available: bool = True  # False in Prometheus mode: only cost_over_time is known
     truncated: bool = False  # the session had more events than were loaded
+    interactions: tuple[tuple[int, int], ...] = ()  # (start, end) per prompt, from trace spans (beta)
+
+    def interactions_line(self) -> str:
+        """The trace spans in one line ("" without any): how long prompts took end to end."""
+        if not self.interactions:
+            return ""
+        took = sorted(max(0, end - start) / 1e9 for start, end in self.interactions)
+        median = took[(len(took) - 1) // 2]
+        return (f"Traces: {len(took)} prompt(s) end to end, median {median:.1f} s, longest {took[-1]:.1f} s "
+                "(Claude Code's tracing beta)")
 
 
 class Source(Protocol):

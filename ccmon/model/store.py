@@ -1,90 +1,28 @@
-"""The store: decides what each export adds, persists it, and keeps the running totals.
+"""The store: the database, the running totals, and the start-up rebuild that joins them.
 
-Temporality is resolved here, once, before anything is counted:
-
-* a **delta** point is added as it is; the same (series, start, end) seen again is an exporter
-  retry and is ignored (the points table's primary key decides, so it holds across restarts);
-* a **cumulative** point is compared with the newest value of its (series, start) epoch and
-  only the growth is added; a new start time is a new epoch (a restart or reset) added on top;
-  an older or equal end time is stale and ignored.
-
-``write`` runs on one thread at a time (the group committer's) and commits before it
-returns; ``apply`` feeds the accepted increments to the in-memory aggregates on the thread
+What an export adds is decided by ``writer`` (temporality, dedupe) by the rules of
+``counting``; the store owns when. ``write`` runs on one thread at a time (the group
+committer's) and commits before it returns; ``apply`` feeds the accepted increments to the in-memory aggregates on the thread
 that owns them (the event loop). So an export is on disk before it is acknowledged, and the
 screen never shows what the disk does not have.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from os import PathLike
-from typing import Any, Callable, Iterable
+from typing import Callable
 
-from . import db
-from .aggregate import MINUTE_NS, RECENT_EVENTS, RECENT_LATENCIES, Aggregates
-from .events import detail as event_detail
-from .names import canonical, series_digest, session_key
-from .series import SeriesInfo, describe, from_row, to_row
+from . import counting, db
+from .aggregate import RECENT_EVENTS, RECENT_LATENCIES, Aggregates
+from .series import SeriesInfo, from_row
 from .snapshot import Snapshot, SourceStatus
-from .types import Batch, Point
+from .types import Batch
+from .writer import Accepted, Writer
 
 DEFAULT_RETENTION_DAYS = 30
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)  # built once: hot path
-
-
-@dataclass(slots=True)
-class Accepted:
-    """What one commit added: increments and events that passed dedupe."""
-
-    points: list[tuple[SeriesInfo, int, float, int]] = field(default_factory=list)  # info, t, inc, first
-    events: list[tuple[str, str, str, str, int, dict[str, Any]]] = field(default_factory=list)
-    spans: int = 0
-
-
-@dataclass(slots=True)
-class _Pending:
-    """What a transaction adds to the in-memory indexes; applied only once it commits."""
-
-    next_series_id: int
-    series: dict[bytes, tuple[int, SeriesInfo]] = field(default_factory=dict)
-    epochs: dict[tuple[int, int], tuple[int, float]] = field(default_factory=dict)
-    resources: dict[str, int] = field(default_factory=dict)
-
-
-def _fold(groups: dict[Any, list], key: Any, amount: float, first: int, last: int) -> None:
-    """Sum ``amount`` into ``groups[key]`` = [total, first, last] (a rollup row in the making)."""
-    g = groups.get(key)
-    if g is None:
-        groups[key] = [amount, first, last]
-    else:
-        g[0] += amount
-        if first < g[1]:
-            g[1] = first
-        if last > g[2]:
-            g[2] = last
-
-
-def _insert_new(conn: sqlite3.Connection, sql: str, rows: list[tuple]) -> Iterable[int]:
-    """INSERT OR IGNORE ``rows``; return the indexes of the rows that were new.
-
-    One executemany is the fast path. Only when SQLite inserted fewer rows than given (a
-    duplicate: an exporter retry) is it redone row by row inside a savepoint, to learn which.
-    """
-    if not rows:
-        return ()
-    conn.execute("SAVEPOINT ins")
-    before = conn.total_changes
-    conn.executemany(sql, rows)
-    if conn.total_changes - before == len(rows):
-        conn.execute("RELEASE ins")
-        return range(len(rows))
-    conn.execute("ROLLBACK TO ins")
-    new = [i for i, row in enumerate(rows) if conn.execute(sql, row).rowcount == 1]
-    conn.execute("RELEASE ins")
-    return new
 
 
 @dataclass(slots=True)
@@ -92,10 +30,6 @@ class Rebuilt:
     aggs: Aggregates
     series: dict[bytes, tuple[int, SeriesInfo]]  # by names.series_digest
     epochs: dict[tuple[int, int], tuple[int, float]]
-
-
-def _first(start_ns: int, end_ns: int) -> int:
-    return start_ns if 0 < start_ns <= end_ns else end_ns
 
 
 def rebuild(conn: sqlite3.Connection, since_ns: int = 0) -> Rebuilt:
@@ -118,6 +52,8 @@ def rebuild(conn: sqlite3.Connection, since_ns: int = 0) -> Rebuilt:
         aggs.log_event(t, s, n, a)
     epochs = {(sid, start): (last_end, value) for sid, start, last_end, value in
               conn.execute("SELECT series_id, start_ns, last_end_ns, value FROM epochs")}
+    row = conn.execute("SELECT n FROM counters WHERE key = 'other'").fetchone()
+    aggs.other_telemetry = row[0] if row else 0
     return Rebuilt(aggs, series, epochs)
 
 
@@ -134,10 +70,7 @@ class Store:
         self._conn = db.connect(path)
         self._read = db.connect(path)  # for drill-down queries from the UI thread
         self.aggs = Aggregates()
-        self._series: dict[bytes, tuple[int, SeriesInfo]] = {}
-        self._epochs: dict[tuple[int, int], tuple[int, float]] = {}
-        self._resources: dict[str, int] = {}
-        self._next_series_id = 1
+        self._writer = Writer(self._conn)
         self.loaded = False
         self.version = 0
         if load:
@@ -147,10 +80,7 @@ class Store:
         """Retention, then the totals from the database. Call once, before any ``write``."""
         self.sweep()
         built = rebuild(self._conn)
-        self._series = built.series
-        self._epochs = built.epochs
-        self._resources = {attrs: rid for rid, attrs in self._conn.execute("SELECT id, attrs FROM resources")}
-        self._next_series_id = 1 + (self._conn.execute("SELECT MAX(id) FROM series").fetchone()[0] or 0)
+        self._writer.load(built.series, built.epochs)
         self.aggs = built.aggs  # last: a snapshot taken meanwhile reads the empty aggregates
         self.loaded = True
         self.version += 1
@@ -158,125 +88,16 @@ class Store:
     # -- writing (one thread at a time) ------------------------------------------------------
 
     def write(self, batches: list[Batch]) -> Accepted:
-        """Persist ``batches`` in one transaction and return what they add. Raises on failure,
-        having rolled back: then nothing was counted and nothing may be acknowledged."""
-        conn = self._conn
-        acc = Accepted()
-        pending = _Pending(next_series_id=self._next_series_id)
-        conn.execute("BEGIN")
-        try:
-            for batch in batches:
-                if batch.points:
-                    self._write_points(conn, batch.points, acc, pending)
-                if batch.events:
-                    self._write_events(conn, batch.events, acc, pending.resources)
-                for sp in batch.spans:
-                    cur = conn.execute(
-                        "INSERT OR IGNORE INTO spans (start_ns, end_ns, name, session, trace_id, span_id, parent_id, status, attrs) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (sp.start_ns, sp.end_ns, sp.name, session_key(sp.attrs), sp.trace_id, sp.span_id,
-                         sp.parent_span_id, sp.status_code, canonical(sp.attrs)))
-                    acc.spans += cur.rowcount == 1
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        # Only now, with the transaction on disk, does the in-memory state learn about it.
-        self._series.update(pending.series)
-        self._epochs.update(pending.epochs)
-        self._resources.update(pending.resources)
-        self._next_series_id = pending.next_series_id
-        return acc
+        """Persist ``batches`` in one transaction and return what they add (see ``writer``).
+        Raises on failure, having rolled back: then nothing may be acknowledged."""
+        return self._writer.write(batches, self.clock(), self.horizon_ns)
 
-    _INSERT_POINT = "INSERT OR IGNORE INTO points VALUES (?, ?, ?, ?)"
-
-    def _write_points(self, conn: sqlite3.Connection, points: list[Point], acc: Accepted, pending: "_Pending") -> None:
-        """Resolve temporality for one request's points and insert the increments."""
-        new_series = []
-        epoch_rows = []
-        rows = []
-        facts = []
-        for p in points:
-            digest = series_digest(p.series)
-            known = pending.series.get(digest) or self._series.get(digest)
-            if known is None:
-                info = describe(p.metric, p.attrs)
-                sid = pending.next_series_id
-                pending.next_series_id += 1
-                new_series.append((sid, digest, p.series, p.metric, p.unit, *to_row(info)))
-                known = pending.series[digest] = (sid, info)
-            sid, info = known
-            if p.cumulative:
-                ek = (sid, p.start_ns)
-                prev = pending.epochs.get(ek) or self._epochs.get(ek)
-                if prev is not None and p.end_ns <= prev[0]:
-                    continue  # stale or repeated: the newest value is already counted
-                inc = p.value - (prev[1] if prev else 0.0)
-                pending.epochs[ek] = (p.end_ns, p.value)
-                epoch_rows.append((sid, p.start_ns, p.end_ns, p.value))
-                if inc == 0.0:
-                    continue
-            else:
-                inc = p.value
-            rows.append((sid, p.start_ns, p.end_ns, inc))
-            facts.append((info, p.end_ns, inc, _first(p.start_ns, p.end_ns)))
-        if new_series:
-            conn.executemany("INSERT INTO series VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", new_series)
-        if epoch_rows:
-            conn.executemany(
-                "INSERT INTO epochs VALUES (?, ?, ?, ?) ON CONFLICT (series_id, start_ns) "
-                "DO UPDATE SET last_end_ns = excluded.last_end_ns, value = excluded.value", epoch_rows)
-        minutes: dict[tuple[int, int], list] = {}  # the point_minutes rollup of what was new
-        for i in _insert_new(conn, self._INSERT_POINT, rows):
-            acc.points.append(facts[i])
-            sid, _, end, inc = rows[i]
-            _fold(minutes, (sid, end // MINUTE_NS), inc, facts[i][3], end)
-        if minutes:
-            conn.executemany(
-                "INSERT INTO point_minutes VALUES (?, ?, ?, ?, ?) ON CONFLICT (series_id, minute) DO UPDATE SET "
-                "inc = inc + excluded.inc, first_ns = MIN(first_ns, excluded.first_ns), "
-                "last_ns = MAX(last_ns, excluded.last_ns)",
-                [(sid, minute, inc, first, last) for (sid, minute), (inc, first, last) in minutes.items()])
-
-    _INSERT_EVENT = ("INSERT OR IGNORE INTO events (t_ns, name, session, user_id, detail, seq, resource_id, attrs) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-
-    def _write_events(self, conn: sqlite3.Connection, events: list, acc: Accepted,
-                      new_resources: dict[str, int]) -> None:
-        """Insert a request's events; the ones already stored (a re-sent export) are skipped."""
-        rows = []
-        facts = []
-        rids: dict[int, int] = {}  # a request's events share one resource object
-        for e in events:
-            res = e.resource
-            rid = rids.get(id(res))
-            if rid is None:
-                rkey = canonical(res)
-                rid = new_resources.get(rkey) or self._resources.get(rkey)
-                if rid is None:
-                    rid = new_resources[rkey] = conn.execute(
-                        "INSERT INTO resources (attrs) VALUES (?)", (rkey,)).lastrowid
-                rids[id(res)] = rid
-            own = e.own if e.own is not None else {k: v for k, v in e.attrs.items() if k not in res or res[k] != v}
-            session = session_key(e.attrs)
-            user = str(e.attrs.get("user.id") or e.attrs.get("user.email") or "")
-            det = event_detail(e.name, e.attrs)
-            seq = e.attrs.get("event.sequence")
-            rows.append((e.t_ns, e.name, session, user, det, seq if isinstance(seq, int) else None, rid,
-                         _JSON.encode(own)))
-            facts.append((session, user, e.name, det, e.t_ns, e.attrs))
-        days: dict[tuple[int, str, str, str, str], list] = {}  # the event_rollup of what was new
-        for i in _insert_new(conn, self._INSERT_EVENT, rows):
-            fact = facts[i]
-            acc.events.append(fact)
-            session, user, name, det, t, _ = fact
-            _fold(days, (t // db.DAY_NS, session, user, name, det), 1, t, t)
-        if days:
-            conn.executemany(
-                "INSERT INTO event_rollup VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (day, session, name, detail) "
-                "DO UPDATE SET n = n + excluded.n, first_ns = MIN(first_ns, excluded.first_ns), "
-                "last_ns = MAX(last_ns, excluded.last_ns)",
-                [(*key, n, first, last) for key, (n, first, last) in days.items()])
+    @property
+    def horizon_ns(self) -> int:
+        """How old a time stamp may be and still be placed as sent (the retention window)."""
+        if self.retention_days > 0:
+            return int(self.retention_days * db.DAY_NS)
+        return counting.DEFAULT_HORIZON_NS
 
     # -- applying (the thread that owns the aggregates) -----------------------------------------
 
@@ -287,7 +108,8 @@ class Store:
         for session, user, name, det, t, attrs in acc.events:
             aggs.add_events(session, user, name, det, 1, t, t)
             aggs.note_event(t, session, name, attrs)
-        if acc.points or acc.events or acc.spans:
+        aggs.other_telemetry += acc.other
+        if acc.points or acc.events or acc.spans or acc.other:
             self.version += 1
 
     def ingest(self, batch: Batch) -> Accepted:
@@ -306,16 +128,19 @@ class Store:
         return self.aggs.snapshot(self.version, self.status(), now_ns if now_ns is not None else self.clock())
 
     def sweep(self) -> int:
-        """Retention: delete raw events (and spans) older than the cutoff. Their counts live on in
-        ``event_rollup`` and metric increments are kept for good. Returns the events removed."""
+        """Retention: delete raw events (and spans) of the UTC days wholly older than the
+        cutoff. Their counts live on in ``event_rollup``, their dedupe keys in ``event_keys``,
+        and metric increments are kept for good. Cutting at a day boundary means no day is
+        counted partly from raw rows and partly from the rollup. Returns the events removed."""
         if self.retention_days <= 0:
             return 0
-        cutoff = self.clock() - int(self.retention_days * db.DAY_NS)
         conn = self._conn
+        day = max((self.clock() - int(self.retention_days * db.DAY_NS)) // db.DAY_NS, db.swept_day(conn))
         conn.execute("BEGIN")
         try:
-            n = conn.execute("DELETE FROM events WHERE t_ns < ?", (cutoff,)).rowcount
-            conn.execute("DELETE FROM spans WHERE start_ns < ?", (cutoff,))
+            n = conn.execute("DELETE FROM events WHERE t_ns < ?", (day * db.DAY_NS,)).rowcount
+            conn.execute("DELETE FROM spans WHERE start_ns < ?", (day * db.DAY_NS,))
+            db.set_swept_day(conn, day)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -333,6 +158,9 @@ class Store:
 
     def session_cost_points(self, session: str) -> list[tuple[int, float]]:
         return db.session_cost_points(self._read, session)
+
+    def session_interactions(self, session: str) -> list[tuple[int, int]]:
+        return db.session_interactions(self._read, session)
 
     def close(self) -> None:
         for c in (self._conn, self._read):

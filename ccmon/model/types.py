@@ -9,7 +9,6 @@ from typing import Any
 METRICS = "metrics"
 LOGS = "logs"
 TRACES = "traces"
-SIGNALS = (METRICS, LOGS, TRACES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +60,10 @@ class Batch:
     """Everything one export request carried, decoded.
 
     ``skipped`` counts what was well-formed OTLP but that ccmon cannot use (for example a
-    summary metric); it is reported, never silently dropped.
+    summary metric); ``rejected`` what breaks a counting rule (a non-finite or negative
+    counter value), with ``reason`` the first why. Both are answered as OTLP partial success,
+    never silently dropped. ``other`` counts data points, log records and spans from senders
+    that are not Claude Code: counted as "other telemetry", never as sessions or cost.
     """
 
     signal: str
@@ -69,6 +71,12 @@ class Batch:
     events: list[Event] = field(default_factory=list)
     spans: list[Span] = field(default_factory=list)
     skipped: int = 0
+    rejected: int = 0
+    reason: str = ""
+    other: int = 0
 
-    def __len__(self) -> int:
-        return len(self.points) + len(self.events) + len(self.spans)
+    def refuse(self, why: str, n: int = 1) -> None:
+        self.rejected += n
+        if not self.reason:
+            self.reason = why
+

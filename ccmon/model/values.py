@@ -9,6 +9,7 @@ prompt, which may well be the string "5".
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -53,7 +54,7 @@ def any_value(v: Any) -> Any:
     if kind == "int_value":
         return v.int_value
     if kind == "double_value":
-        return v.double_value
+        return _finite(v.double_value)
     if kind == "bool_value":
         return v.bool_value
     if kind == "array_value":
@@ -84,7 +85,8 @@ def coerce(key: str, value: Any) -> Any:
             if _INT_RE.match(s):
                 return int(s)
             if _FLOAT_RE.match(s):
-                return float(s)
+                f = float(s)
+                return f if math.isfinite(f) else value  # "1e400" stays text: JSON has no Infinity
             return value
         return value
     if isinstance(value, float) and is_numeric_key(key) and value.is_integer() and key != "cost_usd":
@@ -125,7 +127,7 @@ def attributes(kvs: Any) -> dict[str, Any]:
         elif kind == "int_value":
             val = v.int_value
         elif kind == "double_value":
-            val = v.double_value
+            val = _finite(v.double_value)
             fn = _coercer(key)
             if fn is not None:
                 val = fn(val)
@@ -135,17 +137,21 @@ def attributes(kvs: Any) -> dict[str, Any]:
     return out
 
 
+def _finite(value: float) -> Any:
+    """A double attribute JSON can hold: NaN and +-Inf are kept as their text ("inf")."""
+    return value if math.isfinite(value) else str(value)
+
+
 def as_float(value: Any) -> float | None:
-    """Best-effort number for display and aggregation; None when it is not one."""
+    """Best-effort finite number for display and aggregation; None when it is not one."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
+    try:
+        if isinstance(value, (int, float, str)):
+            f = float(value)
+            return f if math.isfinite(f) else None
+    except (ValueError, OverflowError):
+        return None
     return None
 
 

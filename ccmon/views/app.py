@@ -24,6 +24,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from ..errors import CcmonError
 from ..model.snapshot import SessionRow, Snapshot
 from ..model.source import Source
 from .screens.flow import FlowScreen
@@ -60,6 +61,7 @@ class CcmonApp(App[None]):
         self.clock = clock or time.time_ns
         self.refresh_interval = refresh_interval
         self.startup_error: str | None = None  # one line for the CLI to print after exit
+        self.startup_code = 1
         self.source_started = False  # the source is listening / polling
         self.paused = False
         self.snapshot: Snapshot | None = None  # the one on screen
@@ -86,7 +88,10 @@ class CcmonApp(App[None]):
         try:
             await self.source.start()
             self.source_started = True
-        except OSError as exc:  # a port in use: the receiver's message names it and what to do
+        except CcmonError as exc:  # a port in use: the receiver's message names it and what to do
+            self.startup_error, self.startup_code = exc.message, exc.code
+            self.exit(return_code=exc.code)
+        except OSError as exc:
             self.startup_error = exc.strerror or str(exc)
             self.exit(return_code=1)
         except Exception as exc:  # e.g. a database that cannot be read: one line, not a traceback

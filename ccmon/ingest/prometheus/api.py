@@ -16,6 +16,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from ...model.text import clean
+
 
 class PromError(Exception):
     """A failed request, as one line for the status bar."""
@@ -40,7 +42,9 @@ class Series:
 
 
 def one_line(text: str, limit: int = 300) -> str:
-    text = " ".join(str(text).split())
+    """A server's text as one line without control characters (an error page may carry
+    terminal escapes; ``report`` prints this line as it is)."""
+    text = " ".join(clean(" ".join(str(text).split())).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -100,12 +104,14 @@ def range_series(data: Any) -> tuple[Series, ...]:
         if data["resultType"] != "matrix":
             raise PromError(f"expected a matrix result, got {one_line(str(data['resultType']), 40)}")
         out = []
+        isfinite = math.isfinite
         for item in data["result"]:
-            pts = []
-            for t, raw in item["values"]:
-                v = number(raw)
-                if v is not None:
-                    pts.append((float(t), v))
+            values = item["values"]
+            try:  # the fast path: a raw read has hundreds of thousands of plain numbers
+                pts = [(float(t), float(raw)) for t, raw in values]
+            except ValueError:
+                pts = [(float(t), number(raw)) for t, raw in values]  # says which value is bad
+            pts = [p for p in pts if p[1] is not None and isfinite(p[1])]
             out.append(Series(dict(item.get("metric") or {}), tuple(pts)))
         return tuple(out)
     except (KeyError, IndexError, TypeError, ValueError):

@@ -34,6 +34,11 @@ class PromClient:
     async def query(self, promql: str, at_s: float) -> tuple[Sample, ...]:
         return instant_samples(await self._call("api/v1/query", {"query": promql, "time": f"{at_s:.3f}"}))
 
+    async def query_matrix(self, promql: str, at_s: float, timeout_s: float | None = None) -> tuple[Series, ...]:
+        """An instant query of a range selector: raw samples with their own timestamps."""
+        return range_series(await self._call("api/v1/query", {"query": promql, "time": f"{at_s:.3f}"},
+                                             timeout_s=timeout_s))
+
     async def query_range(self, promql: str, start_s: float, end_s: float, step_s: float) -> tuple[Series, ...]:
         data = await self._call("api/v1/query_range", {"query": promql, "start": f"{start_s:.3f}",
                                                        "end": f"{end_s:.3f}", "step": f"{step_s:.3f}"})
@@ -43,16 +48,20 @@ class PromClient:
         params = {"match[]": match, "start": f"{start_s:.3f}", "end": f"{end_s:.3f}"}
         return string_list(await self._call(f"api/v1/label/{label}/values", params, post=False))
 
-    async def _call(self, path: str, params: dict[str, str], post: bool = True):
+    async def _call(self, path: str, params: dict[str, str], post: bool = True, timeout_s: float | None = None):
         """POST (form) for queries, which can be long; GET where the API has no POST."""
+        timeout_s = timeout_s or self.config.timeout_s
         self.requests += 1
+        # VictoriaMetrics: answer from the data, not its response cache, which holds back the
+        # newest -search.latencyOffset (30 s) of results. Prometheus ignores the parameter.
+        params = {**params, "nocache": "1"}
         try:
             if post:
-                r = await self._http.post(path, data=params)
+                r = await self._http.post(path, data=params, timeout=timeout_s)
             else:
-                r = await self._http.get(path, params=params)
+                r = await self._http.get(path, params=params, timeout=timeout_s)
         except httpx.TimeoutException:
-            raise PromError(f"no answer within {self.config.timeout_s:g} s") from None
+            raise PromError(f"no answer within {timeout_s:g} s") from None
         except httpx.ConnectError as exc:
             raise PromError(f"cannot connect: {_os_reason(exc)}") from None
         except httpx.HTTPError as exc:

@@ -65,15 +65,35 @@ def parse_header(text: str) -> tuple[str, str]:
     return name, value.strip()
 
 
-def parse_match(text: str | None) -> str:
-    """``{team="platform"}`` (or ``team="platform"``) -> ``team="platform"``.
+# One PromQL label matcher: a label name, an operator, a quoted string (double, single or
+# backtick quotes; backslash escapes inside the first two), then a comma or the end.
+_MATCHER_RE = re.compile(r"""\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)\s*""",
+                         re.S)
 
-    Only label matchers are accepted: the metric name is ccmon's to choose. The matchers are
-    not parsed here; Prometheus checks them and its own message is shown if they are wrong.
+
+def parse_match(text: str | None) -> str:
+    """``{team="platform", env=~"prod.*"}`` (braces optional) -> ``team="platform", env=~"prod.*"``.
+
+    Parsed as PromQL label matchers, so any valid matcher passes (``x=~"a{1,2}"`` too) and
+    anything else is refused with where it went wrong. The metric name (``up{...}`` or a
+    ``__name__`` matcher) is ccmon's to choose, not the user's.
     """
     inner = (text or "").strip()
     if inner.startswith("{") and inner.endswith("}"):
-        inner = inner[1:-1].strip()
-    if "{" in inner or "}" in inner:
-        raise ValueError(f"--match takes label matchers such as '{{team=\"platform\"}}', not {text!r}")
-    return inner.rstrip(",").strip()
+        inner = inner[1:-1]
+    matchers = []
+    pos = 0
+    while inner[pos:].strip():
+        m = _MATCHER_RE.match(inner, pos)
+        if m is None:
+            raise ValueError(f"--match takes label matchers such as '{{team=\"platform\"}}'; "
+                             f"cannot read {inner[pos:pos + 40].strip()!r} in {text!r}")
+        if m.group(1) == "__name__":
+            raise ValueError("--match takes label matchers only: the metric names are ccmon's to choose")
+        matchers.append(f"{m.group(1)}{m.group(2)}{m.group(3)}")
+        pos = m.end()
+        if pos < len(inner):
+            if inner[pos] != ",":
+                raise ValueError(f"--match: expected ',' between label matchers at {inner[pos:pos + 40]!r} in {text!r}")
+            pos += 1
+    return ", ".join(matchers)

@@ -57,6 +57,7 @@ class Naming:
     style: str
     found: frozenset[str]  # families present on the server (absent ones still get queried: 0)
     also: tuple[str, ...] = ()  # cost metric names of other namings seen on the same server
+    others: tuple[tuple[str, str], ...] = ()  # (prefix, style) of those namings: their series are summed in
 
     def name(self, family: str) -> str:
         return metric_name(family, self.style, self.prefix)
@@ -66,9 +67,18 @@ class Naming:
         return {f: self.name(f) for f in FAMILIES}
 
     @property
+    def family_of(self) -> Mapping[str, str]:
+        """Every metric name read -> its family: this naming's and the other namings' on the
+        server. A session's series are summed across namings (two pipelines feeding one server,
+        e.g. during a move from :9464 scraping to a Collector, each carry part of the history)."""
+        out = {metric_name(f, s, p): f for p, s in self.others for f in FAMILIES}
+        out.update({self.name(f): f for f in FAMILIES})
+        return out
+
+    @property
     def description(self) -> str:
         ns = f", namespace {self.prefix[:-1]}" if self.prefix else ""
-        also = f" (also on the server: {', '.join(self.also)})" if self.also else ""
+        also = f" + {', '.join(self.also)} (summed)" if self.also else ""
         return f"{_STYLE_TEXT[self.style]}{ns}: {self.name(names.COST)}{also}"
 
 
@@ -93,6 +103,16 @@ def discover(metric_names: Iterable[str]) -> Naming | None:
     ordered = sorted(found, key=rank)
     prefix, style = ordered[0]
     best_cost = metric_name(names.COST, style, prefix)
-    also = tuple(sorted({metric_name(names.COST, s, p) for p, s in ordered[1:]
-                         if names.COST in found[(p, s)]} - {best_cost}))
-    return Naming(prefix, style, frozenset(found[(prefix, style)]), also)
+    others = tuple(k for k in ordered[1:] if metric_name(names.COST, k[1], k[0]) != best_cost
+                   and _own(found[k], k, found))
+    also = tuple(sorted({metric_name(names.COST, s, p) for p, s in others if names.COST in found[(p, s)]}))
+    return Naming(prefix, style, frozenset(found[(prefix, style)]), also, others)
+
+
+def _own(families: set[str], key: tuple[str, str], found: dict[tuple[str, str], set[str]]) -> bool:
+    """A naming is a naming of its own unless all its names are another's read differently:
+    ``active_time_total`` is both the "bare" active-time name and part of the "total" naming."""
+    prefix, style = key
+    mine = {metric_name(f, style, prefix) for f in families}
+    theirs = {metric_name(f, s, p) for (p, s), fs in found.items() if (p, s) != key for f in fs}
+    return bool(mine - theirs)

@@ -1,42 +1,47 @@
-"""The query plan: every pane's numbers from a fixed set of PromQL queries (pure).
+"""The query plan: the raw counters, and ccmon counts them itself (pure).
 
-The number of queries never depends on how many sessions, users or models there are: each
-query groups with ``sum by (...)`` and returns one row per group. Several small results
-share a query by tagging each part with a ``ccmon_part`` label and joining them with ``or``.
+A poll asks for the **raw samples** of every Claude Code counter (an instant query of a range
+selector, ``{__name__=~"cost|tokens|..."}[R]``: each sample with its own timestamp, exactly as
+stored) and turns them into increments the way the OTLP store turns cumulative points into
+increments (``growth``). Every figure then comes from the same ``Aggregates`` as in OTLP mode.
+Why not PromQL's ``increase``/``rate``/``max_over_time`` (as ccmon did before):
 
-Semantics (every one of these was seen going wrong on a real server):
+* ``increase`` cannot see a series' first sample: a session's first scrape was missing from
+  "today", the burn rates and tokens/min (38-46% low with the real CLI);
+* ``increase`` extrapolates, and VictoriaMetrics' ``increase`` does not: the two servers gave
+  different numbers for the same data;
+* ``max_over_time`` held a total at its pre-reset peak;
+* a per-minute ``query_range`` depends on whether the server aligns the steps (VictoriaMetrics
+  does); raw samples carry their own times, so per-minute slots are exact on both;
+* first and last seen come from real sample times, not from a 5-minute grid, and raw range
+  selectors never return staleness markers, so a session that ended keeps its times.
 
-* "so far" (a session's cost, the totals) is the counter itself, ``max_over_time(x[W])`` so
-  that sessions that ended within the window W stay counted. ``increase`` would miss what a
-  series already held when it first appeared (a session's first export). The max rather than
-  the last value: after a counter reset (a collector restart) a total holds at its peak
-  instead of falling back to what the counter has re-counted since;
-* "in the last N" (burn rate, cost today, the per-minute sparklines) is ``increase`` (or
-  ``rate``): it survives counter resets, where ``x - x offset N`` goes negative. It
-  extrapolates, so integer counters come back fractional: ``build`` rounds them. It also
-  leaves out what a series held when it first appeared, so a session's first export is in
-  its "so far" but not in the burn rate: under-reporting a burn beats a spike whenever a
-  long session's series reappears;
-* an absent family (no commit yet) gives an empty result, which ``build`` reads as 0;
-* no label is hard-coded to one spelling: grouping by a label that a series lacks is legal,
-  so ``tool_name, tool`` and ``user_id, user_email`` cover both variants.
+The number of queries never depends on how many sessions, users or models there are:
+
+    first poll   3: discovery, the value of every series just before the window, raw samples
+                    over the window
+    later polls  2: discovery, raw samples since the previous poll (minus ``LATE_S``)
+
+Grouping by labels a series lacks is never needed: ``build`` reads the labels of each series.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import re
+from typing import Iterable
 
 from ...model import names
 from .naming import NAME_PATTERN, Naming
 
 PART = "ccmon_part"  # the label that tells the parts of a tagged query apart
-SESSION_BY = "session_id, user_id, user_email"  # a session; a user when session_id is off
-SPARK_MINUTES = 60
+QUERIES_FIRST_POLL = 3
+QUERIES_LATER_POLL = 2
 
 
-def duration(seconds: float) -> str:
-    return f"{max(1, int(round(seconds)))}s"
+def duration_ms(seconds: float) -> str:
+    """A range in whole milliseconds (both servers accept ``ms``), at least 1 ms."""
+    return f"{max(1, int(round(seconds * 1000)))}ms"
 
 
 def selector(metric: str, match: str) -> str:
@@ -49,76 +54,25 @@ def label_value(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def tagged(parts: dict[str, str]) -> str:
-    return " or ".join(f'label_replace({expr}, "{PART}", "{key}", "", "")' for key, expr in parts.items())
+def names_selector(metric_names: Iterable[str], match: str) -> str:
+    """One selector for every name: ``{__name__=~"a|b", <match>}``."""
+    alt = "|".join(re.escape(n) for n in sorted(set(metric_names)))
+    return "{" + ", ".join(m for m in (f"__name__=~{label_value(alt)}", match) if m) + "}"
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
-    instant: dict[str, str]  # result name -> PromQL, evaluated at the poll's time
-    per_minute: str  # range query: the last SPARK_MINUTES minutes, one point a minute
-
-    @property
-    def queries_per_poll(self) -> int:
-        return 1 + len(self.instant) + 1  # discovery + instant + range
+def raw(metric_names: Iterable[str], match: str, range_s: float) -> str:
+    """Every sample of these counters in the ``range_s`` before the evaluation time."""
+    return f"{names_selector(metric_names, match)}[{duration_ms(range_s)}]"
 
 
-def plan(naming: Naming, match: str, window_s: float, today_s: float, seen_s: float | None = None) -> Plan:
-    """The queries for one poll. ``window_s``: what "so far" covers; ``today_s``: seconds
-    since local midnight; ``seen_s``: how far back to look for sessions' first and last
-    samples (the whole window on a first poll, then only what is new: see ``fetch``)."""
-    def sel(family: str) -> str:
-        return selector(naming.name(family), match)
-
-    w = duration(window_s)
-
-    def so_far(family: str, by: str = "") -> str:
-        return f"sum by ({SESSION_BY}{by}) (max_over_time({sel(family)}[{w}]))"
-
-    def seen(fn: str) -> str:
-        # A session's first and last sample. timestamp() of a raw selector is the sample's own
-        # time: at the poll's time it gives the newest sample of every live series (the
-        # session counter covers a session without an API call yet); a subquery scans the
-        # cost series further back. The scan is the costliest query of the plan, one
-        # evaluation per step, so the whole window is scanned in 5-minute steps (the lookback:
-        # no series slips between two) and the short ranges of later polls in 1-minute steps.
-        scan_s = seen_s or window_s
-        step = "1m" if scan_s <= 3600 else "5m"
-        scan = f"{fn}_over_time(timestamp({sel(names.COST)})[{duration(scan_s)}:{step}])"
-        now = [f"timestamp({sel(names.COST)})", f"timestamp({sel(names.SESSIONS)})"]
-        each = [scan, *now] if fn == "min" else [*now, scan]  # ``or`` keeps the left of equal series
-        return f"{fn} by ({SESSION_BY}) ({' or '.join(each)})"
-
-    cost = sel(names.COST)
-    return Plan(
-        instant={
-            "cost": so_far(names.COST, ", model"),
-            "tokens": so_far(names.TOKENS, ", model, type"),
-            "activity": tagged({
-                "lines": so_far(names.LINES, ", type"),
-                "commits": so_far(names.COMMITS),
-                "pull_requests": so_far(names.PULL_REQUESTS),
-                "active_time": so_far(names.ACTIVE_TIME, ", type"),
-                # unaggregated: a session's other labels (team, terminal_type, ...) are grouping dims
-                "sessions": f"max_over_time({sel(names.SESSIONS)}[{w}])",
-            }),
-            "edits": f"sum by (tool_name, tool, language, source, decision) "
-                     f"(max_over_time({sel(names.EDIT_DECISION)}[{w}]))",
-            "spend": tagged({
-                "5m": f"sum(increase({cost}[5m]))",
-                "1h": f"sum(increase({cost}[1h]))",
-                "today": f"sum(increase({cost}[{duration(today_s)}]))",
-            }),
-            "seen": tagged({"first": seen("min"), "last": seen("max")}),
-        },
-        # Per minute, averaged over 2 minutes: Claude Code exports once a minute, and a
-        # pipeline that forwards exports as they come (remote write) has one sample per minute,
-        # too few for increase() over [1m].
-        per_minute=tagged({
-            "cost": f"sum(rate({cost}[2m])) * 60",
-            "tokens": f"sum by (type) (rate({sel(names.TOKENS)}[2m])) * 60",
-        }),
-    )
+def before(metric_names: Iterable[str], match: str, range_s: float) -> str:
+    """Each series' newest value within ``range_s`` before the evaluation time (the window's
+    start): what the series already held, so only its growth inside the window counts. Tagged
+    with its metric name, which ``last_over_time`` drops on Prometheus (not on VictoriaMetrics)."""
+    w = duration_ms(range_s)
+    return " or ".join(
+        f'label_replace(last_over_time({selector(n, match)}[{w}]), "{PART}", {label_value(n)}, "", "")'
+        for n in sorted(set(metric_names)))
 
 
 def discovery_match(match: str) -> str:
@@ -132,4 +86,3 @@ def session_cost(naming: Naming, match: str, group: dict[str, str]) -> str:
     Every grouping label is matched exactly, "" included, which selects series without it."""
     exact = ", ".join(f"{k}={label_value(group.get(k, ''))}" for k in ("session_id", "user_id", "user_email"))
     return f"sum({naming.name(names.COST)}{{{', '.join(m for m in (match, exact) if m)}}})"
-

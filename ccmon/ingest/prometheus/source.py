@@ -1,8 +1,11 @@
 """The dashboard's ``Source`` for a Prometheus-compatible server: polls on an interval.
 
-One poll at a time, ever (a lock, and one loop task). A failed poll keeps the last good
-numbers on screen, marked stale, with the reason in ``status.last_error``; the next attempt
-comes after a growing delay. Nothing raises into the app.
+One poll at a time, ever (a lock, and one loop task). A poll's samples are counted only once
+the whole poll succeeded. A failed poll keeps the last good numbers on screen, marked stale,
+with the reason in ``status.last_error`` and every failed poll counted; the next attempt comes
+after a growing delay. Nothing raises into the app.
+
+What the dashboard counts: the window before it started (a day) and everything since.
 """
 
 from __future__ import annotations
@@ -15,11 +18,11 @@ import math
 import time
 from typing import Callable
 
-from ...cli import fail
+from ...errors import CcmonError
 from ...model.snapshot import Snapshot, SourceStatus
 from ...model.source import SessionDetail
 from .api import PromError
-from .build import build_snapshot, describe_naming, session_groups
+from .build import PromModel
 from .client import PromClient
 from .config import Config
 from .fetch import Fetched, fetch
@@ -46,6 +49,7 @@ class PrometheusSource:
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._fetched: Fetched | None = None  # the last good poll
+        self._model = PromModel()
         self._error: str | None = None
         self._failures = 0  # consecutive, for the backoff
         self._polls_ok = 0
@@ -58,7 +62,7 @@ class PrometheusSource:
         try:
             return cls(Config.from_args(args))
         except ValueError as exc:
-            raise SystemExit(fail(str(exc), 2)) from None
+            raise CcmonError(str(exc), 2) from None
 
     @property
     def version(self) -> int:
@@ -101,23 +105,28 @@ class PrometheusSource:
             except Exception as exc:  # PromError, or a bug: either way the app keeps running
                 if not isinstance(exc, PromError):
                     log.exception("Prometheus poll failed")
-                message = str(exc) if isinstance(exc, PromError) else f"internal error: {exc!r}"
-                changed = self._failures == 0 or message != self._error
+                self._error = str(exc) if isinstance(exc, PromError) else f"internal error: {exc!r}"
                 self._failures += 1
                 self._polls_failed += 1
-                self._error = message
+                # The numbers stay; the status (stale, the reason, the count of failures) moves.
+                self._version += 1
+                self._snapshot = dataclasses.replace(self._snapshot, version=self._version, status=self._status())
             else:
-                changed = fetched != self._fetched or self._failures > 0
+                changed = self._model.feed(fetched) or self._failures > 0 or self._fetched is None
+                # Counted now: the samples (a first poll's can be 100 MB of objects) can go.
+                fetched = dataclasses.replace(fetched, before=(), samples=())
                 self._fetched, self._error, self._failures = fetched, None, 0
                 self._polls_ok += 1
-            if changed:
-                self._version += 1
-                self._snapshot = self._build()
+                if changed:
+                    self._version += 1
+                    self._snapshot = self._build()
+                else:  # the status' "N polls ok" still moves; the figures need no rebuild
+                    self._snapshot = dataclasses.replace(self._snapshot, status=self._status())
             return self._failures == 0
 
-    def _build(self) -> Snapshot:
+    def _status(self) -> SourceStatus:
         f = self._fetched
-        status = SourceStatus(
+        return SourceStatus(
             kind="prometheus",
             where=self.config.base_url,
             last_payload_ns={"metrics": int(f.at_s * 1e9)} if f else {},
@@ -125,10 +134,12 @@ class PrometheusSource:
             received={"polls": self._polls_ok}, rejected={"polls": self._polls_failed},
             last_error=self._error,
             stale=self._failures > 0,
-            naming=describe_naming(f) if f else None,
+            naming=self._model.describe_naming() if f else None,
         )
-        return build_snapshot(f or Fetched(None, self.config.window_s), status, self._version,
-                              int(f.at_s * 1e9) if f else time.time_ns())
+
+    def _build(self) -> Snapshot:
+        f = self._fetched
+        return self._model.snapshot(self._version, self._status(), int(f.at_s * 1e9) if f else time.time_ns())
 
     def snapshot(self, now_ns: int | None = None) -> Snapshot:
         if now_ns is None:
@@ -139,12 +150,12 @@ class PrometheusSource:
         """The session's cumulative cost over its lifetime (``query_range`` of the raw counter).
         Prometheus has no events, so that curve is all there is."""
         f = self._fetched
-        group = session_groups(f).get(key) if f and f.naming else None
+        group = self._model.groups.get(key) if f and f.naming else None
         if group is None:
             return None
         row = next((s for s in self._snapshot.sessions if s.key == key), None)
         end_s = row.last_ns / 1e9 if row and row.last_ns else f.at_s
-        begin_s = row.first_ns / 1e9 if row and row.first_ns else end_s - f.window_s
+        begin_s = row.first_ns / 1e9 if row and row.first_ns else end_s - self.config.window_s
         # Whole milliseconds, starting on the first sample and reaching at least the last one.
         span_ms = max(0, round((end_s - begin_s) * 1000))
         step_ms = max(15_000, math.ceil(span_ms / DETAIL_POINTS))

@@ -61,8 +61,10 @@ def _rejections(flow: Flow) -> Text | None:
             out.append_text(safe.text(la.last_reason, "red"))
             out.append("\n")
         if la.partial:
-            out.append(f"{la.signal} {la.protocol}: {la.partial:,} accepted in part: {la.skipped_points:,} data "
-                       "point(s) of a kind ccmon does not use\n", "yellow")
+            out.append(f"{la.signal} {la.protocol}: {la.partial:,} accepted in part, {la.skipped_points:,} item(s) "
+                       "left out; last: ", "yellow")
+            out.append_text(safe.text(la.partial_reason, "yellow"))
+            out.append("\n")
     out.rstrip()
     return out
 

@@ -179,8 +179,9 @@ class SessionScreen(Screen):
             self._note("API requests, tools and errors are not available in Prometheus mode: "
                        "they come from OTLP events.")
             return
-        self._note("Only part of this session's events was loaded: it has more than the drill-down reads."
-                   if detail.truncated else "")
+        notes = ["Only part of this session's events was loaded: it has more than the drill-down reads."
+                 if detail.truncated else "", detail.interactions_line()]
+        self._note(" ".join(n for n in notes if n))
         self._fill("#session-calls", "API requests", [_call(i, c) for i, c in enumerate(detail.api_calls, 1)])
         self._fill("#session-tools", "Tools", [_tool(t) for t in detail.tools])
         self._fill("#session-errors", "Errors", [_error(e) for e in detail.errors])

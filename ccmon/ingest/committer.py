@@ -12,8 +12,8 @@ import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from .store import Store
-from .types import Batch
+from ..model.store import Store
+from ..model.types import Batch
 
 
 class GroupCommitter:
