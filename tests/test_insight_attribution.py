@@ -14,7 +14,6 @@ from hypothesis import given, settings, strategies as st
 
 from app_support import FIXED_NS, StoreSource, pane_lines, screen_text, utc, wait_for  # noqa: F401
 from ccmon.model import attribution as at, insight_db
-from ccmon.model.snapshot import Tokens
 from ccmon.views.app import CcmonApp
 from insight_data import MIN_NS, T0, Session, logs, metrics
 from otlp_client import grpc_export
@@ -111,7 +110,8 @@ async def test_report_by_repository_and_agent(otlp):
     assert out.returncode == 0, out.stderr
     d = json.loads(out.stdout)
     assert d["from_metrics"]["source"] == "cost.usage / token.usage metrics"
-    assert [(r["value"], r["cost_usd"]) for r in d["from_metrics"]["rows"]] == [("reviewer", 0.25), ("unattributed", 0.55)]
+    assert [(r["value"], r["cost_usd"]) for r in d["from_metrics"]["rows"]] == [("reviewer", 0.25),
+                                                                                ("unattributed", 0.55)]
     assert [(r["value"], r["requests"]) for r in d["from_events"]["rows"]] == [("reviewer", 1), ("unattributed", 3)]
     text = (await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "ccmon", "report", "--db", db, "--by",
                                                      "repository"], capture_output=True, text=True, timeout=60)).stdout

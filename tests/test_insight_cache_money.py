@@ -117,8 +117,8 @@ async def test_drift_and_coverage(otlp):
                                                    str(otlp.store.path), "--by", "money", "--json"],
                                   capture_output=True, text=True, timeout=60)
     d = json.loads(out.stdout)
-    assert (d["sessions_drifting"], d["sessions_incomplete"], d["cost_usd_metric_total"], d["cost_usd_events_total"]) == (
-        2, 1, 1.25, 1.1)
+    totals = (d["sessions_drifting"], d["sessions_incomplete"], d["cost_usd_metric_total"], d["cost_usd_events_total"])
+    assert totals == (2, 1, 1.25, 1.1)
     assert [s["session_id"] for s in d["sessions"]] == ["s-drift", "s-missing", "s-ok"]
     assert d["note"] == "all $ are Claude Code's own estimates (API-equivalent for subscribers)"
 
@@ -130,7 +130,8 @@ async def test_report_by_cache(otlp):
                                   capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "cache misses after idle gaps: $0.0200" in out.stdout
-    assert "  s-cache                                cold   2026-11-24T08:05:00.000Z       6,100      4,500     10,600      2    $0.0200" in out.stdout
+    assert ("  s-cache                                cold   2026-11-24T08:05:00.000Z       6,100      4,500     "
+            "10,600      2    $0.0200") in out.stdout
 
 
 async def test_session_screen_shows_the_clock_and_the_badges(otlp):
@@ -141,7 +142,8 @@ async def test_session_screen_shows_the_clock_and_the_badges(otlp):
         for key, expected in (
             ("s-cache", ["Cache warm 2m 00s (5 min cache) · writes 5m 6,100 · 1h 4,500 · all 10,600 · misses after "
                          "idle 2 cost $0.0200",
-                         "Money $0.2800 from the cost.usage metric · events $0.2800 agree ✓ · 6 requests seen of ~6 "
+                         "Money $0.2800 from the cost.usage metric · events $0.2800 agree ✓ · 6 requests seen "
+                         "of ~6 "
                          "(100% of the tokens)"]),
             ("s-missing", ["Money $0.3000 from the cost.usage metric · 2 requests seen of ~3 (67% of the tokens) ⚠ "
                            "drift: metric $0.3000 vs events $0.2000; incomplete: 2 of ~3 requests seen"]),

@@ -124,7 +124,8 @@ async def test_dashboard_to_prompts_to_the_prompt(store):
         assert "$0.1787 (sum of api_request.cost_usd)  6 API calls · 5 tools · 0 retries · 0 errors" in text
         lines = pane_lines(app, "#prompt-box")
         assert lines[0].startswith("╭─ Steps (18) in event.sequence order")
-        assert lines[3].startswith("5 19:51:19.666 api call claude-opus-5-5 1,234 567 8,901 2,345 $0.0298 $0.0298 28 ms")
+        assert lines[3].startswith(
+            "5 19:51:19.666 api call claude-opus-5-5 1,234 567 8,901 2,345 $0.0298 $0.0298 28 ms")
         assert lines[18].startswith("20 19:51:20.012 api call claude-opus-5-5 1,234 567 8,901 2,345 $0.0298 $0.1787")
         await pilot.press("escape", "escape")
         assert app.screen is app.main
@@ -174,7 +175,8 @@ async def test_a_viewer_of_ccmon_serve_reads_prompts_from_its_database(tmp_path)
             await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.api_requests == 6, "the capture")
             await pilot.press("P")
             await wait_for(pilot, lambda: getattr(app.screen, "rows", None) is not None, "the prompts")
-            assert [(r.prompt_id, r.api_calls, round(r.cost, 7)) for r in app.screen.rows] == [(ALL_PROMPT, 6, 0.1786872)]
+            rows = [(r.prompt_id, r.api_calls, round(r.cost, 7)) for r in app.screen.rows]
+            assert rows == [(ALL_PROMPT, 6, 0.1786872)]
             await pilot.press("enter")
             await wait_for(pilot, lambda: getattr(app.screen, "steps", None) is not None, "the steps")
             assert len(app.screen.steps) == 18
@@ -190,7 +192,8 @@ async def test_prompt_text_is_shown_literally(otlp):
     from otlp_client import grpc_export
 
     s = Session("s-evil")
-    s.event(T0, "user_prompt", **{"prompt.id": "p", "prompt_length": "30", "prompt": "[red]hi[/red]\x1b[2J\x1b]0;t\x07"})
+    evil = "[red]hi[/red]\x1b[2J\x1b]0;t\x07"
+    s.event(T0, "user_prompt", **{"prompt.id": "p", "prompt_length": "30", "prompt": evil})
     s.request(T0 + 1_000_000_000, "p", 0.5)
     await asyncio.to_thread(grpc_export, otlp.grpc_port, "logs", logs(s.events))
     await asyncio.to_thread(grpc_export, otlp.grpc_port, "metrics", metrics(s.points))

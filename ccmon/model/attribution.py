@@ -159,7 +159,8 @@ def attribution_text(ds: list[dict[str, Any]]) -> str:
                      "Claude Code's own estimates)")
         for r in d["rows"]:
             req = "" if r["requests"] is None else f"  {r['requests']:>6} requests"
-            lines.append(f"  {clean(r['value'])[:40]:<40} ${r['cost_usd']:>10.4f}  {sum(r['tokens'].values()):>12,} tokens"
+            tokens = sum(r["tokens"].values())
+            lines.append(f"  {clean(r['value'])[:40]:<40} ${r['cost_usd']:>10.4f}  {tokens:>12,} tokens"
                          f"  {r['sessions']:>4} sessions{req}")
         lines.append("")
     return "\n".join(lines).rstrip()

@@ -148,7 +148,7 @@ def money_dict(money: dict[str, SessionMoney]) -> dict[str, Any]:
 def money_text(d: dict[str, Any]) -> str:
     from .text import clean
 
-    def usd(x):
+    def usd(x: float | None) -> str:
         return "-" if x is None else f"${x:.4f}"
 
     lines = [f"money per session  ({d['note']})",
@@ -160,6 +160,7 @@ def money_text(d: dict[str, Any]) -> str:
         cov = "-" if s["coverage"] is None else f"{s['coverage'] * 100:.0f}%"
         flags = " ".join(f for f, on in (("DRIFT", s["drifting"]), ("INCOMPLETE", s["incomplete"])) if on)
         implied = "-" if s["requests_implied"] is None else str(s["requests_implied"])
-        lines.append(f"  {clean(s['session_id'])[:38]:<38} {usd(s['cost_usd_metric']):>10} {usd(s['cost_usd_events']):>10} "
+        lines.append(f"  {clean(s['session_id'])[:38]:<38} {usd(s['cost_usd_metric']):>10} "
+                     f"{usd(s['cost_usd_events']):>10} "
                      f"{s['requests_seen']:>5} {implied:>7} {cov:>6}  {flags}")
     return "\n".join(lines)

@@ -248,8 +248,8 @@ def prompts_text(d: dict[str, Any]) -> str:
     for p in d["prompts"]:
         tk = sum(p["tokens"].values())
         cache = "-" if p["cache_ratio"] is None else f"{p['cache_ratio'] * 100:.1f}%"
-        what = p["prompt"] if p["prompt"] is not None else (
-            f"/{p['command']}" if p["command"] else f"({p['prompt_length'] if p['prompt_length'] is not None else '?'} chars)")
+        length = p["prompt_length"] if p["prompt_length"] is not None else "?"
+        what = p["prompt"] if p["prompt"] is not None else (f"/{p['command']}" if p["command"] else f"({length} chars)")
         what = clean(what).replace("\n", " ")
         if len(what) > 60:
             what = what[:59] + "…"
