@@ -10,6 +10,7 @@ changes (one indexed query; ``views.insight_load``).
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from rich.text import Text
@@ -21,6 +22,7 @@ from ...model.ttft import RECENT, ttft_percentiles
 from .. import fmt, insight_load, safe
 from .pane import Pane, columns, fit
 
+TTFT_EVERY_S = 1.0  # a flood of exports re-reads the time to first token at most this often
 NO_EVENTS = "Not available in Prometheus mode: requests, errors and latency come from OTLP events."
 
 
@@ -32,12 +34,15 @@ class ApiHealthPane(Pane):
         self.ttft: tuple[float | None, float | None] = (None, None)
         self._ttft_for: int | None = None  # the request count the figures are for
         self._ttft_loading = False
+        self._ttft_at = float("-inf")  # time.monotonic() of the last read
         self._snap: Snapshot | None = None
 
     def select(self, snap: Snapshot) -> Any:
         self._snap = snap
-        if snap.api_requests and snap.api_requests != self._ttft_for and not self._ttft_loading:
+        if (snap.api_requests and snap.api_requests != self._ttft_for and not self._ttft_loading
+                and time.monotonic() - self._ttft_at >= TTFT_EVERY_S):  # else the next refresh (or minute) reads it
             self._ttft_loading = True
+            self._ttft_at = time.monotonic()
             self._load_ttft(snap.api_requests)
         return (snap.api_requests, snap.api_errors, snap.retries, snap.latency_p50_ms, snap.latency_p95_ms,
                 self.ttft)
