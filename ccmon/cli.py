@@ -13,6 +13,10 @@ from .errors import CcmonError
 
 from .defaults import DEFAULT_BIND, DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT
 
+# report --by values answered by commands/insight_report.py (kept here: --help imports nothing)
+INSIGHT_BY = ("prompt", "query_source", "effort", "speed", "agent", "skill", "plugin", "mcp_server", "repository",
+              "cache", "money")
+
 
 def _port(text: str) -> int:
     try:
@@ -144,8 +148,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
                    help="with --prometheus: give up when the whole report is not done by then (default 30)")
     g = r.add_argument_group("over time (ccmon/commands/report_over_time.py)")
-    g.add_argument("--by", choices=("day", "week", "session", "model", "user", "terminal", "repo"), default=None,
-                   help="one row per day, week, session, model, user, terminal or repository")
+    g.add_argument("--by", choices=("day", "week", "session", "model", "user", "terminal", "repo", *INSIGHT_BY),
+                   default=None, metavar="WHAT",
+                   help="one row per day, week, session, model, user, terminal or repo; or the most expensive "
+                        "prompts (prompt); cost by query_source, effort, speed, agent, skill, plugin, mcp_server or "
+                        "repository (with an unattributed row); cache (the cache clock and misses); money (metric "
+                        "vs events, coverage)")
     g.add_argument("--until", metavar="WHEN", default=None,
                    help="end of the window: a duration back from now (7d) or a local date (2026-11-30)")
     g.add_argument("--format", choices=("table", "json", "csv", "md"), default=None,

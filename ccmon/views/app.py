@@ -55,6 +55,7 @@ class CcmonApp(App[None]):
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("f1", "help", "Help", show=False),
         Binding("f", "flow", "Flow"),
+        Binding("P", "insight('prompts')", "Prompts"),  # insight screens: views/screens/insight_nav.py
     ]
 
     def __init__(self, source: Source, *, clock: Callable[[], int] | None = None,
@@ -221,6 +222,11 @@ class CcmonApp(App[None]):
         if not isinstance(self.screen, FlowScreen):
             self.push_screen(FlowScreen(getattr(self.source, "flow", None), self.clock))
 
+    def action_insight(self, what: str) -> None:
+        from .screens.insight_nav import open_insight
+
+        open_insight(self, what)
+
     def open_session(self, key: str) -> None:
         self.push_screen(SessionScreen(self.source, key, self._session_row(key)))
 
@@ -240,6 +246,9 @@ class CcmonApp(App[None]):
             yield SystemCommand("Open session", "Open the session under the cursor", screen.action_open_session)
             yield SystemCommand("Zoom pane", "Zoom the focused pane to the whole screen", screen.action_zoom)
         yield SystemCommand("Flow", "What arrives per signal and protocol, from whom, and why not", self.action_flow)
+        from .screens.insight_nav import insight_commands
+
+        yield from insight_commands(self)
         yield SystemCommand("Next pane", "Focus the next pane", self.action_focus_next)
         yield SystemCommand("Help", "Keys and what the figures mean", self.action_help)
         for command in super().get_system_commands(screen):

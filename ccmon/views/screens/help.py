@@ -19,6 +19,7 @@ KEYS = (
         ("p", "pause / resume: freeze every pane; resuming catches up (the footer says which)"),
         ("? / F1", "this help"),
         ("f", "flow: what arrives per signal and protocol, from whom, what was rejected and why"),
+        ("P", "prompts, most expensive first (Enter: why one cost what it did)"),
         ("Ctrl+P", "command palette: every action by name, the theme, a screenshot"),
     )),
     ("Dashboard", (
@@ -44,6 +45,7 @@ KEYS = (
     ("Session", (
         ("Esc / Backspace", "back to the dashboard (Esc leaves a zoom first)"),
         ("c", "copy the full session id (for claude --resume)"),
+        ("P / a", "this session's prompts / its cost by query source, agent, skill, repository..."),
         ("z", "zoom the focused table"),
         ("Tab / Shift+Tab", "next / previous table"),
     )),
@@ -78,6 +80,9 @@ FIGURES = (
     ("TOOL DETAILS LOGGED", "events carry tool inputs such as commands and paths (OTEL_LOG_TOOL_DETAILS=1)"),
     ("Plan limits", "claude.ai 5 h / 7 d use from Claude Code's status line (ccmon setup --statusline); "
                     "pace = use at the reset if the rate since the window began holds"),
+    ("$", "Claude Code's own estimates (API-equivalent for subscribers): the cost.usage metric, or the sum "
+          "of api_request.cost_usd where a screen says so; a session's drift badge: the two disagree"),
+    ("1st token", "time to first token (ttft_ms) of the newest requests, beside the full latency"),
     ("Ctx / Cache / Repo", "from the status line: context window in use, prompt cache warm (time left) or cold"),
 )
 

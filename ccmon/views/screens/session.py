@@ -21,6 +21,7 @@ from ...model.snapshot import SessionRow
 from ...model.source import ApiCall, ApiErrorRow, SessionDetail, Source, ToolRun
 from .. import fmt, safe
 from ..widgets.chart import CostChart
+from ..widgets.session_insight import SessionInsight
 from ..widgets.table import Cell, Column, KeyedTable
 
 ROWS = 500  # newest rows kept per table; the title says when there were more
@@ -92,7 +93,14 @@ class SessionScreen(Screen):
         Binding("p", "app.pause", "Pause"),
         Binding("p", "app.resume", "Resume"),
         Binding("question_mark", "app.help", "Help", key_display="?"),
+        Binding("P", "insight('prompts')", "Prompts"),
+        Binding("a", "insight('attribution')", "Attribution"),
     ]
+
+    def action_insight(self, what: str) -> None:
+        from .insight_nav import open_insight
+
+        open_insight(self.app, what, self.key)
 
     def __init__(self, source: Source, key: str, row: SessionRow | None) -> None:
         super().__init__()
@@ -105,6 +113,7 @@ class SessionScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(id="session-head")
+        yield SessionInsight(id="session-insight")  # cache clock and money (issue 17)
         yield Static(id="session-note", classes="note")
         with VerticalScroll(id="session-body"):
             yield CostChart(id="session-chart")
@@ -157,6 +166,7 @@ class SessionScreen(Screen):
             return
         self._loading = True
         self._load()
+        self.query_one(SessionInsight).reload(self.source, self.key)
 
     @work(group="session-detail")
     async def _load(self) -> None:

@@ -18,6 +18,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from ...model.attribution import repository_of_labels  # OTEL_METRICS_INCLUDE_REPOSITORY
 from ...model.limits import SessionStatus
 from ...model.session_state import duration_s, rate_per_hour, state
 from ...model.snapshot import SessionRow, Snapshot
@@ -101,7 +102,7 @@ def cells(s: SessionRow, now_ns: int, st: SessionStatus | None = None, cache: st
         f"+{fmt.count(s.lines_added)} −{fmt.count(s.lines_removed)}",
         safe.clean(", ".join(s.models) or fmt.DASH), safe.clean(s.user or fmt.DASH),
         pct(st.context_pct) if st is not None and st.context_pct is not None else fmt.DASH, cache,
-        safe.clean(st.repo.rpartition("/")[2] or fmt.DASH) if st is not None else fmt.DASH,
+        safe.clean(((st.repo if st is not None else "") or repository_of_labels(s.labels) or fmt.DASH).rpartition("/")[2]),
     )
 
 
