@@ -93,7 +93,7 @@ async def test_dashboard_attaches_to_serve_and_shows_its_exports_live(tmp_path):
             await wait_for(pilot, lambda: "Total $0.2367 today $0.2367" in pane_lines(app, "#cost")
                            and "Requests 6" in pane_lines(app, "#api"), "the first capture's metrics and logs")
             assert "Latency p50 33 ms · p95 119 ms" in pane_lines(app, "#api")
-            assert "Commits 1 commit · $0.2367 each" in pane_lines(app, "#productivity")
+            assert "$/commit $0.2367 (all spend ÷ 1)" in pane_lines(app, "#productivity")
 
             await send(None, capture("2.1.197", "grpc/interactive"), how="http", http_port=srv.http_port)
             await wait_for(pilot, lambda: "Total $0.4340 today $0.4340" in pane_lines(app, "#cost")

@@ -29,3 +29,26 @@ async def test_api_health_shows_time_to_first_token(tmp_path, version, line):
         api = pane_lines(app, "#api")
         assert line in api
         assert "Requests 6" in api
+
+
+async def test_time_to_first_token_follows_a_burst_of_exports(tmp_path):
+    """Requests arriving faster than the once-a-second read are read once more after the burst:
+    2.1.197's requests (no ttft_ms) and then 2.1.330's, within a second, end on 2.1.330's figures."""
+    from app_support import send
+    from ccmon.cli import build_parser
+    from ccmon.compose import make_app
+    from otlp_client import capture
+
+    args = build_parser().parse_args(["--db", str(tmp_path / "ccmon.db"), "--grpc-port", "0", "--http-port", "0",
+                                      "--retention-days", "0"])
+    app = make_app(args, clock=lambda: FIXED_NS)
+    async with app.run_test(size=(160, 48)) as pilot:
+        from app_support import started
+
+        await started(pilot, app)
+        port = app.source.receiver.grpc_port
+        await send(port, capture("2.1.197", "grpc/all"))
+        await send(port, capture("2.1.330", "grpc/all"))
+        await wait_for(pilot, lambda: "1st token p50 16 ms · p95 47 ms" in pane_lines(app, "#api"),
+                       "the second capture's time to first token", timeout=10)
+        assert "Requests 12" in pane_lines(app, "#api")

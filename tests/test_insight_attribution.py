@@ -134,8 +134,10 @@ async def test_attribution_screen_and_repo_column(otlp, tmp_path):
         assert lines[2].startswith("main $0.5000 62% 200 100 2.0k 400 1 —")
         assert lines[5].startswith("total $0.8000")
         app.screen.loaded = False
+        await pilot.press("b")  # query_source -> effort, and back
+        await pilot.press("B")
         for _ in range(7):  # query_source -> ... -> repository
-            await pilot.press("g")
+            await pilot.press("b")
         await wait_for(pilot, lambda: app.screen.loaded and app.screen.dim == "repository", "by repository")
         await pilot.pause()
         lines = pane_lines(app, "#attribution-events-box")

@@ -61,7 +61,8 @@ class AttributionScreen(Screen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("backspace", "app.pop_screen", "Back", show=False),
-        Binding("g", "next_dim", "Next dimension"),
+        Binding("b", "next_dim(1)", "Next dimension"),  # b / B as the dashboard's group-by
+        Binding("B", "next_dim(-1)", "Previous dimension", show=False),
         Binding("tab", "app.focus_next", "Next table"),
     ]
 
@@ -91,8 +92,8 @@ class AttributionScreen(Screen):
 
         return (self.clock or time.time_ns)()
 
-    def action_next_dim(self) -> None:
-        self.dim = DIMS[(DIMS.index(self.dim) + 1) % len(DIMS)]
+    def action_next_dim(self, step: int = 1) -> None:
+        self.dim = DIMS[(DIMS.index(self.dim) + step) % len(DIMS)]
         self._load()
 
     @work(group="attribution", exclusive=True)
@@ -121,7 +122,7 @@ class AttributionScreen(Screen):
         for d in DIMS:
             dims.append(f" {d} ", "reverse bold" if d == self.dim else "dim")
         head = Text.assemble(scope, dims, "\n", ("All $ are Claude Code's own estimates (API-equivalent for "
-                                                 "subscribers). g: next dimension.", "dim italic"))
+                                                 "subscribers). b / B: next / previous dimension.", "dim italic"))
         self.query_one("#attribution-head", Static).update(head)
         if result is None:
             self.query_one("#attribution-box").border_title = ("Not available: attribution reads the OTLP store, "

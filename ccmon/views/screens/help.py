@@ -57,6 +57,17 @@ KEYS = (
     ("Flow", (
         ("Esc / f", "back"),
     )),
+    ("Prompts", (
+        ("Enter", "open the prompt: its API calls, tools and errors in order, each with its cost"),
+        ("r", "read the prompts again"),
+        ("Esc / Backspace", "back"),
+    )),
+    ("Attribution", (
+        ("b / B", "next / previous dimension: query source, effort, speed, agent, skill, plugin, MCP server, "
+                  "repository"),
+        ("Tab", "next table"),
+        ("Esc / Backspace", "back"),
+    )),
     ("Per day", (
         ("Esc / d", "back"),
     )),

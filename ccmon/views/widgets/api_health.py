@@ -36,14 +36,18 @@ class ApiHealthPane(Pane):
         self._ttft_loading = False
         self._ttft_at = float("-inf")  # time.monotonic() of the last read
         self._snap: Snapshot | None = None
+        self._ttft_timer: Any = None
 
     def select(self, snap: Snapshot) -> Any:
         self._snap = snap
-        if (snap.api_requests and snap.api_requests != self._ttft_for and not self._ttft_loading
-                and time.monotonic() - self._ttft_at >= TTFT_EVERY_S):  # else the next refresh (or minute) reads it
-            self._ttft_loading = True
-            self._ttft_at = time.monotonic()
-            self._load_ttft(snap.api_requests)
+        if snap.api_requests and snap.api_requests != self._ttft_for and not self._ttft_loading:
+            wait = TTFT_EVERY_S - (time.monotonic() - self._ttft_at)
+            if wait <= 0:
+                self._ttft_loading = True
+                self._ttft_at = time.monotonic()
+                self._load_ttft(snap.api_requests)
+            elif self._ttft_timer is None:  # a burst: read once more when it has passed
+                self._ttft_timer = self.set_timer(wait, self._ttft_later)
         return (snap.api_requests, snap.api_errors, snap.retries, snap.latency_p50_ms, snap.latency_p95_ms,
                 self.ttft)
 
@@ -60,6 +64,13 @@ class ApiHealthPane(Pane):
             self.ttft = got
             if self._snap is not None:
                 self.show(self._snap)
+        elif self._snap is not None and self._snap.api_requests != requests:
+            self.select(self._snap)  # more requests arrived while reading: read again (throttled)
+
+    def _ttft_later(self) -> None:
+        self._ttft_timer = None
+        if self._snap is not None:
+            self.select(self._snap)
 
     def draw(self, data: Any, width: int) -> Text:
         requests, errors, retries, p50, p95, (t50, t95) = data

@@ -28,7 +28,7 @@ LIMIT = 200
 NO_EVENTS = "Not available in Prometheus mode: the event log needs OTLP events (OTEL_LOGS_EXPORTER=otlp)."
 
 COLUMNS = (
-    Column("time", "Time", 8),
+    Column("time", "Time", 11),  # 14:03:27 today, 11-23 19:53 before
     Column("session", "Session", 10),
     Column("event", "Event", 18),
     Column("detail", "Details", 12, grow=2000),  # the rest of the pane
