@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections import Counter, deque
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,8 +106,9 @@ class Aggregates:
         self.active_user = 0.0
         self.active_cli = 0.0
         self.sessions_started = 0.0
-        self.edits: Counter[tuple[str, str, str, str]] = Counter()
-        self.other_metrics: Counter[str] = Counter()
+        # float sums (a Counter is typed for int counts)
+        self.edits: defaultdict[tuple[str, str, str, str], float] = defaultdict(float)
+        self.other_metrics: defaultdict[str, float] = defaultdict(float)
         self.other_telemetry = 0  # data points, log records and spans from other senders
         # minute index -> [cost, input, output, cacheRead, cacheCreation]
         self.minutes: dict[int, list[float]] = {}

@@ -42,9 +42,9 @@ def rebuild(conn: sqlite3.Connection, since_ns: int = 0) -> Rebuilt:
         series[digest] = (sid, info)
         by_id[sid] = info
     for sid, inc, first, last in db.point_groups(conn, since_ns):
-        info = by_id.get(sid)
-        if info is not None:
-            aggs.add_point(info, last, inc, first)
+        known = by_id.get(sid)
+        if known is not None:
+            aggs.add_point(known, last, inc, first)
     for row in db.event_groups(conn, since_ns):
         aggs.add_events(*row)
     aggs.latencies.extend(db.recent_latencies(conn, RECENT_LATENCIES, since_ns))

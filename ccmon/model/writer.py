@@ -211,8 +211,9 @@ class Writer:
                 rkey = canonical(res)
                 rid = new_resources.get(rkey) or self.resources.get(rkey)
                 if rid is None:
-                    rid = new_resources[rkey] = conn.execute(
-                        "INSERT INTO resources (attrs) VALUES (?)", (rkey,)).lastrowid
+                    new_rid = conn.execute("INSERT INTO resources (attrs) VALUES (?)", (rkey,)).lastrowid
+                    assert new_rid is not None  # a plain INSERT always sets it
+                    rid = new_resources[rkey] = new_rid
                 known = rids[id(res)] = (rid, rkey)
             rid, rkey = known
             own = e.own if e.own is not None else {k: v for k, v in e.attrs.items() if k not in res or res[k] != v}
