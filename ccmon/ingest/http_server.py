@@ -76,7 +76,7 @@ class _Conn:
     """One accepted connection: idle (between requests) or serving one."""
 
     task: asyncio.Task[None] | None = None
-    transport: asyncio.BaseTransport | None = None
+    transport: asyncio.Transport | None = None
     idle_since: float | None = field(default_factory=time.monotonic)
 
     def close(self) -> None:
@@ -236,6 +236,7 @@ class HttpServer:
         try:
             while True:
                 c.idle_since = time.monotonic()
+                reply: bool | _Reply
                 try:
                     reply = await self._one_request(conn, reader, writer, c)
                 except _Reply as r:

@@ -150,7 +150,9 @@ class PrometheusSource:
         """The session's cumulative cost over its lifetime (``query_range`` of the raw counter).
         Prometheus has no events, so that curve is all there is."""
         f = self._fetched
-        group = self._model.groups.get(key) if f and f.naming else None
+        if f is None or f.naming is None:
+            return None
+        group = self._model.groups.get(key)
         if group is None:
             return None
         row = next((s for s in self._snapshot.sessions if s.key == key), None)
