@@ -18,8 +18,8 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from . import report
 from .figures import Figure, missing

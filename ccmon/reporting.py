@@ -10,7 +10,6 @@ import time
 
 from .errors import CcmonError
 
-
 # Claude Code exports metrics every 60 s by default (logs every 5 s): data older than two
 # metric intervals with no receiver running means exports are being refused right now.
 STALE_AFTER_NS = 120_000_000_000

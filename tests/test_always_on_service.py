@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from otlp_client import ServeProcess, capture, free_port, replay, report
 
 

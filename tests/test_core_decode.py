@@ -6,12 +6,12 @@ import pytest
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue, KeyValueList
+from otlp_client import capture
 
-from ccmon.ingest.payload import BadPayload, decode, gunzip, parse, status_bytes, TooLarge
+from ccmon.ingest.payload import BadPayload, TooLarge, decode, gunzip, parse, status_bytes
 from ccmon.model import names
 from ccmon.model.otlp import decode_logs, decode_metrics
 from ccmon.model.values import any_value, coerce
-from otlp_client import capture
 
 
 def test_every_anyvalue_kind_becomes_python():

@@ -8,19 +8,19 @@ JSON path); the answers are read as an OTLP exporter reads them (partial_success
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 
 import pytest
-from google.protobuf import json_format
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (ExportLogsServiceRequest,
-                                                                    ExportLogsServiceResponse)
-from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (ExportMetricsServiceRequest,
-                                                                          ExportMetricsServiceResponse)
-
 from app_support import started, utc, wait_for  # noqa: F401 (utc is a fixture)
-from ccmon.model import names
+from google.protobuf import json_format
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest, ExportLogsServiceResponse
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+    ExportMetricsServiceResponse,
+)
 from otlp_client import grpc_export, http_export, report
+
+from ccmon.model import names
 
 S = 1_000_000_000
 MIN = 60 * S

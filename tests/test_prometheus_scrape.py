@@ -14,10 +14,10 @@ import subprocess
 import sys
 
 import pytest
+from prom_server import Prometheus, fake_exporter  # noqa: F401  (fixture)
 
 from ccmon.ingest.prometheus.config import Config
 from ccmon.ingest.prometheus.source import PrometheusSource
-from prom_server import Prometheus, fake_exporter  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.prometheus
 PIPELINES = {

@@ -12,16 +12,27 @@ import json
 import time
 
 import pytest
+from prom_data import (
+    BURN_PER_HOUR,
+    COST_PER_MINUTE,
+    HAIKU,
+    OPUS,
+    PLATFORM,
+    SONNET,
+    TOKENS_PER_MINUTE,
+    aligned_now,
+    expected_report,
+    figures,
+    seconds_since_midnight,
+    team_history,
+)
+from prom_server import counter, tsdb  # noqa: F401  (fixture)
 
 from ccmon.ingest.prometheus.config import Config
-from prom_data import seconds_since_midnight
 from ccmon.ingest.prometheus.promql import QUERIES_FIRST_POLL, QUERIES_LATER_POLL
 from ccmon.ingest.prometheus.source import PrometheusSource
 from ccmon.model.report import report_dict
 from ccmon.model.snapshot import Tokens
-from prom_data import (BURN_PER_HOUR, COST_PER_MINUTE, HAIKU, OPUS, PLATFORM, SONNET, TOKENS_PER_MINUTE,
-                       aligned_now, expected_report, figures, team_history)
-from prom_server import counter, tsdb  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.prometheus
 COST = "claude_code_cost_usage_USD_total"

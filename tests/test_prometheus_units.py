@@ -218,13 +218,13 @@ def test_the_same_counters_give_the_same_snapshot_as_otlp_mode(data, tmp_path_fa
     figure of the two snapshots is the same (one model: the same Aggregates behind both)."""
     import time as _time
 
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+    from prom_activity import COST, TOKENS, otlp_export
+    from prom_activity import Series as Activity
+
     from ccmon.model.otlp import decode_metrics
     from ccmon.model.report import report_dict
     from ccmon.model.store import Store
-    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
-    from prom_activity import COST, TOKENS
-    from prom_activity import Series as Activity
-    from prom_activity import otlp_export
 
     now_s = (int(_time.time()) // 60) * 60 + 30
     series = []

@@ -130,6 +130,7 @@ def test_today_cost_from_the_store(env, monkeypatch, capsys, tmp_path):
     """Today's spend comes from the ccmon database (read-only), by local day."""
     sys.path.insert(0, str(Path(__file__).parent))
     from app_support import ingest_capture
+
     from ccmon.model.store import Store
 
     db = tmp_path / "ccmon.db"

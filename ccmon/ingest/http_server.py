@@ -25,19 +25,18 @@ import logging
 import socket
 import ssl
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable
 
 import h11
 
 from ..model.statusline import MAX_BYTES as STATUSLINE_MAX_BYTES
 from ..model.types import LOGS, METRICS, TRACES
 from . import limits
-from .limits import MAX_BYTES, Busy, EverySoOften
 from .contract import Sink, StorageError
+from .limits import MAX_BYTES, Busy, EverySoOften
 from .payload import BadPayload, TooLarge, response_body, status_bytes
 from .stats import HTTP_JSON, HTTP_PROTOBUF, Via
-
 
 log = logging.getLogger("ccmon.ingest")
 PATHS = {b"/v1/metrics": METRICS, b"/v1/logs": LOGS, b"/v1/traces": TRACES}
@@ -218,7 +217,7 @@ class HttpServer:
                 transport, _ = await loop.connect_accepted_socket(
                     lambda: protocol, sock, ssl=self._ssl,
                     ssl_handshake_timeout=self.request_deadline if self._ssl else None)
-            except (OSError, ssl.SSLError, asyncio.TimeoutError):
+            except (TimeoutError, OSError, ssl.SSLError):
                 sock.close()
                 return
             c.transport = transport
@@ -246,7 +245,7 @@ class HttpServer:
                 except _Expired:
                     reply = _Reply(408, f"request not received within {self.request_deadline:g} s", _INVALID_ARGUMENT,
                                    close=True)
-                except (asyncio.TimeoutError, ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
+                except (TimeoutError, ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
                     return
                 if reply is False:  # the peer closed the connection
                     return
@@ -277,7 +276,7 @@ class HttpServer:
                 raise _Expired()
             try:
                 data = await asyncio.wait_for(reader.read(65536), left)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise _Expired() from None
             conn.receive_data(data)  # b"" tells h11 the peer closed
 
@@ -288,7 +287,7 @@ class HttpServer:
         if event is h11.NEED_DATA:
             try:
                 data = await asyncio.wait_for(reader.read(65536), self.idle_timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return False, 0.0
             conn.receive_data(data)
         c.idle_since = None
@@ -465,7 +464,7 @@ class HttpServer:
             writer.write(conn.send(h11.Data(data=body)))
             writer.write(conn.send(h11.EndOfMessage()))
             await asyncio.wait_for(writer.drain(), 5.0)  # a peer that does not read is not waited for
-        except (h11.LocalProtocolError, asyncio.TimeoutError):
+        except (TimeoutError, h11.LocalProtocolError):
             pass
 
 
@@ -489,7 +488,7 @@ async def _discard(conn: h11.Connection, reader: asyncio.StreamReader, seconds: 
                     return
                 seen += len(chunk)
                 conn.receive_data(chunk)
-    except (asyncio.TimeoutError, ConnectionError, ssl.SSLError, h11.RemoteProtocolError):
+    except (TimeoutError, ConnectionError, ssl.SSLError, h11.RemoteProtocolError):
         pass
 
 

@@ -11,18 +11,18 @@ import errno
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..errors import CcmonError
-from .committer import GroupCommitter
-from .contract import Security, StorageError, storage_cause
 from ..model.limits_store import LimitsStore
 from ..model.store import Store
 from ..model.types import Batch
-from .stats import GRPC, ReceiverStats, Via
+from .committer import GroupCommitter
+from .contract import Security, StorageError, storage_cause
 from .limits import COMMIT_CHUNK_ITEMS, INLINE_DECODE_BYTES, ByteBudget, connection_cap
 from .payload import decode, gunzip, gzip_size_hint
+from .stats import GRPC, ReceiverStats, Via
 
 if TYPE_CHECKING:
     import grpc

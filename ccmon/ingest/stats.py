@@ -11,8 +11,8 @@ from __future__ import annotations
 import statistics
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from ..model.flow import Flow, FlowLane, FlowSender
 from ..model.snapshot import SourceStatus

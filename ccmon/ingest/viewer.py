@@ -106,7 +106,7 @@ class ViewerSource:
         while True:
             try:
                 await asyncio.wait_for(self._kicked.wait(), wait)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             self._kicked.clear()
             v = follower.data_version()
@@ -152,7 +152,6 @@ class ViewerSource:
 
     def snapshot(self, now_ns: int | None = None) -> Snapshot:
         import time
-
         from dataclasses import replace
 
         snap = self.aggs.snapshot(self.version, self.status(), now_ns if now_ns is not None else time.time_ns())

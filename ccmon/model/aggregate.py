@@ -16,9 +16,9 @@ from typing import Any
 
 from . import counting, names
 from .events import content_logged, summarize
-from .values import as_float
 from .series import SeriesInfo
-from .snapshot import (EditRow, EventRow, ModelRow, SessionRow, Snapshot, SourceStatus, Tokens)
+from .snapshot import EditRow, EventRow, ModelRow, SessionRow, Snapshot, SourceStatus, Tokens
+from .values import as_float
 
 MINUTE_NS = counting.MINUTE_NS
 KEEP_MINUTES = 24 * 60

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import hashlib
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .names import canonical
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .snapshot import Snapshot
@@ -39,7 +39,7 @@ def count(x: float) -> int | float:
 def iso(t_ns: int) -> str | None:
     if not t_ns:
         return None
-    return datetime.fromtimestamp(t_ns / 1e9, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(t_ns / 1e9, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def report_dict(snap: Snapshot, since_ns: int = 0) -> dict[str, Any]:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from os import PathLike
-from typing import Callable
 
 from . import counting, db
 from .aggregate import RECENT_EVENTS, RECENT_LATENCIES, Aggregates

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from . import counting, db
 from .aggregate import MINUTE_NS
@@ -138,7 +139,7 @@ class Writer:
 
     _INSERT_POINT = "INSERT OR IGNORE INTO points VALUES (?, ?, ?, ?)"
 
-    def _write_points(self, conn: sqlite3.Connection, points: list[Point], acc: Accepted, pending: "_Pending",
+    def _write_points(self, conn: sqlite3.Connection, points: list[Point], acc: Accepted, pending: _Pending,
                       arrival: int, horizon: int) -> None:
         """Resolve temporality for one request's points and insert the increments."""
         new_series = []

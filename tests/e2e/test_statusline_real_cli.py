@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from otlp_client import free_port, report, wait_until
 
 pytestmark = pytest.mark.e2e

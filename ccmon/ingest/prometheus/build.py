@@ -10,7 +10,7 @@ the event-derived fields of the Snapshot are None, which the panes show as "not 
 from __future__ import annotations
 
 import dataclasses
-from typing import Mapping
+from collections.abc import Mapping
 
 from ...model import names
 from ...model.aggregate import Aggregates

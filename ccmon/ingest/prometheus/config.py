@@ -27,7 +27,7 @@ class Config:
     window_s: float = DEFAULT_WINDOW_S
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> "Config":
+    def from_args(cls, args: argparse.Namespace) -> Config:
         """Raises ValueError with a message fit for ``ccmon: ...``."""
         interval = float(getattr(args, "interval", DEFAULT_INTERVAL_S) or DEFAULT_INTERVAL_S)
         if interval <= 0:

@@ -16,7 +16,7 @@ import dataclasses
 import logging
 import math
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from ...errors import CcmonError
 from ...model.snapshot import Snapshot, SourceStatus
@@ -58,7 +58,7 @@ class PrometheusSource:
         self._snapshot = self._build()
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> "PrometheusSource":
+    def from_args(cls, args: argparse.Namespace) -> PrometheusSource:
         try:
             return cls(Config.from_args(args))
         except ValueError as exc:
