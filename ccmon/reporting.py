@@ -56,7 +56,8 @@ def report(args: argparse.Namespace) -> int:
             _warn_if_nothing_receives(args.db, conn)
             conn.close()
         except FileNotFoundError:
-            raise CcmonError(f"no ccmon database at {args.db}: run `ccmon` or `ccmon serve` first, or pass --db") from None
+            raise CcmonError(f"no ccmon database at {args.db}: run `ccmon` or `ccmon serve` first, "
+                             "or pass --db") from None
         except sqlite3.Error as exc:
             raise CcmonError(f"cannot read {args.db}: {exc}") from None
         snap = built.aggs.snapshot(0, SourceStatus(kind="otlp", where=str(args.db)))

@@ -161,7 +161,8 @@ class VictoriaMetrics:
                 pass
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                pytest.fail("victoria-metrics did not start:\n" + (self.dir / "victoria-metrics.log").read_text()[-2000:])
+                log = (self.dir / "victoria-metrics.log").read_text()
+                pytest.fail("victoria-metrics did not start:\n" + log[-2000:])
             time.sleep(0.02)
 
     stop = Prometheus.stop

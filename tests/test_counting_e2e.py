@@ -278,7 +278,8 @@ async def test_dedupe_keys_outlive_retention_and_since_keeps_the_cut_day(tmp_pat
     # sweep removed the first and `--since` then counted that day from raw rows: 1, not 2)
     cutoff = t - 30 * 86400 * S
     day_start = cutoff // (86400 * S) * 86400 * S
-    cut_day = logs([(day_start + S, "user_prompt", {}), (cutoff + (day_start + 86400 * S - cutoff) // 2, "user_prompt", {})])
+    cut_day = logs([(day_start + S, "user_prompt", {}),
+                    (cutoff + (day_start + 86400 * S - cutoff) // 2, "user_prompt", {})])
     serve = ServeProcess(db, "--retention-days", "30")
     try:
         await send(serve.grpc_port, serve.http_port, old, "grpc")

@@ -116,7 +116,8 @@ def test_waiting_100x40(screenshot, tmp_path):
 def _flow_app(tmp_path):
     store = fixed_store(tmp_path / "ccmon.db", *SHOWCASE)
     stats = store.test_stats
-    stats.rejected("logs", Via(HTTP_PROTOBUF, 2, "curl/8.5.0"), "400", "not a protobuf logs export: Error parsing message")
+    stats.rejected("logs", Via(HTTP_PROTOBUF, 2, "curl/8.5.0"), "400",
+                   "not a protobuf logs export: Error parsing message")
     stats.rejected("metrics", Via(HTTP_PROTOBUF, 310, "OTel-OTLP-Exporter-JavaScript/0.208.0"), "404",
                    "no such path '/v1/metrics/v1/metrics'")
     stats.accepted("metrics", Via(GRPC, 120, "ccmon-doctor/0.1.0"), Batch("metrics"))

@@ -80,7 +80,8 @@ async def test_later_polls_count_only_what_is_new(tsdb):
     """Polls every minute across the activity add up to one poll at the end, on both servers."""
     m = minute_of(int(time.time()))
     tsdb.push(remote_write_series(activity(m)))
-    clock = iter([(m - 95) * 60 + 30, (m - 60) * 60, (m - 35) * 60 + 20, *[(m - k) * 60 + 30 for k in range(5, -1, -1)]])
+    clock = iter([(m - 95) * 60 + 30, (m - 60) * 60, (m - 35) * 60 + 20,
+                  *[(m - k) * 60 + 30 for k in range(5, -1, -1)]])
     source = PrometheusSource(Config(tsdb.url), clock=lambda: next(clock))
     try:
         for _ in range(9):

@@ -30,7 +30,8 @@ PIPELINES = {
                   "claude_code_claude_code_cost_usage_USD_total; "
                   "labels: session_id, user_email, tool_name, type=cacheRead, job"),
     "claude-code-9464": ("/metrics/cli", True, "Claude Code's own exporter naming (:9464, no unit): "
-                         "claude_code_cost_usage_total; labels: session_id, user_email, tool_name, type=cacheRead, job"),
+                         "claude_code_cost_usage_total; labels: session_id, user_email, tool_name, "
+                         "type=cacheRead, job"),
 }
 
 

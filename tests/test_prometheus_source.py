@@ -172,7 +172,7 @@ async def test_session_detail_is_the_cost_curve(tsdb):
     curve = detail.cost_over_time
     assert curve[0] == ((t - 5400) * 1_000_000_000, 1.0)  # first export already held 1.00 $
     assert curve[-1] == (t * 1_000_000_000, 10.0)
-    assert all(a[1] <= b[1] for a, b in zip(curve, curve[1:])) and len(curve) > 100
+    assert all(a[1] <= b[1] for a, b in zip(curve, curve[1:], strict=False)) and len(curve) > 100
 
 
 async def test_a_400_answer_is_shown_as_the_server_wrote_it(tsdb):

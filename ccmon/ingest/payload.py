@@ -381,7 +381,8 @@ def response_for(signal: str, batch: Batch) -> Any:
     resp = RESPONSES[signal]()
     refused = batch.rejected + batch.skipped
     if refused:
-        why = batch.reason or f"{batch.skipped} data point(s) of a kind ccmon does not use (summary, exponential histogram)"
+        why = batch.reason or (f"{batch.skipped} data point(s) of a kind ccmon does not use "
+                               "(summary, exponential histogram)")
         if batch.rejected and batch.skipped:
             why += f"; and {batch.skipped} of a kind ccmon does not use"
         setattr(resp.partial_success, _REJECTED_FIELD[signal], refused)

@@ -113,13 +113,15 @@ def report_text(d: dict[str, Any]) -> str:
     lines.append("tokens          " + "  ".join(f"{k} {v:,}" for k, v in tk.items()))
     cr = d["cache_ratio"]
     lines.append(f"cache hit rate  {'-' if cr is None else f'{cr * 100:.1f}%'}")
-    lines.append(f"lines           +{d['lines']['added']} -{d['lines']['removed']}   commits {d['commits']}   PRs {d['pull_requests']}")
+    lines.append(f"lines           +{d['lines']['added']} -{d['lines']['removed']}   "
+                 f"commits {d['commits']}   PRs {d['pull_requests']}")
     at = d["active_time_s"]
     lines.append(f"active time     user {at['user']:.1f}s  cli {at['cli']:.1f}s")
     if d["edit_decisions"]:
         lines.append("edit decisions")
         for e in d["edit_decisions"]:
-            lines.append(f"  {clean(e['tool_name']):<10} {clean(e['language']):<14} {clean(e['source']):<16} {clean(e['decision']):<7} {e['count']}")
+            lines.append(f"  {clean(e['tool_name']):<10} {clean(e['language']):<14} {clean(e['source']):<16} "
+                         f"{clean(e['decision']):<7} {e['count']}")
     lines.append(f"sessions        {len(d['sessions'])}")
     for s in d["sessions"][-20:]:
         lines.append(f"  {clean(s['session_id']):<38} ${s['cost_usd']:.4f}  {clean(','.join(s['models']))}")

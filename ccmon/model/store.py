@@ -2,9 +2,9 @@
 
 What an export adds is decided by ``writer`` (temporality, dedupe) by the rules of
 ``counting``; the store owns when. ``write`` runs on one thread at a time (the group
-committer's) and commits before it returns; ``apply`` feeds the accepted increments to the in-memory aggregates on the thread
-that owns them (the event loop). So an export is on disk before it is acknowledged, and the
-screen never shows what the disk does not have.
+committer's) and commits before it returns; ``apply`` feeds the accepted increments to the
+in-memory aggregates on the thread that owns them (the event loop). So an export is on disk
+before it is acknowledged, and the screen never shows what the disk does not have.
 """
 
 from __future__ import annotations

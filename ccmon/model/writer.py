@@ -94,7 +94,8 @@ class Writer:
         self.resources: dict[str, int] = {}
         self.next_series_id = 1
 
-    def load(self, series: dict[bytes, tuple[int, SeriesInfo]], epochs: dict[tuple[int, int], tuple[int, float]]) -> None:
+    def load(self, series: dict[bytes, tuple[int, SeriesInfo]],
+             epochs: dict[tuple[int, int], tuple[int, float]]) -> None:
         """The indexes as the database has them (at start-up, from ``store.rebuild``)."""
         self.series = series
         self.epochs = epochs
@@ -121,7 +122,8 @@ class Writer:
                     self._write_events(conn, batch.events, acc, pending.resources)
                 for sp in batch.spans:
                     cur = conn.execute(
-                        "INSERT OR IGNORE INTO spans (start_ns, end_ns, name, session, trace_id, span_id, parent_id, status, attrs) "
+                        "INSERT OR IGNORE INTO spans "
+                        "(start_ns, end_ns, name, session, trace_id, span_id, parent_id, status, attrs) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (sp.start_ns, sp.end_ns, sp.name, session_key(sp.attrs), sp.trace_id, sp.span_id,
                          sp.parent_span_id, sp.status_code, canonical(sp.attrs)))

@@ -155,7 +155,7 @@ class KeyedTable(ScrollView, can_focus=True):
 
     def _render_row(self, cells: tuple[Cell, ...]) -> Strip:
         line = Text(no_wrap=True)
-        for column, value in zip(self.spec, cells):
+        for column, value in zip(self.spec, cells, strict=False):
             text = value.copy() if isinstance(value, Text) else Text(value)
             text.truncate(column.width, overflow="ellipsis")
             pad = " " * (column.width - text.cell_len)
