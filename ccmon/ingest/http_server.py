@@ -203,7 +203,8 @@ class HttpServer:
         if not idle:
             return False
         oldest = min(idle, key=lambda c: c.idle_since or 0.0)
-        self._conns.pop(oldest.task, None)  # type: ignore[arg-type]
+        if oldest.task is not None:  # always set once accepted
+            self._conns.pop(oldest.task, None)
         self.refused += 1
         oldest.close()
         return True
@@ -228,7 +229,9 @@ class HttpServer:
         except Exception as exc:  # a bug: one line for this connection, never a traceback per request
             log.warning("OTLP/HTTP connection dropped: %s: %s", type(exc).__name__, exc)
         finally:
-            self._conns.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
+            task = asyncio.current_task()
+            if task is not None:  # always: this runs as the connection's task
+                self._conns.pop(task, None)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, c: _Conn) -> None:
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=64 * 1024)
