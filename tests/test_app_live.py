@@ -200,3 +200,18 @@ async def test_session_screen_reads_the_trace_spans(args):
         await wait_for(pilot, lambda: "Traces:" in note(), "the trace line")
         assert " ".join(pane_lines(app, "#session-note")) == (
             "Traces: 1 prompt(s) end to end, median 0.3 s, longest 0.3 s (Claude Code's tracing beta)")
+
+
+async def test_status_bar_counts_other_telemetry(args):
+    """Another service's export is kept apart: no session, no cost, and the status bar says so."""
+    from test_counting_e2e import metrics
+    from test_counting_e2e import send as send_one
+
+    app = dashboard(args)
+    async with app.run_test(size=(160, 48)) as pilot:
+        grpc_port, http_port = await ports(pilot, app)
+        await send_one(grpc_port, http_port, metrics([(FIXED_NS - 10**9, FIXED_NS, 3.0)], name="http.requests",
+                                                     service="checkout"), "grpc")
+        await wait_for(pilot, lambda: "1 other telemetry" in " ".join(pane_lines(app, "#status")),
+                       "the other sender on the status bar")
+        assert app.snapshot.sessions == () and app.snapshot.cost_total == 0.0

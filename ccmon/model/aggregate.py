@@ -80,8 +80,10 @@ class _Model:
     raw: set[str] = field(default_factory=set)
 
 
-def _by_last_seen(r: SessionRow) -> int:
-    return r.last_ns
+def _by_last_seen(r: SessionRow) -> tuple[int, str]:
+    """Newest activity first; sessions last seen at the same instant by id, so the order does
+    not depend on which series a source happened to deliver first."""
+    return (-r.last_ns, r.key)
 
 
 def _percentile(sorted_values: list[float], q: float) -> float | None:
@@ -292,7 +294,7 @@ class Aggregates:
         tokens_last_minute = Tokens(*cur[1:]) if cur else Tokens()
         today = time.strftime("%Y-%m-%d", time.localtime(now_ns // 1_000_000_000))
         lat = sorted(self.latencies)
-        sessions = sorted((s.row() for s in self.sessions.values()), key=_by_last_seen, reverse=True)
+        sessions = sorted((s.row() for s in self.sessions.values()), key=_by_last_seen)
         return Snapshot(
             version=version,
             now_ns=now_ns,

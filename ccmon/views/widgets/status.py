@@ -22,9 +22,11 @@ def _signals(status: SourceStatus) -> list[str]:
     return base + sorted(s for s in status.last_payload_ns if s not in base)
 
 
-def info(status: SourceStatus, now_ns: int) -> Text:
+def info(status: SourceStatus, now_ns: int, other: int = 0) -> Text:
     """Freshness and counts first (they matter most and survive a narrow terminal), then the
-    last rejection or failure, if any, then where the data comes from."""
+    last rejection or failure, if any, then where the data comes from. ``other``: items from
+    senders that are not Claude Code (kept apart, never counted as usage; the Flow view names
+    them)."""
     t = Text.assemble(("ccmon", "bold"), _SEP)
     for i, signal in enumerate(_signals(status)):
         if i:
@@ -42,6 +44,9 @@ def info(status: SourceStatus, now_ns: int) -> Text:
     t.append(f"{sum(status.received.values()):,} {ok_word}")
     t.append(" · ", "dim")
     t.append(f"{rejected:,} {bad_word}", "bold red" if rejected else "")
+    if other:
+        t.append(" · ", "dim")
+        t.append(f"{other:,} other telemetry", "yellow")
     if status.last_error:  # before where-from: a long URL or naming must not push it off screen
         t.append(*_SEP)
         t.append_text(safe.text(status.last_error, "red"))
@@ -78,7 +83,7 @@ class StatusBar(Horizontal):
 
     def show(self, snap: Snapshot, now_ns: int, paused: bool) -> None:
         """Called every tick for the ages; redraws only what reads differently."""
-        for wid, content in (("status-info", info(snap.status, now_ns)), ("status-flags", flags(snap, paused))):
+        for wid, content in (("status-info", info(snap.status, now_ns, snap.other_telemetry)), ("status-flags", flags(snap, paused))):
             if self._shown.get(wid) != content:
                 self._shown[wid] = content
                 if wid == "status-info":
