@@ -25,7 +25,7 @@ from . import report
 from .figures import Figure, missing
 
 GROUPS = ("startup", "ingest", "latency", "refresh", "viewer", "memory", "restart", "soak", "prometheus",
-          "statusline", "hardening")
+          "statusline", "hardening", "guardrails")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,7 +81,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  restart {fig.value:.2f} s ({fig.detail['verify']})")
         return [fig]
 
-    from . import dashboard, hardening, ingest, memory, prometheus, startup, statusline
+    def guardrail_figs() -> list[Figure]:
+        if not built:
+            built.update(memory.build(db, events, sessions))
+        return guardrails.measure(db, built, runs=10 if q else 30)
+
+    from . import dashboard, guardrails, hardening, ingest, memory, prometheus, startup, statusline
 
     run("startup", lambda: startup.measure(runs=7 if q else 15, frame_runs=3 if q else 7))
     run("ingest", lambda: [f for proto in ("grpc", "http")
@@ -97,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     run("prometheus", lambda: prometheus.measure(polls=3 if q else 5))
     run("statusline", lambda: statusline.measure(runs=15 if q else 40))
     run("hardening", hardening.measure)
+    run("guardrails", guardrail_figs)
     tmp.cleanup()
 
     took = time.monotonic() - started

@@ -12,6 +12,10 @@ from . import __version__
 from .defaults import DEFAULT_BIND, DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT
 from .errors import CcmonError
 
+# report --by values answered by commands/insight_report.py (kept here: --help imports nothing)
+INSIGHT_BY = ("prompt", "query_source", "effort", "speed", "agent", "skill", "plugin", "mcp_server", "repository",
+              "cache", "money")
+
 
 def _port(text: str) -> int:
     try:
@@ -92,6 +96,26 @@ def _add_prometheus_args(p: argparse.ArgumentParser, sub: bool = False) -> None:
                    help="narrow the series, e.g. '{team=\"platform\"}'")
 
 
+def _usd(text: str) -> float:
+    try:
+        n = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an amount in USD: {text!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError("a budget cannot be negative")
+    return n
+
+
+def _add_budget_args(p: argparse.ArgumentParser, sub: bool = False, notify: bool = True) -> None:
+    """Budgets over $XDG_CONFIG_HOME/ccmon/config.toml's [budgets] (see model/config.py)."""
+    g = p.add_argument_group("budgets and alerts (override [budgets] in ~/.config/ccmon/config.toml)")
+    for kind in ("daily", "weekly", "monthly", "session"):
+        g.add_argument(f"--{kind}", type=_usd, default=_d(None, sub), metavar="USD", help=f"{kind} budget in USD")
+    if notify:
+        g.add_argument("--no-notify", action="store_true", default=_d(False, sub),
+                       help="no desktop notification for alerts (the log and the banner still show them)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="ccmon",
@@ -103,11 +127,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"ccmon {__version__}")
     _add_receiver_args(p)
     _add_prometheus_args(p)
+    _add_budget_args(p)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     s = sub.add_parser("serve", help="receive and store OTLP headless (no dashboard)",
                        description="Receive Claude Code's OTLP export and store it, without the dashboard.")
     _add_receiver_args(s, sub=True)
+    _add_budget_args(s, sub=True)
 
     r = sub.add_parser("report", help="print totals from the store (or from Prometheus)",
                        description="Print totals from the ccmon database, or from Prometheus with --prometheus.")
@@ -116,10 +142,21 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--since", metavar="DURATION", default=None,
                    help="only what was spent (counted) in the last DURATION, e.g. 30m, 24h, 7d; the same in both "
                         "sources: a session that started earlier adds only what it added since "
-                        "(Prometheus default 24h)")
+                        "(Prometheus default 24h); with --by also a local date, 2026-11-01")
     _add_prometheus_args(r, sub=True)
     r.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
                    help="with --prometheus: give up when the whole report is not done by then (default 30)")
+    g = r.add_argument_group("over time (ccmon/commands/report_over_time.py)")
+    g.add_argument("--by", choices=("day", "week", "session", "model", "user", "terminal", "repo", *INSIGHT_BY),
+                   default=None, metavar="WHAT",
+                   help="one row per day, week, session, model, user, terminal or repo; or the most expensive "
+                        "prompts (prompt); cost by query_source, effort, speed, agent, skill, plugin, mcp_server or "
+                        "repository (with an unattributed row); cache (the cache clock and misses); money (metric "
+                        "vs events, coverage)")
+    g.add_argument("--until", metavar="WHEN", default=None,
+                   help="end of the window: a duration back from now (7d) or a local date (2026-11-30)")
+    g.add_argument("--format", choices=("table", "json", "csv", "md"), default=None,
+                   help="md: a ROI report to paste (cost per PR/commit/hour, acceptance, where it gets stuck, ...)")
 
     sl = sub.add_parser("statusline", help="Claude Code's statusLine command: a fast line, and plan limits into ccmon",
                         description="Read the JSON Claude Code gives a statusLine command on stdin, print a line "
@@ -140,7 +177,33 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("action", choices=("install", "status", "uninstall"))
     v.add_argument("--dry-run", action="store_true", help="print what would be written and run; change nothing")
     _add_receiver_args(v, sub=True)
+    _add_check_args(sub.add_parser("check", help=CHECK_HELP, description=CHECK_DESCRIPTION), sub=True)
     return p
+
+
+CHECK_HELP = "budget and alert state; exit 0 ok, 1 warning, 2 over (for scripts and hooks)"
+CHECK_DESCRIPTION = ("Print budget and alert state from the store and exit 0 (ok), 1 (warning) or 2 (over). "
+                     "With --hook, act as a Claude Code hook: read its JSON on stdin, exit 2 with the reason "
+                     "on stderr when a budget is spent.")
+
+
+def _add_check_args(c: argparse.ArgumentParser, sub: bool = False) -> None:
+    _add_db_args(c, sub)
+    c.add_argument("--json", action="store_true", help="machine-readable output")
+    c.add_argument("--hook", action="store_true",
+                   help="Claude Code hook protocol (UserPromptSubmit / PreToolUse): stdin JSON, exit 2 blocks")
+    c.add_argument("--session-id", default=None, metavar="ID", help="check this session's budget only")
+    _add_budget_args(c, sub, notify=False)
+
+
+def _check_args(argv: list[str]) -> argparse.Namespace:
+    """`ccmon check ...` runs before every prompt when it is a hook: parse only its options
+    (building the whole parser costs ~10 ms of its 100 ms)."""
+    p = argparse.ArgumentParser(prog="ccmon check", description=CHECK_DESCRIPTION)
+    _add_check_args(p)
+    args = p.parse_args(argv)
+    args.command = "check"
+    return args
 
 
 def _add_flow_commands(sub) -> None:
@@ -181,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if quick is not None:
             quick.db = quick.db or os.environ.get("CCMON_DB")
             return run(quick)
-    args = build_parser().parse_args(argv)
+    args = _check_args(argv[1:]) if argv[:1] == ["check"] else build_parser().parse_args(argv)
     if getattr(args, "db", None) is None:
         # The status line finds the default itself: importing model.db costs it ~10 ms.
         args.db = os.environ.get("CCMON_DB") or (None if args.command == "statusline" else _default_db())
@@ -202,7 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .commands.service import service
 
             return service(args)
-        if args.command in ("env", "setup", "doctor"):
+        if args.command in ("env", "setup", "doctor", "check"):
             from importlib import import_module
 
             return import_module(f".commands.{args.command}", __package__).run(args)
@@ -213,6 +276,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(exc.message, exc.code)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `ccmon report | head`: the reader left; no traceback
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the final flush at exit must not fail again
+        return 141  # 128 + SIGPIPE, as a process killed by it
 
 
 def fail(message: str, code: int = 1) -> int:

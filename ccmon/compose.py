@@ -117,7 +117,11 @@ def _log_to_stderr() -> None:
 
 
 async def _serve(args: argparse.Namespace) -> int:
+    from .alerting import for_serve
+    from .model.config import from_args
+
     _log_to_stderr()
+    cfg = from_args(args)  # budgets and alerts: a bad config.toml stops here, before the database
     sec = security(args)  # refuse before opening the database
     lock, store = own_db(args, "serve")
     receiver = make_receiver(args, store, sec)
@@ -135,7 +139,10 @@ async def _serve(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):  # before the banner: a stop right after it is clean
         loop.add_signal_handler(sig, stop.set)
     print(f"ccmon {__version__} receiving OTLP on {receiver.endpoints()}; storing in {args.db}", flush=True)
+    watcher = for_serve(cfg, receiver)  # budgets and alerts, to this log and the desktop
+    watcher.start()
     await stop.wait()
+    await watcher.stop()
     await receiver.stop()
     received = sum(receiver.stats.received().values())
     store.close()
@@ -189,10 +196,22 @@ def make_source(args: argparse.Namespace):
 def make_app(args: argparse.Namespace, **kwargs):
     from .views.app import CcmonApp
 
+    from .model.config import from_args
+
+    cfg = from_args(args)  # budgets and alerts; a bad config.toml stops here
     source = make_source(args)
     if hasattr(source, "receiver"):
         kwargs.setdefault("setup_hint", lambda: _env_block(source.receiver, args))
-    return CcmonApp(source, **kwargs)
+    app = CcmonApp(source, **kwargs)
+    if hasattr(source, "receiver"):
+        from .alerting import for_dashboard
+
+        app.watcher = for_dashboard(cfg, source, kwargs.get("clock"))  # the budget strip runs it
+    elif hasattr(source, "add_listener") and hasattr(source, "db"):  # a viewer of a running receiver
+        from .alerting import for_viewer
+
+        app.watcher = for_viewer(cfg, source, kwargs.get("clock"))
+    return app
 
 
 def _env_block(receiver, args: argparse.Namespace) -> str:
@@ -212,7 +231,9 @@ def dashboard(args: argparse.Namespace) -> int:
         _warn_if_public(args.bind)
     logging.getLogger("ccmon").addHandler(logging.NullHandler())  # the status bar says it, not stderr
     logging.getLogger("ccmon").propagate = False
-    app = make_app(args)
+    from .views.ui_state import default_path
+
+    app = make_app(args, state_path=default_path())  # theme, sort, group-by remembered across runs
     app.run()
     if app.startup_error:
         raise CcmonError(app.startup_error, app.startup_code)

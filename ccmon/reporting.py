@@ -31,6 +31,15 @@ def _warn_if_nothing_receives(path: str, conn: sqlite3.Connection) -> None:
 
 
 def report(args: argparse.Namespace) -> int:
+    from .commands.insight_report import INSIGHT_BY
+    from .commands.insight_report import run as insight_report
+
+    if getattr(args, "by", None) in INSIGHT_BY:  # prompt, attribution dimensions, cache, money (issue 17)
+        return insight_report(args)
+    if getattr(args, "by", None) or getattr(args, "format", None) or getattr(args, "until", None):
+        from .commands.report_over_time import run  # reports over time (issue 16)
+
+        return run(args)
     from .model.report import add_statusline, parse_duration, report_dict, report_text, statusline_text
 
     since_ns = 0

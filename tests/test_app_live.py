@@ -51,8 +51,10 @@ async def test_grpc_all_shows_every_figure(args):
         assert "cache hit 71.3% reads/write 3.8:1" in tokens
         productivity = pane_lines(app, "#productivity")
         assert "Lines +6 −1" in productivity
-        assert "Commits 1 commit · $0.2367 each" in productivity
-        assert "PRs 1 PR · $0.2367 each" in productivity
+        assert "Commits 1 commit · 1 PR" in productivity
+        assert "$/commit $0.2367 (all spend ÷ 1)" in productivity
+        assert "$/PR $0.2367 (all spend ÷ 1)" in productivity
+        assert "$/active h — (from 5 min active)" in productivity  # 0.6 s of activity: no rate
         assert "Active user 0.0s · cli 0.6s" in productivity
         api = pane_lines(app, "#api")
         assert "Requests 6" in api
@@ -68,7 +70,7 @@ async def test_grpc_all_shows_every_figure(args):
         assert events[1] == "api_request 6 · tool_decision 5 · tool_result 5 · assistant_response 1 · user_prompt 1"
         sessions = pane_lines(app, "#sessions")
         assert sessions[0].startswith("╭─ Sessions 1 · by last seen ▼")
-        assert sessions[2].startswith("723db479-… 026403d43… claude-opus-4-8 $0.2367 78.3k")
+        assert sessions[2].startswith("723db479-cad8-4057-a42… ended $0.2367 78.3k — 02:03:28 0.6s 02:03:27")
         assert "received · 0 rejected" in " ".join(pane_lines(app, "#status"))
 
         # Enter on the (focused) sessions table opens the session screen.
@@ -78,7 +80,7 @@ async def test_grpc_all_shows_every_figure(args):
         calls = pane_lines(app, "#session-calls")
         rows = [line for line in calls if "claude-opus-4-8" in line]
         assert len(rows) == 6
-        assert all("1,234 567 8,901 2,345 $0.0395" in r for r in rows)
+        assert all(" $0.0395 " in r and r.endswith(" 1,234 567 8,901 2,345") for r in rows), rows
         assert "Tools (5)" in pane_lines(app, "#session-tools")[0]
         assert "Errors (0)" in pane_lines(app, "#session-errors")[0]
         assert "Cost over time" in pane_lines(app, "#session-chart")[0]
@@ -128,12 +130,12 @@ async def test_sort_filter_and_group_keys(args):
         await pilot.press("s")  # by cost: the two $0.2367 sessions, then the $0.0395 one
         sessions = pane_lines(app, "#sessions")
         assert "by cost ▼" in sessions[0]
-        assert [r.split()[3] for r in sessions[2:5]] == ["$0.2367", "$0.2367", "$0.0395"]
+        assert [r.split()[2] for r in sessions[2:5]] == ["$0.2367", "$0.2367", "$0.0395"]
 
         await pilot.press("slash", *"3e01")  # the resattrs session's id starts 3e012429
         sessions = pane_lines(app, "#sessions")
         assert "filter 3e01 (1)" in sessions[0]
-        assert sessions[2].startswith("3e012429-…")
+        assert sessions[2].startswith("3e012429-a347-4aca-b36…")
         assert sessions[3] == ""
         await pilot.press("escape")
         assert pane_lines(app, "#sessions")[0].startswith("╭─ Sessions 3 · by cost ▼ ─")
@@ -150,11 +152,13 @@ async def test_sort_filter_and_group_keys(args):
         for _ in range(8):
             if "Group by team" in pane_lines(app, "#groups")[0]:
                 break
-            await pilot.press("g")
+            await pilot.press("b")
         groups = pane_lines(app, "#groups")
         assert "Group by team" in groups[0]
 
-        await pilot.click("#sessions-table", offset=(55, 0))  # the "Tokens" column header
+        table = app.screen.query_one("#sessions-table")
+        tokens_x = table._edges()[[c.key for c in table.spec].index("tokens")] + 2
+        await pilot.click("#sessions-table", offset=(tokens_x, 0))  # the "Tokens" column header
         assert "by tokens ▼" in pane_lines(app, "#sessions")[0]
         assert groups[2:4] == ["(unset) 2 $0.2762 91.3k", "platform 1 $0.2367 78.3k"]  # most expensive first
 

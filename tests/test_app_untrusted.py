@@ -102,7 +102,11 @@ async def test_hostile_values_show_literally(tmp_path):
         for raw in ("\x1b", "\x07", "\x9b", "\r"):
             assert raw not in screen
         assert "[red]x[/red]␛[2J $0.5000 100%" in pane_lines(app, "#cost")
-        assert pane_lines(app, "#sessions")[2].startswith("[b]s␛]0;t␇ u1 [red]x[/red]␛[… $0.5000")
+        assert pane_lines(app, "#sessions")[2].startswith("[b]s␛]0;t␇ active $0.5000")
+        await pilot.press("z")  # the sessions pane zoomed: every column
+        await pilot.pause()
+        assert " [red]x[/red]␛[… u1 " in pane_lines(app, "#sessions")[2]
+        await pilot.press("z")
         events = pane_lines(app, "#events")
         assert "tool_decision tool_name=[bold]T␛[2J decision=accept source=config" in events[3]
         # (the event summary turns \r into a space)
@@ -113,11 +117,11 @@ async def test_hostile_values_show_literally(tmp_path):
         assert "PROMPTS LOGGED" in " ".join(pane_lines(app, "#status"))
 
         while "Group by team" not in pane_lines(app, "#groups")[0]:
-            await pilot.press("g")
+            await pilot.press("b")
         assert "[i]ops⟨U+009B⟩31m 1 $0.5000 0" in pane_lines(app, "#groups")
 
         await pilot.press("enter")  # the session screen: its header carries the id and model
         await pilot.pause()
         head = pane_lines(app, "#session-head")
         assert head[0].startswith("Session [b]s␛]0;t␇ $0.5000")
-        assert head[1].startswith("models [red]x[/red]␛[2J user u1")
+        assert head[1].startswith("active · started 19:57:59 · span 1.0s models [red]x[/red]␛[2J user u1")

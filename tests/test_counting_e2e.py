@@ -278,7 +278,10 @@ async def test_dedupe_keys_outlive_retention_and_since_keeps_the_cut_day(tmp_pat
     # sweep removed the first and `--since` then counted that day from raw rows: 1, not 2)
     cutoff = t - 30 * 86400 * S
     day_start = cutoff // (86400 * S) * 86400 * S
-    cut_day = logs([(day_start + S, "user_prompt", {}),
+    # (the first a minute into the day where the cutoff allows: `--since` below is counted from
+    # the report process's own clock, which starts a moment after this test computes it)
+    first = day_start + min(60 * S, (cutoff - day_start) // 2)
+    cut_day = logs([(first, "user_prompt", {}),
                     (cutoff + (day_start + 86400 * S - cutoff) // 2, "user_prompt", {})])
     serve = ServeProcess(db, "--retention-days", "30")
     try:

@@ -32,7 +32,7 @@ S = 1_000_000_000
 MIN = 60 * S
 HOUR = 60 * MIN
 DAY = 24 * HOUR
-HORIZON = 30 * DAY  # the store below runs without retention: the default horizon
+SPREAD = 30 * DAY  # a first value is spread back over 30 days at most; without retention no time is too old
 T0 = 1_795_435_200 * S  # 2026-11-23 09:20 UTC
 CLAUDE = ("claude-code", "claude-code-desktop")
 
@@ -115,11 +115,11 @@ class Reference:
     @staticmethod
     def place(start: int, end: int, amount: float, arrival: int, spread: bool) -> list[tuple[int, float]]:
         """Rule 4: (minute, amount) pieces."""
-        if end > arrival + 5 * MIN or end < arrival - HORIZON:
+        if end > arrival + 5 * MIN:
             return [(arrival // MIN, amount)]
         if not spread or not 0 < start < end:
             return [(end // MIN, amount)]
-        lo = max(start, arrival - HORIZON)
+        lo = max(start, arrival - SPREAD)
         if lo // MIN == end // MIN:
             return [(end // MIN, amount)]
         out = []

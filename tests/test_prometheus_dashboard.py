@@ -47,16 +47,20 @@ async def test_dashboard_shows_what_the_report_says(tsdb):
 
         productivity = " ".join(pane_lines(app, "#productivity"))  # joined: a narrow pane wraps
         assert f"Lines +{report['lines']['added']} −{report['lines']['removed']}" in productivity
-        assert f"Commits {fmt.plural(report['commits'], 'commit')}" in productivity
-        assert f"PRs {fmt.plural(report['pull_requests'], 'PR')}" in productivity
+        assert (f"Commits {fmt.plural(report['commits'], 'commit')} · "
+                f"{fmt.plural(report['pull_requests'], 'PR')}") in productivity
         active = report["active_time_s"]
         assert f"Active user {fmt.seconds(active['user'])} · cli {fmt.seconds(active['cli'])}" in productivity
         assert f"Sessions {report['sessions_started']} started" in productivity
 
+        await pilot.press("z")  # zoomed: every column of the sessions table
+        await pilot.pause()
         sessions = pane_lines(app, "#sessions")
+        await pilot.press("z")
         assert sessions[0].startswith(f"╭─ Sessions {len(report['sessions'])} ")
         for s in report["sessions"]:
-            assert any(line.startswith(f"{s['session_id']} {s['user_id']} ") and f" {fmt.usd(s['cost_usd'])} " in line
+            assert any(line.startswith(f"{s['session_id']} ") and f" {s['user_id']} " in line
+                       and f" {fmt.usd(s['cost_usd'])} " in line
                        for line in sessions), s["session_id"]
 
         decisions = report["edit_decisions"]

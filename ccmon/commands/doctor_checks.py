@@ -311,6 +311,11 @@ def check(report: Report, target: Target) -> None:
             "remove OTEL_METRICS_INCLUDE_SESSION_ID (it is on by default)",
             src("OTEL_METRICS_INCLUDE_SESSION_ID"))
 
+    if not _on(env.get("OTEL_METRICS_INCLUDE_REPOSITORY")):  # issue 17: cost by repository
+        add("repository_off", INFO, "OTEL_METRICS_INCLUDE_REPOSITORY is not on: ccmon cannot attribute cost to "
+            "repositories (Claude Code 2.1.269+ adds the origin remote to every metric and event)",
+            "OTEL_METRICS_INCLUDE_REPOSITORY=true", src("OTEL_METRICS_INCLUDE_REPOSITORY"))
+
     temporality = env.get("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "").strip().lower()
     if temporality == "cumulative":
         add("temporality_cumulative", INFO, "cumulative temporality: every export resends every series; ccmon "

@@ -26,6 +26,8 @@ class GroupCommitter:
         self.commits = 0  # for benchmarks: exports per commit = received / commits
         self._uncheckpointed = 0
         self._checkpointed_at = 0.0
+        # Called on the loop with each commit's ``Accepted`` once it is counted (the alert watcher).
+        self.on_commit: list = []
 
     async def submit(self, batch: Batch) -> None:
         """Return once ``batch`` is committed and counted; raise if it could not be stored."""
@@ -76,6 +78,8 @@ class GroupCommitter:
         self.commits += 1
         self._uncheckpointed += 1
         self.store.apply(acc)
+        for callback in self.on_commit:
+            callback(acc)
         for _, fut in items:
             if not fut.done():
                 fut.set_result(None)

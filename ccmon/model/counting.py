@@ -37,7 +37,8 @@ MAX_NS = 2**63 - 1  # SQLite integers are signed 64-bit; OTLP times are fixed64
 # still finite and exact to the cent's noise; 1e308 twice is not.
 MAX_VALUE = 1e15
 FUTURE_SLACK_NS = 5 * MINUTE_NS
-DEFAULT_HORIZON_NS = 30 * DAY_NS
+DEFAULT_HORIZON_NS = 30 * DAY_NS  # the longest a first value is spread back over
+NO_HORIZON_NS = 1 << 62  # without retention (keep everything) no time stamp is too old to place as sent
 SPREAD_MAX_NS = 24 * HOUR_NS  # spread per minute over this much; per hour before it
 
 CLAUDE_SERVICES = frozenset({"claude-code", "claude-code-desktop"})
@@ -130,7 +131,7 @@ def placement(start_ns: int, end_ns: int, amount: float, arrival_ns: int, *, spr
     if end != end_ns or not spread or not 0 < start_ns < end_ns:
         first = start_ns if end == end_ns and 0 < start_ns <= end_ns else end
         return [(first, end, amount)]
-    lo = max(start_ns, arrival_ns - horizon_ns)
+    lo = max(start_ns, arrival_ns - min(horizon_ns, DEFAULT_HORIZON_NS))  # spread over 30 days at most
     if end_ns // MINUTE_NS == lo // MINUTE_NS:
         return [(lo, end_ns, amount)]
     by_minute = max(lo, end_ns - SPREAD_MAX_NS)

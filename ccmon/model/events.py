@@ -16,6 +16,7 @@ _COMMON = frozenset({
 })
 _TOOL_DETAIL_KEYS = ("tool_input", "tool_parameters")
 _MAX_TEXT = 160
+ALERT = "ccmon.alert"
 
 
 def _short(value: Any, limit: int = 60) -> str:
@@ -58,6 +59,8 @@ def summarize(name: str, a: dict[str, Any]) -> str:
         parts = _pairs(a, ("tool_name", "decision", "source", "permission_mode"))
     elif name == "tool_result":
         parts = _pairs(a, ("tool_name", "success", "duration_ms", "error_type"))
+    elif name == ALERT:  # ccmon's own alerts, logged by the dashboard (ccmon/alerting.py)
+        parts = [_short(a.get("reason", ""), _MAX_TEXT)]
     elif name == "assistant_response":
         parts = _pairs(a, ("response_length", "model"))
     else:

@@ -94,10 +94,11 @@ class Store:
 
     @property
     def horizon_ns(self) -> int:
-        """How old a time stamp may be and still be placed as sent (the retention window)."""
+        """How old a time stamp may be and still be placed as sent: the retention window, or
+        any age when everything is kept (``--retention-days 0``)."""
         if self.retention_days > 0:
             return int(self.retention_days * db.DAY_NS)
-        return counting.DEFAULT_HORIZON_NS
+        return counting.NO_HORIZON_NS
 
     # -- applying (the thread that owns the aggregates) -----------------------------------------
 

@@ -19,6 +19,7 @@ import asyncio
 import gc
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -27,6 +28,7 @@ from textual.screen import Screen
 from ..errors import CcmonError
 from ..model.snapshot import SessionRow, Snapshot
 from ..model.source import Source
+from . import ui_state
 from .screens.flow import FlowScreen
 from .screens.help import HelpScreen
 from .screens.main import MainScreen
@@ -46,15 +48,22 @@ class CcmonApp(App[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-medium"), (156, "-wide")]
     BINDINGS = [
         Binding("q", "quit", "Quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),  # what a terminal user tries first
+        # One key, two footer labels: check_action shows the one that applies (Pause or Resume).
         Binding("p", "pause", "Pause"),
+        Binding("p", "resume", "Resume"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("f1", "help", "Help", show=False),
         Binding("f", "flow", "Flow"),
+        Binding("P", "insight('prompts')", "Prompts"),  # insight screens: views/screens/insight_nav.py
     ]
 
     def __init__(self, source: Source, *, clock: Callable[[], int] | None = None,
-                 refresh_interval: float = 0.25, setup_hint: Callable[[], str] | None = None) -> None:
+                 refresh_interval: float = 0.25, setup_hint: Callable[[], str] | None = None,
+                 state_path: Path | None = None) -> None:
         super().__init__()
+        self.state_path = state_path  # theme, sort, group-by remembered here (views.ui_state); None: not
+        self._remembered = ui_state.load(state_path)
         self.source = source
         self.setup_hint = setup_hint  # the `ccmon env` block for this receiver, for the waiting screen
         self.clock = clock or time.time_ns
@@ -78,6 +87,10 @@ class CcmonApp(App[None]):
     # -- lifecycle ------------------------------------------------------------------------------
 
     def on_mount(self) -> None:
+        theme = self._remembered.get("theme")
+        if theme in self.available_themes:
+            self.theme = theme
+        self.main.restore(self._remembered)
         # The source starts on the running loop (grpc.aio servers cannot be created before
         # it), in a worker so that the first frame does not wait for it: loading a large
         # database takes a second, and the status bar says "starting…" meanwhile.
@@ -112,6 +125,13 @@ class CcmonApp(App[None]):
                 self.set_interval(max(STATUS_TICK_S, self.refresh_interval), self.tick)
             else:
                 self.set_interval(self.refresh_interval, self.tick)
+
+    def exit(self, *args, **kwargs) -> None:
+        """Every way out (q, Ctrl+C, the palette) comes here while the panes still exist:
+        remember the theme, sort and group-by for the next run."""
+        if self.state_path is not None and self.main.is_mounted:
+            ui_state.save(self.state_path, {"theme": self.theme, **self.main.remembered()})
+        super().exit(*args, **kwargs)
 
     async def on_unmount(self) -> None:
         gc.unfreeze()
@@ -171,8 +191,21 @@ class CcmonApp(App[None]):
 
     # -- actions --------------------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "pause":
+            return not self.paused
+        if action == "resume":
+            return self.paused
+        return True
+
+    def action_resume(self) -> None:
+        if self.paused:
+            self.action_pause()
+
     def action_pause(self) -> None:
+        """Pause, or resume when paused (the palette's "Pause / resume")."""
         self.paused = not self.paused
+        self.refresh_bindings()  # the footer says Resume while paused
         if self.paused:
             self._frozen_ns = self.clock()
             if self.snapshot is not None:
@@ -189,6 +222,11 @@ class CcmonApp(App[None]):
         if not isinstance(self.screen, FlowScreen):
             self.push_screen(FlowScreen(getattr(self.source, "flow", None), self.clock))
 
+    def action_insight(self, what: str) -> None:
+        from .screens.insight_nav import open_insight
+
+        open_insight(self, what)
+
     def open_session(self, key: str) -> None:
         self.push_screen(SessionScreen(self.source, key, self._session_row(key)))
 
@@ -197,11 +235,30 @@ class CcmonApp(App[None]):
         yield SystemCommand("Pause / resume", "Freeze every pane; resuming catches up", self.action_pause)
         if isinstance(screen, MainScreen):
             yield SystemCommand("Sort sessions", "Sort the sessions table by the next column", screen.action_sort)
+            yield SystemCommand("Reverse sort", "Reverse the sessions table's order", screen.action_reverse_sort)
             yield SystemCommand("Filter", "Filter sessions and events by text", screen.action_filter)
             yield SystemCommand("Group by", "Group cost and tokens by the next dimension", screen.action_group)
+            yield SystemCommand("Group by (previous)", "Group cost and tokens by the previous dimension",
+                                lambda: screen.action_group(-1))
+            yield SystemCommand("Time range", "Sessions active in: all, today, 1 h, 24 h, 7 d, 30 d",
+                                lambda: screen.action_time_range(1))
+            yield SystemCommand("Per day", "Sessions, cost, tokens, commits and PRs per day", screen.action_days)
             yield SystemCommand("Open session", "Open the session under the cursor", screen.action_open_session)
             yield SystemCommand("Zoom pane", "Zoom the focused pane to the whole screen", screen.action_zoom)
         yield SystemCommand("Flow", "What arrives per signal and protocol, from whom, and why not", self.action_flow)
+        from .screens.insight_nav import insight_commands
+
+        yield from insight_commands(self)
         yield SystemCommand("Next pane", "Focus the next pane", self.action_focus_next)
         yield SystemCommand("Help", "Keys and what the figures mean", self.action_help)
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            if command.title == "Screenshot":  # Textual's saves to ~/Downloads, failing where there is none
+                command = SystemCommand("Screenshot", f"Save an SVG of the screen in {ui_state.screenshot_dir()}",
+                                        lambda: self.set_timer(0.1, self.save_screenshot_and_say))
+            yield command
+
+    def save_screenshot_and_say(self) -> str:
+        """The screen as SVG in ``ui_state.screenshot_dir()``; a notification says where."""
+        path = self.save_screenshot(path=str(ui_state.screenshot_dir()))
+        self.notify(f"Screenshot saved to {path}", title="Screenshot", timeout=8)
+        return path

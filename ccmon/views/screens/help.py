@@ -11,32 +11,78 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+# Every key of every screen, by where it works (tests/test_keys.py checks that each binding of
+# each screen and table is listed here).
 KEYS = (
-    ("q", "quit"),
-    ("p", "pause / resume: freeze every pane; resuming catches up"),
-    ("s", "sort sessions by the next column (or click a column header)"),
-    ("/", "filter sessions and events by text; Esc clears"),
-    ("g", "group by the next dimension (user, terminal, resource attributes)"),
-    ("Tab / Shift+Tab", "focus the next / previous pane"),
-    ("Enter", "open the session under the cursor (sessions or events table)"),
-    ("z", "zoom the focused pane to the whole screen, again to restore"),
-    ("f", "flow: what arrives per signal and protocol, from whom, what was rejected and why"),
-    ("Esc", "back from a session; clear the filter"),
-    ("Ctrl+P", "command palette: every action by name"),
-    ("? / F1", "this help"),
+    ("Everywhere", (
+        ("q / Ctrl+C", "quit"),
+        ("p", "pause / resume: freeze every pane; resuming catches up (the footer says which)"),
+        ("? / F1", "this help"),
+        ("f", "flow: what arrives per signal and protocol, from whom, what was rejected and why"),
+        ("P", "prompts, most expensive first (Enter: why one cost what it did)"),
+        ("Ctrl+P", "command palette: every action by name, the theme, a screenshot"),
+    )),
+    ("Dashboard", (
+        ("Tab / Shift+Tab", "focus the next / previous pane (it scrolls into view)"),
+        ("s / r", "sort sessions by the next column / reverse the order (or click a header; again reverses)"),
+        ("/", "filter sessions and events by text; Esc clears"),
+        ("b / B", "group by the next / previous dimension (user, terminal, resource attributes)"),
+        ("n / N", "events: only the next / previous event name (past the last: all again)"),
+        ("t / T", "sessions active in: all, today, 1 h, 24 h, 7 d, 30 d (next / previous); the panes keep "
+                  "their own windows (total, today, 5 m / 1 h)"),
+        ("d", "per day: sessions, cost, tokens, commits, PRs by the day sessions started, over that range"),
+        ("Enter", "sessions: open the session; events: every attribute of the event"),
+        ("z", "zoom the focused pane to the whole screen, again (or Esc) to restore"),
+        ("Esc", "clear the filter; leave the zoom"),
+    )),
+    ("Tables", (
+        ("↑ ↓ / j k", "previous / next row"),
+        ("PgUp / PgDn", "a page up / down"),
+        ("Home End / g G", "first / last row"),
+        ("← →", "one column left / right (› in the header: more columns to the right)"),
+        ("Enter", "open the row: a session, or an event's attributes"),
+    )),
+    ("Session", (
+        ("Esc / Backspace", "back to the dashboard (Esc leaves a zoom first)"),
+        ("c", "copy the full session id (for claude --resume)"),
+        ("P / a", "this session's prompts / its cost by query source, agent, skill, repository..."),
+        ("z", "zoom the focused table"),
+        ("Tab / Shift+Tab", "next / previous table"),
+    )),
+    ("Event", (
+        ("Esc / Backspace", "back"),
+        ("o", "open the event's session"),
+        ("↑ ↓ PgUp PgDn", "scroll"),
+    )),
+    ("Flow", (
+        ("Esc / f", "back"),
+    )),
+    ("Per day", (
+        ("Esc / d", "back"),
+    )),
 )
 
 FIGURES = (
     ("Burn 5m / 1h", "spend in the last 5 minutes or hour, as dollars per hour"),
     ("cache hit", "cacheRead / (input + cacheRead + cacheCreation): prompt tokens served from cache"),
     ("reads/write", "cacheRead : cacheCreation, how often each cache write was read back"),
-    ("Auto (config/hook)", "edits approved by an allow-list, acceptEdits or a hook: nobody looked"),
-    ("You (user_*)", "edits a person accepted or rejected in the permission prompt"),
-    ("$/active h", "cost per hour of active time (user typing plus CLI working)"),
+    ("Auto: accepted", "edits approved by an allow-list, acceptEdits or a hook (config/hook): nobody looked"),
+    ("You: accepted", "edits a person accepted of those they were asked about in the permission prompt (user_*)"),
+    ("$/active h", "cost per hour of active time (user typing plus CLI working); shown from 5 minutes of it"),
+    ("$/commit, $/PR", "all spend divided by the commits (PRs): sessions without commits count too"),
+    ("$/h (sessions)", "a session's cost over its span (first to last export); shown from a 5-minute span"),
+    ("State", "active: exported in the last 2 minutes (60 s metric interval + margin); idle: within "
+              "30 minutes; ended: nothing for longer (delta exports send nothing while idle, so a long "
+              "pause reads as ended)"),
+    ("Span / Started", "first to last export seen for the session"),
+    ("sparklines", "one bar per minute, the last hour; \"max\" is the tallest bar"),
     ("PROMPTS LOGGED", "events carry prompt text (OTEL_LOG_USER_PROMPTS=1): the database holds it"),
     ("TOOL DETAILS LOGGED", "events carry tool inputs such as commands and paths (OTEL_LOG_TOOL_DETAILS=1)"),
     ("Plan limits", "claude.ai 5 h / 7 d use from Claude Code's status line (ccmon setup --statusline); "
                     "pace = use at the reset if the rate since the window began holds"),
+    ("$", "Claude Code's own estimates (API-equivalent for subscribers): the cost.usage metric, or the sum "
+          "of api_request.cost_usd where a screen says so; a session's drift badge: the two disagree"),
+    ("1st token", "time to first token (ttft_ms) of the newest requests, beside the full latency"),
     ("Ctx / Cache / Repo", "from the status line: context window in use, prompt cache warm (time left) or cold"),
 )
 
@@ -55,12 +101,16 @@ class HelpScreen(ModalScreen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Close"),
         Binding("q", "app.pop_screen", "Close", show=False),
+        Binding("f1", "app.pop_screen", "Close", show=False),
         Binding("question_mark", "app.pop_screen", "Close", show=False),
     ]
 
     def compose(self) -> ComposeResult:
+        parts = []
+        for where, keys in KEYS:
+            parts += [_table(f"Keys: {where}", keys), Text("")]
         with VerticalScroll(id="help"):
-            yield Static(Group(_table("Keys", KEYS), Text(""), _table("Figures", FIGURES)))
+            yield Static(Group(*parts, _table("Figures", FIGURES)))
 
     def on_mount(self) -> None:
         self.query_one("#help").border_title = "ccmon help"

@@ -16,24 +16,26 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from ...model.session_state import duration_s, state
 from ...model.snapshot import SessionRow
 from ...model.source import ApiCall, ApiErrorRow, SessionDetail, Source, ToolRun
 from .. import fmt, safe
 from ..widgets.chart import CostChart
+from ..widgets.session_insight import SessionInsight
 from ..widgets.table import Cell, Column, KeyedTable
 
 ROWS = 500  # newest rows kept per table; the title says when there were more
 
-CALL_COLUMNS = (
+CALL_COLUMNS = (  # cost and time first: a split pane shows them, → scrolls to the tokens
     Column("n", "#", 3, "right"),
     Column("time", "Time", 8),
     Column("model", "Model", 15),
-    Column("input", "Input", 7, "right"),
-    Column("output", "Output", 7, "right"),
+    Column("cost", "Cost", 7, "right"),
+    Column("duration", "Took", 6, "right"),
+    Column("input", "Input", 6, "right"),
+    Column("output", "Output", 6, "right"),
     Column("cache_read", "Cache rd", 8, "right"),
     Column("cache_write", "Cache wr", 8, "right"),
-    Column("cost", "Cost", 8, "right"),
-    Column("duration", "Took", 7, "right"),
     Column("attempt", "Try", 3, "right"),
 )
 TOOL_COLUMNS = (
@@ -53,9 +55,9 @@ ERROR_COLUMNS = (
 
 
 def _call(i: int, c: ApiCall) -> tuple[Cell, ...]:
-    return (str(i), fmt.clock_time(c.t_ns), safe.clean(c.model), f"{c.input_tokens:,}", f"{c.output_tokens:,}",
-            f"{c.cache_read_tokens:,}", f"{c.cache_creation_tokens:,}", fmt.usd(c.cost_usd),
-            fmt.millis(c.duration_ms), str(c.attempt) if c.attempt is not None else "")
+    return (str(i), fmt.clock_time(c.t_ns), safe.clean(c.model), fmt.usd(c.cost_usd), fmt.millis(c.duration_ms),
+            f"{c.input_tokens:,}", f"{c.output_tokens:,}", f"{c.cache_read_tokens:,}",
+            f"{c.cache_creation_tokens:,}", str(c.attempt) if c.attempt is not None else "")
 
 
 def _tool(t: ToolRun) -> tuple[Cell, ...]:
@@ -74,12 +76,31 @@ def _error(e: ApiErrorRow) -> tuple[Cell, ...]:
             str(e.attempt) if e.attempt is not None else "", safe.clean(e.message))
 
 
+class Box(Vertical):
+    """A titled table; z zooms it, title and all."""
+
+    ALLOW_MAXIMIZE = True
+
+
 class SessionScreen(Screen):
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
+        Binding("escape", "back", "Back"),
         Binding("backspace", "app.pop_screen", "Back", show=False),
         Binding("tab", "app.focus_next", "Next table"),
+        Binding("shift+tab", "app.focus_previous", "Previous table", show=False),
+        Binding("c", "copy_id", "Copy id"),
+        Binding("z", "zoom", "Zoom"),
+        Binding("p", "app.pause", "Pause"),
+        Binding("p", "app.resume", "Resume"),
+        Binding("question_mark", "app.help", "Help", key_display="?"),
+        Binding("P", "insight('prompts')", "Prompts"),
+        Binding("a", "insight('attribution')", "Attribution"),
     ]
+
+    def action_insight(self, what: str) -> None:
+        from .insight_nav import open_insight
+
+        open_insight(self.app, what, self.key)
 
     def __init__(self, source: Source, key: str, row: SessionRow | None) -> None:
         super().__init__()
@@ -92,15 +113,16 @@ class SessionScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(id="session-head")
+        yield SessionInsight(id="session-insight")  # cache clock and money (issue 17)
         yield Static(id="session-note", classes="note")
         with VerticalScroll(id="session-body"):
             yield CostChart(id="session-chart")
             with Horizontal(id="session-tables"):
-                with Vertical(id="session-calls", classes="box"):
+                with Box(id="session-calls", classes="box"):
                     yield KeyedTable(CALL_COLUMNS)
-                with Vertical(id="session-tools", classes="box"):
+                with Box(id="session-tools", classes="box"):
                     yield KeyedTable(TOOL_COLUMNS)
-            with Vertical(id="session-errors", classes="box"):
+            with Box(id="session-errors", classes="box"):
                 yield KeyedTable(ERROR_COLUMNS)
         yield Footer()
 
@@ -108,6 +130,26 @@ class SessionScreen(Screen):
         self.query_one("#session-chart").border_title = "Cost over time"
         self._head()
         self.reload()
+
+    def action_back(self) -> None:
+        """Esc: out of a zoomed table first, then back to the dashboard."""
+        if self.maximized is not None:
+            self.minimize()
+        else:
+            self.app.pop_screen()
+
+    def action_zoom(self) -> None:
+        if self.maximized is not None:
+            self.minimize()
+        elif self.focused is not None:
+            self.maximize(self.focused)
+
+    def action_copy_id(self) -> None:
+        """The full session id to the clipboard (OSC 52: works over ssh and in tmux with
+        set-clipboard on), for ``claude --resume <id>``."""
+        self.app.copy_to_clipboard(self.key)
+        self.app.notify(Text.assemble("Copied ", safe.text(self.key), " (claude --resume <id>)"),
+                        title="Session id", timeout=4)
 
     def source_changed(self, row: SessionRow | None) -> None:
         """The source has new data. Reload only if it was this session's (its row changed):
@@ -124,6 +166,7 @@ class SessionScreen(Screen):
             return
         self._loading = True
         self._load()
+        self.query_one(SessionInsight).reload(self.source, self.key)
 
     @work(group="session-detail")
     async def _load(self) -> None:
@@ -140,7 +183,8 @@ class SessionScreen(Screen):
             self.reload()
 
     def _head(self) -> None:
-        """Two lines: what the session is and what it cost; who ran it with which models."""
+        """Two lines: the full session id (c copies it) and what it cost; who ran it with which
+        models, and its state."""
         first = Text.assemble(("Session ", "dim"), safe.text(self.key, "bold"), no_wrap=True, overflow="ellipsis")
         second = Text(no_wrap=True, overflow="ellipsis")
         r = self.row
@@ -149,6 +193,9 @@ class SessionScreen(Screen):
             active = fmt.seconds(r.active_user_s + r.active_cli_s)
             first.append(f"  {fmt.compact(r.tokens.total)} tokens · active {active}"
                          f" · lines +{fmt.count(r.lines_added)} −{fmt.count(r.lines_removed)}", "dim")
+            now = self.app.clock()  # type: ignore[attr-defined]
+            second.append(state(r, now), "bold")
+            second.append(f" · started {fmt.when(r.first_ns, now)} · span {fmt.seconds(duration_s(r))}  ", "dim")
             second.append("models ", "dim")
             second.append_text(safe.text(", ".join(r.models) or fmt.DASH, "cyan"))
             second.append("  user ", "dim")

@@ -1,30 +1,68 @@
-"""API health: requests, errors by status code, error rate, latency p50/p95, retries.
+"""API health: requests, errors by status code, error rate, latency and time to first token
+p50/p95, retries.
 
 All of it comes from events (``api_request``, ``api_error``), which Prometheus does not have:
-there the snapshot's fields are ``None`` and the pane says so instead of showing zeros.
+there the snapshot's fields are ``None`` and the pane says so instead of showing zeros. The
+time to first token (``ttft_ms``, 2.1.330+) is not in the snapshot: the pane reads the newest
+requests' values from the source's database on a worker thread whenever the request count
+changes (one indexed query; ``views.insight_load``).
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from rich.text import Text
+from textual import work
 
+from ...model import insight_db
 from ...model.snapshot import Snapshot
-from .. import fmt, safe
+from ...model.ttft import RECENT, ttft_percentiles
+from .. import fmt, insight_load, safe
 from .pane import Pane, columns, fit
 
+TTFT_EVERY_S = 1.0  # a flood of exports re-reads the time to first token at most this often
 NO_EVENTS = "Not available in Prometheus mode: requests, errors and latency come from OTLP events."
 
 
 class ApiHealthPane(Pane):
     TITLE = "API health"
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.ttft: tuple[float | None, float | None] = (None, None)
+        self._ttft_for: int | None = None  # the request count the figures are for
+        self._ttft_loading = False
+        self._ttft_at = float("-inf")  # time.monotonic() of the last read
+        self._snap: Snapshot | None = None
+
     def select(self, snap: Snapshot) -> Any:
-        return snap.api_requests, snap.api_errors, snap.retries, snap.latency_p50_ms, snap.latency_p95_ms
+        self._snap = snap
+        if (snap.api_requests and snap.api_requests != self._ttft_for and not self._ttft_loading
+                and time.monotonic() - self._ttft_at >= TTFT_EVERY_S):  # else the next refresh (or minute) reads it
+            self._ttft_loading = True
+            self._ttft_at = time.monotonic()
+            self._load_ttft(snap.api_requests)
+        return (snap.api_requests, snap.api_errors, snap.retries, snap.latency_p50_ms, snap.latency_p95_ms,
+                self.ttft)
+
+    @work(group="ttft", exclusive=True)
+    async def _load_ttft(self, requests: int) -> None:
+        try:
+            got = await insight_load.load(self.app.source,
+                                          lambda conn: ttft_percentiles(insight_db.recent_ttft(conn, RECENT)))
+        except Exception:  # a failed read leaves the dash; the next change tries again
+            got = None
+        self._ttft_loading = False
+        self._ttft_for = requests
+        if got is not None and got != self.ttft:
+            self.ttft = got
+            if self._snap is not None:
+                self.show(self._snap)
 
     def draw(self, data: Any, width: int) -> Text:
-        requests, errors, retries, p50, p95 = data
+        requests, errors, retries, p50, p95, (t50, t95) = data
         if requests is None or errors is None:
             return Text(NO_EVENTS, style="dim italic")
         n_errors = sum(n for _, n in errors)
@@ -40,6 +78,7 @@ class ApiHealthPane(Pane):
             ("Errors", fit(by_code, width - 12) if n_errors else Text("none", "green")),
             ("Error rate", fmt.percent(n_errors / attempts if attempts else None)),
             ("Latency", f"p50 {fmt.millis(p50)} · p95 {fmt.millis(p95)}"),
+            ("1st token", f"p50 {fmt.millis(t50)} · p95 {fmt.millis(t95)}"),
             ("Retries", f"{retries or 0:,}"),
         ]
         return columns([(Text(label, "dim"), value) for label, value in rows], "ll")

@@ -9,7 +9,7 @@ from rich.text import Text
 from ...model.snapshot import ModelRow, Snapshot
 from .. import fmt, safe
 from .pane import Pane, columns, fit
-from .sparkline import bars
+from .sparkline import scaled
 
 MODEL_ROWS = 4  # the pane is a glance: the top models, then one "(N more)" row
 
@@ -42,6 +42,7 @@ class CostPane(Pane):
             out.append("\n")
             out.append_text(columns(rows, "lrr", gap=2))
         out.append("\n")
-        out.append("$/min ", "dim")
-        out.append(bars(per_minute, width - 6), "green")
+        head, line = scaled("$/min", per_minute, width, fmt.usd(max(per_minute[-max(width, 1):], default=0.0)))
+        out.append(head, "dim")
+        out.append(line, "green")
         return out

@@ -20,8 +20,8 @@ PER_SECTION = 8  # tools or languages listed; the rest are one "(N more)" row
 
 COLUMNS = (
     Column("what", "Edits", 13),
-    Column("auto", "Auto cfg/hook", 15, "right"),
-    Column("human", "You (user_*)", 14, "right"),
+    Column("auto", "Auto: accepted", 14, "right"),  # config or hook: nobody was asked
+    Column("human", "You: accepted", 14, "right"),  # user_*: a person answered the prompt
 )
 
 

@@ -31,6 +31,8 @@ class GroupsPane(Vertical):
         self.dim = "user.id"
         self._dims: tuple[str, ...] = ("user.id",)
         self._snap: Snapshot | None = None
+        self.preferred: str | None = None  # a remembered dimension, taken once the data has it
+        self._titled: str | None = None
 
     def compose(self) -> ComposeResult:
         yield KeyedTable(COLUMNS)
@@ -39,13 +41,17 @@ class GroupsPane(Vertical):
         self._title()
 
     def _title(self) -> None:
+        if self._titled == self.dim:  # a border title repaints the whole pane
+            return
+        self._titled = self.dim
         self.border_title = Text.assemble("Group by ", safe.text(self.dim, "bold"))
-        self.border_subtitle = "g: next"
+        self.border_subtitle = "b/B: next/previous"
 
-    def cycle(self) -> None:
-        """Group by the next dimension the data has."""
+    def cycle(self, step: int = 1) -> None:
+        """Group by the next (``step`` 1) or previous (-1) dimension the data has."""
+        self.preferred = None
         i = self._dims.index(self.dim) if self.dim in self._dims else -1
-        self.dim = self._dims[(i + 1) % len(self._dims)]
+        self.dim = self._dims[(i + step) % len(self._dims)]
         self._title()
         if self._snap is not None:
             self.show(self._snap)
@@ -53,9 +59,11 @@ class GroupsPane(Vertical):
     def show(self, snap: Snapshot) -> None:
         self._snap = snap
         self._dims = dimensions(snap.group_dims)
-        if self.dim not in self._dims:
+        if self.preferred in self._dims:
+            self.dim, self.preferred = self.preferred, None
+        if self.dim not in self._dims:  # also a remembered one this data does not have (yet)
             self.dim = self._dims[0]
-            self._title()
+        self._title()
         rows = [
             (str(i), (safe.text(g.value), f"{g.sessions:,}", fmt.usd(g.cost), fmt.compact(g.tokens.total)))
             for i, g in enumerate(group_sessions(snap.sessions, self.dim))

@@ -7,16 +7,20 @@ from typing import Any
 from rich.text import Text
 
 from ...model.snapshot import Snapshot
+from ...model.session_state import MIN_RATE_SPAN_S
 from .. import fmt
 from .pane import Pane, columns
 
 
-def _with_cost(what: str, cost: float, n: float) -> Text:
-    """``5 commits · $0.2988 each``: what the whole spend bought, per unit."""
-    out = Text(what)
-    if n > 0:
-        out.append(f" · {fmt.usd(cost / n)} each", "dim")
-    return out
+MIN_ACTIVE_S = MIN_RATE_SPAN_S  # an hourly rate from less active time than this says nothing
+
+
+def _per(cost: float, n: float) -> Text:
+    """``$0.2988 (all spend ÷ 5)``: the whole spend (sessions without commits too) over the
+    count, and labelled so: it is not what a commit cost."""
+    if n <= 0:
+        return Text(fmt.DASH, "dim")
+    return Text.assemble(fmt.usd(cost / n), (f" (all spend ÷ {fmt.count(n)})", "dim"))
 
 
 class ProductivityPane(Pane):
@@ -33,10 +37,12 @@ class ProductivityPane(Pane):
         active_h = (user_s + cli_s) / 3600
         rows: list[tuple[str, str | Text]] = [
             ("Lines", Text.assemble((f"+{fmt.count(added)}", "green"), " ", (f"−{fmt.count(removed)}", "red"))),
-            ("Commits", _with_cost(fmt.plural(commits, "commit"), cost, commits)),
-            ("PRs", _with_cost(fmt.plural(prs, "PR"), cost, prs)),
+            ("Commits", f"{fmt.plural(commits, 'commit')} · {fmt.plural(prs, 'PR')}"),
+            ("$/commit", _per(cost, commits)),
+            ("$/PR", _per(cost, prs)),
             ("Active", f"user {fmt.seconds(user_s)} · cli {fmt.seconds(cli_s)}"),
-            ("$/active h", fmt.usd(cost / active_h) if active_h > 0 else fmt.DASH),
+            ("$/active h", fmt.usd(cost / active_h) if user_s + cli_s >= MIN_ACTIVE_S
+             else Text(f"{fmt.DASH} (from 5 min active)", "dim")),
             ("Sessions", f"{fmt.count(started)} started"),
         ]
         return columns([(Text(label, "dim"), value) for label, value in rows], "ll")

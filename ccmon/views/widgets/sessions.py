@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rich.text import Text
@@ -18,30 +18,42 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from ...model.attribution import repository_of_labels  # OTEL_METRICS_INCLUDE_REPOSITORY
 from ...model.limits import SessionStatus
+from ...model.session_state import duration_s, rate_per_hour, state
 from ...model.snapshot import SessionRow, Snapshot
 from ...model.statusline import duration, pct
 from .. import fmt, safe
-from .table import Column, KeyedTable, SessionLinkTable
+from ..time_range import in_range
+from .table import Cell, Column, KeyedTable, SessionLinkTable
 
 LIMIT = 200
 _GRPC_ADDRESS = re.compile(r"grpc (\S+?)(?:,|$)")  # in Receiver.endpoints(): "grpc 127.0.0.1:4317, http ..."
 
+# The figures first, so that a split pane shows them and scrolls (left/right) to the rest; the
+# session id takes up to a whole UUID when there is room.
+# The figures first, so that a split pane shows them and scrolls (left/right) to the rest; the
+# session id takes up to a whole UUID when there is room.
 COLUMNS = (
-    Column("session", "Session", 10),
-    Column("user", "User", 10),
+    Column("session", "Session", 10, grow=26),
+    Column("state", "State", 6),
+    Column("cost", "Cost", 7, "right"),
+    Column("tokens", "Tokens", 6, "right"),
+    Column("rate", "$/h", 7, "right"),  # over the span; — under 5 minutes (model.session_state)
+    Column("last", "Last seen", 9, "right"),
+    Column("duration", "Span", 6, "right"),
+    Column("start", "Started", 8, "right"),
+    Column("active", "Active", 6, "right"),
+    Column("lines", "Lines ±", 7, "right"),
     Column("models", "Models", 15),
-    Column("cost", "Cost", 9, "right"),
-    Column("tokens", "Tokens", 7, "right"),
-    Column("rate", "$/h", 8, "right"),
-    Column("active", "Active", 7, "right"),
-    Column("lines", "Lines ±", 9, "right"),
-    Column("last", "Last seen", 11, "right"),
-    # From the status line (ccmon statusline); last, so that 160 columns still show the rest.
-    Column("ctx", "Ctx", 5, "right"),
+    Column("user", "User", 10),
+    # From the status line (ccmon statusline).
+    Column("ctx", "Ctx", 4, "right"),
     Column("cache", "Cache", 9),
     Column("repo", "Repo", 16),  # the name; the owner is in the report
 )
+
+_STATE_STYLE = {"active": "bold green", "idle": "yellow", "ended": "dim"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +67,9 @@ class Sort:
 SORTS = (
     Sort("last", "last seen", lambda s: s.last_ns),
     Sort("cost", "cost", lambda s: s.cost),
-    Sort("rate", "$/h", lambda s: s.cost_per_hour or 0.0),
+    Sort("rate", "$/h", lambda s: rate_per_hour(s) or 0.0),
+    Sort("start", "start", lambda s: s.first_ns),
+    Sort("duration", "span", duration_s),
     Sort("tokens", "tokens", lambda s: s.tokens.total),
     Sort("active", "active time", lambda s: s.active_user_s + s.active_cli_s),
     Sort("lines", "lines", lambda s: s.lines_added + s.lines_removed),
@@ -79,14 +93,16 @@ def cache_cell(st: SessionStatus | None, now_ns: int) -> str:
     return f"warm {duration(left)}" if left > 0 else "cold"
 
 
-def cells(s: SessionRow, now_ns: int, st: SessionStatus | None = None, cache: str = fmt.DASH) -> tuple[str, ...]:
+def cells(s: SessionRow, now_ns: int, st: SessionStatus | None = None, cache: str = fmt.DASH) -> tuple[Cell, ...]:
+    now_state = state(s, now_ns)
     return (
-        safe.clean(s.key), safe.clean(s.user or fmt.DASH), safe.clean(", ".join(s.models) or fmt.DASH),
-        fmt.usd(s.cost), fmt.compact(s.tokens.total), fmt.per_hour(s.cost_per_hour),
-        fmt.seconds(s.active_user_s + s.active_cli_s),
-        f"+{fmt.count(s.lines_added)} −{fmt.count(s.lines_removed)}", fmt.when(s.last_ns, now_ns),
+        safe.clean(s.key), Text(now_state, _STATE_STYLE[now_state]), fmt.usd(s.cost), fmt.compact(s.tokens.total),
+        fmt.per_hour(rate_per_hour(s)), fmt.when(s.last_ns, now_ns), fmt.seconds(duration_s(s)),
+        fmt.when(s.first_ns, now_ns), fmt.seconds(s.active_user_s + s.active_cli_s),
+        f"+{fmt.count(s.lines_added)} −{fmt.count(s.lines_removed)}",
+        safe.clean(", ".join(s.models) or fmt.DASH), safe.clean(s.user or fmt.DASH),
         pct(st.context_pct) if st is not None and st.context_pct is not None else fmt.DASH, cache,
-        safe.clean(st.repo.rpartition("/")[2] or fmt.DASH) if st is not None else fmt.DASH,
+        safe.clean(((st.repo if st is not None else "") or repository_of_labels(s.labels) or fmt.DASH).rpartition("/")[2]),
     )
 
 
@@ -97,15 +113,16 @@ class SessionsPane(Vertical):
         super().__init__(**kwargs)
         self.sort = SORTS[0]
         self.filter = ""
+        self.range = "all"  # views.time_range: sessions active in it
         self._snap: Snapshot | None = None
         # The rows on screen and their formatted cells, by session key: an unchanged session
         # (an equal SessionRow, the same day: "last seen" omits today's date) is not formatted
         # again.
-        self._formatted: dict[str, tuple[tuple, tuple[str, ...]]] = {}
+        self._formatted: dict[str, tuple[tuple, tuple[Cell, ...]]] = {}
         self._title_text: Text | None = None
 
     def on_mount(self) -> None:
-        self.border_subtitle = "⏎ open · s sort · / filter"
+        self.border_subtitle = "⏎ open · s sort · r reverse · / filter"
 
     def compose(self) -> ComposeResult:
         yield Static(id="sessions-empty")
@@ -120,10 +137,32 @@ class SessionsPane(Vertical):
         return self.table.current_key()
 
     def next_sort(self) -> None:
-        self.sort_by(SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)].column)
+        """The next column, in its natural order (biggest or newest first; names A-Z)."""
+        i = next(i for i, s in enumerate(SORTS) if s.column == self.sort.column)
+        self.sort = SORTS[(i + 1) % len(SORTS)]
+        self._redraw()
 
     def sort_by(self, column: str) -> None:
+        """Sort by ``column``; by the same column again, the other way round (a second click)."""
+        if column == self.sort.column:
+            self.reverse()
+            return
         self.sort = next((s for s in SORTS if s.column == column), self.sort)
+        self._redraw()
+
+    def restore(self, column: str | None, descending: bool | None) -> None:
+        """A remembered sort (an unknown column keeps the default)."""
+        self.sort = next((s for s in SORTS if s.column == column), self.sort)
+        if descending is not None:
+            self.sort = replace(self.sort, descending=descending)
+        self._redraw()
+
+    def reverse(self) -> None:
+        self.sort = replace(self.sort, descending=not self.sort.descending)
+        self._redraw()
+
+    def set_range(self, name: str) -> None:
+        self.range = name
         self._redraw()
 
     def set_filter(self, text: str) -> None:
@@ -141,21 +180,22 @@ class SessionsPane(Vertical):
     def show(self, snap: Snapshot) -> None:
         self._snap = snap
         needle = self.filter.casefold()
-        rows = [s for s in snap.sessions if matches(s, needle)] if needle else list(snap.sessions)
+        ranged = in_range(snap.sessions, self.range, snap.now_ns)
+        rows = [s for s in ranged if matches(s, needle)] if needle else ranged
         rows.sort(key=lambda s: (self.sort.value(s), s.key), reverse=self.sort.descending)
         shown = rows[:LIMIT]
         day = time.localtime(snap.now_ns / 1e9)[:3]
         status = dict(snap.limits.sessions) if snap.limits is not None else {}
-        formatted: dict[str, tuple[tuple, tuple[str, ...]]] = {}
+        formatted: dict[str, tuple[tuple, tuple[Cell, ...]]] = {}
         for s in shown:
             st = status.get(s.key)
             cache = cache_cell(st, snap.now_ns)
-            key = (s, day, st, cache)
+            key = (s, day, st, cache, state(s, snap.now_ns))
             old = self._formatted.get(s.key)
             formatted[s.key] = old if old and old[0] == key else (key, cells(s, snap.now_ns, st, cache))
         self._formatted = formatted
         self.table.sync([(s.key, formatted[s.key][1]) for s in shown])
-        self._title(len(snap.sessions), len(rows), len(shown))
+        self._title(len(ranged), len(rows), len(shown))
         empty = self.query_one("#sessions-empty", Static)
         empty.display = not snap.sessions
         if not snap.sessions:
@@ -163,7 +203,11 @@ class SessionsPane(Vertical):
 
     def _title(self, total: int, matching: int, shown: int) -> None:
         arrow = "▼" if self.sort.descending else "▲"
-        title = Text.assemble("Sessions ", (f"{total:,}", "bold"), f" · by {self.sort.name} {arrow}")
+        title = Text.assemble("Sessions ", (f"{total:,}", "bold"))
+        if self.range != "all":
+            title.append(" active in ")
+            title.append(self.range, "bold")
+        title.append(f" · by {self.sort.name} {arrow}")
         if self.filter:
             title.append(" · filter ")
             title.append_text(safe.text(self.filter, "yellow"))

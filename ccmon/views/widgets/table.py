@@ -2,10 +2,16 @@
 
 Why not ``DataTable``: measured with 1,000 sessions and 100,000 events, a refresh that touched
 the four tables cost 200-700 ms, nearly all of it repainting. Any cell update invalidates every
-cell's render cache, and adding or removing a row relayouts the whole screen. Here columns have
-fixed widths, so a row is rendered into one ``Strip`` when its cells change and reused until
-they change again; a repaint only crops cached strips. Layout is untouched unless the number
-of rows changes.
+cell's render cache, and adding or removing a row relayouts the whole screen. Here a row is
+rendered into one ``Strip`` when its cells change and reused until they change again; a repaint
+only crops cached strips. Layout is untouched unless the number of rows changes.
+
+Widths: a column is at least its declared width; a right-aligned (number) column widens to its
+widest value, so a figure is never cut; a column with ``grow`` takes up to that many more
+cells of the room left after the whole columns that fit (session ids, event details). Widths change
+rarely (a new widest figure, a resize); then every row is rendered again. A column that does
+not fit entirely is not drawn at all: a cut figure reads as another number (``$14.`` for
+$14.20/h). Left/right scroll by whole columns; the header shows ``›`` when more are to the right.
 
 Each refresh hands ``sync`` the rows it wants, in order, as ``(key, cells)``. Cells are plain
 strings (already cleaned: see ``views.safe``) or ``Text``.
@@ -17,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
@@ -35,6 +42,7 @@ class Column:
     label: str
     width: int
     justify: Literal["left", "right"] = "left"
+    grow: int = 0  # extra cells this column may take when the table has room
 
 
 class KeyedTable(ScrollView, can_focus=True):
@@ -69,6 +77,12 @@ class KeyedTable(ScrollView, can_focus=True):
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home", "cursor_to(0)", "First row", show=False),
         Binding("end", "cursor_to(-1)", "Last row", show=False),
+        Binding("j", "cursor(1)", "Down", show=False),
+        Binding("k", "cursor(-1)", "Up", show=False),
+        Binding("g", "cursor_to(0)", "First row", show=False),
+        Binding("G", "cursor_to(-1)", "Last row", show=False),
+        Binding("left", "step_column(-1)", "Left", show=False),
+        Binding("right", "step_column(1)", "Right", show=False),
     ]
 
     class RowSelected(Message):
@@ -102,7 +116,9 @@ class KeyedTable(ScrollView, can_focus=True):
         self._cells: dict[str, tuple[Cell, ...]] = {}
         self._order: list[str] = []
         self._strips: dict[str, Strip] = {}  # a row's cells, rendered; dropped when they change
-        self._width = sum(c.width + 2 for c in self.spec)
+        self._widest = [c.width for c in self.spec]  # per column: the declared width or widest value
+        self.widths = list(self._widest)  # what is drawn: _widest plus any room given by ``grow``
+        self._width = sum(w + 2 for w in self.widths)
         self._header: Strip | None = None
         self._styles: dict[str, Style] = {}  # per line kind; cleared whenever CSS applies anew
 
@@ -136,29 +152,107 @@ class KeyedTable(ScrollView, can_focus=True):
         if not changed and not moved:
             return
         self._cells = cells
+        widened = self._measure(rows[i][1] for i in changed)
         resized = len(order) != len(self._order)
         self._order = order
         if current is not None and current in cells:
             self.cursor_row = order.index(current)
         self.cursor_row = min(self.cursor_row, max(len(order) - 1, 0))
-        if resized:
+        if resized or widened:
             self.virtual_size = Size(self._width, len(order) + 1)
-        if moved:
+        if moved or widened:
             self.refresh()
             return
         top = self.scroll_offset.y
         for i in changed:  # line 0 is the header
             if top <= i < top + self.size.height - 1:
-                self.refresh(Region(0, i - top + 1, self.size.width, 1))
+                self.refresh(Region(0, i - top + 1, self._view_width, 1))
+
+    # -- widths -------------------------------------------------------------------------------
+
+    def _measure(self, rows) -> bool:
+        """Widen right-aligned columns to the widest of ``rows``' values; True if any widened."""
+        widest = list(self._widest)
+        for cells in rows:
+            for i, (column, value) in enumerate(zip(self.spec, cells)):
+                if column.justify == "right":
+                    n = value.cell_len if isinstance(value, Text) else len(value)
+                    if n > widest[i]:
+                        widest[i] = n
+        if widest == self._widest:
+            return False
+        self._widest = widest
+        return self._layout_columns()
+
+    def _layout_columns(self) -> bool:
+        """Give the room the table has beyond its columns to the growing ones, in order."""
+        view = self._view_width
+        spare = view - sum(w + 2 for w in self._widest)
+        if spare < 0:  # not all fit: the room after the whole columns that do (one cell for ›)
+            used = 0
+            for w in self._widest:
+                if used + w + 2 > view - 1:
+                    break
+                used += w + 2
+            spare = max(view - 1 - used, 0)
+        widths = []
+        for column, w in zip(self.spec, self._widest):
+            extra = min(column.grow, spare)
+            spare -= extra
+            widths.append(w + extra)
+        if widths == self.widths and self._header is not None:
+            return False
+        self.widths = widths
+        self._width = sum(w + 2 for w in widths)
+        self._strips.clear()
+        self._header = None
+        self.virtual_size = Size(self._width, len(self._order) + 1)
+        self.refresh()
+        return True
+
+    @property
+    def _view_width(self) -> int:
+        """The width rows are drawn in: without the vertical scrollbar."""
+        return self.scrollable_content_region.width
+
+    def on_resize(self) -> None:
+        self._layout_columns()
+
+    def _edges(self) -> list[int]:
+        """Where each column starts, and the end of the last."""
+        edges = [0]
+        for w in self.widths:
+            edges.append(edges[-1] + w + 2)
+        return edges
+
+    def _visible(self, scroll_x: int, width: int) -> tuple[int, int]:
+        """The part of a line to draw: whole columns only."""
+        edges = self._edges()
+        start = next((e for e in edges if e >= scroll_x), edges[-1])
+        end = max((e for e in edges if e <= scroll_x + width), default=start)
+        return start, max(end, start)
+
+    def action_step_column(self, direction: int) -> None:
+        """Scroll left or right by one whole column."""
+        edges = self._edges()
+        x = self.scroll_offset.x
+        if direction > 0:
+            target = next((e for e in edges if e > x), x)
+            if target > self._width - self._view_width:
+                target = max(self._width - self._view_width, 0)
+                target = next((e for e in edges if e >= target), target)
+        else:
+            target = max((e for e in edges if e < x), default=0)
+        self.scroll_to(x=target, animate=False)
 
     # -- rendering ------------------------------------------------------------------------------
 
     def _render_row(self, cells: tuple[Cell, ...]) -> Strip:
         line = Text(no_wrap=True)
-        for column, value in zip(self.spec, cells, strict=False):
+        for column, width, value in zip(self.spec, self.widths, cells, strict=False):
             text = value.copy() if isinstance(value, Text) else Text(value)
-            text.truncate(column.width, overflow="ellipsis")
-            pad = " " * (column.width - text.cell_len)
+            text.truncate(width, overflow="ellipsis")
+            pad = " " * (width - text.cell_len)
             line.append(" ")
             if column.justify == "right":
                 line.append(pad)
@@ -184,14 +278,24 @@ class KeyedTable(ScrollView, can_focus=True):
             self._styles[kind] = style
         return style
 
+    def _crop(self, strip: Strip, style: Style, more: bool = False) -> Strip:
+        """The whole columns in view, blank around them; ``more`` marks hidden columns on the right."""
+        scroll_x, width = self.scroll_offset.x, self._view_width
+        # With columns hidden on the right, the last cell is kept for the marker.
+        start, end = self._visible(scroll_x, width - 1 if self._width > scroll_x + width else width)
+        out = Strip.join([Strip.blank(start - scroll_x, style), strip.crop(start, end).apply_style(style)])
+        if more and end < self._width:
+            out = Strip.join([out, Strip.blank(width - (end - scroll_x) - 1, style),
+                              Strip([Segment("›", style)], 1)])
+        return out.crop_extend(0, width, style)
+
     def render_line(self, y: int) -> Strip:
-        scroll_x, scroll_y = self.scroll_offset
-        width = self.size.width
+        scroll_y = self.scroll_offset.y
+        width = self._view_width
         if y == 0:
             if self._header is None:
                 self._header = self._render_row(tuple(c.label for c in self.spec))
-            style = self._style("header")
-            return self._header.apply_style(style).crop_extend(scroll_x, scroll_x + width, style)
+            return self._crop(self._header, self._style("header"), more=True)
         index = scroll_y + y - 1
         if index >= len(self._order):
             return Strip.blank(width, self._style(""))
@@ -201,7 +305,7 @@ class KeyedTable(ScrollView, can_focus=True):
             strip = self._strips[key] = self._render_row(self._cells[key])
         # The cursor is dimmer while the table is not focused (see DEFAULT_CSS).
         style = self._style("cursor" if index == self.cursor_row else "even-row" if index % 2 else "")
-        return strip.apply_style(style).crop_extend(scroll_x, scroll_x + width, style)
+        return self._crop(strip, style)
 
     # -- cursor and selection -------------------------------------------------------------------
 
@@ -237,8 +341,8 @@ class KeyedTable(ScrollView, can_focus=True):
             return
         if offset.y == 0:
             x = offset.x + self.scroll_offset.x
-            for column in self.spec:
-                x -= column.width + 2
+            for column, width in zip(self.spec, self.widths):
+                x -= width + 2
                 if x < 0:
                     self.post_message(self.HeaderSelected(self, column.key))
                     return

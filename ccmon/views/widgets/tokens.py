@@ -10,7 +10,7 @@ from ...model.names import TOKEN_TYPES
 from ...model.snapshot import Snapshot
 from .. import fmt
 from .pane import Pane, columns
-from .sparkline import bars
+from .sparkline import scaled
 
 
 class TokensPane(Pane):
@@ -30,6 +30,7 @@ class TokensPane(Pane):
         out.append_text(columns([(Text("cache hit", "dim"), Text(fmt.percent(total.cache_ratio), "bold"),
                                   Text("reads/write", "dim"), Text(fmt.ratio(total.reads_per_write), "bold"))],
                                 "lrlr", gap=1))
-        out.append("\ntok/min ", "dim")
-        out.append(bars(per_minute, width - 8), "magenta")
+        head, line = scaled("tok/min", per_minute, width, fmt.compact(max(per_minute[-max(width, 1):], default=0.0)))
+        out.append("\n" + head, "dim")
+        out.append(line, "magenta")
         return out
