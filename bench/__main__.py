@@ -18,8 +18,8 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from . import report
 from .figures import Figure, missing
@@ -46,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent) + (
         os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else "")
     mach = report.machine()
-    print(f"ccmon benchmarks on {mach['cpu']} ({mach['cores']} cores), {mach['python']}, load {mach['loadavg_start']:.2f}")
+    print(f"ccmon benchmarks on {mach['cpu']} ({mach['cores']} cores), {mach['python']}, "
+          f"load {mach['loadavg_start']:.2f}")
     figures: list[Figure] = []
     started = time.monotonic()
     tmp = tempfile.TemporaryDirectory(prefix="ccmon-bench-")

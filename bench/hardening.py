@@ -14,7 +14,8 @@ must all be in the database afterwards.
 **Peak RSS with 8 concurrent 60 MiB bodies** (``hardening.rss_8x60mib``): 8 senders at once
 each POST an uncompressed ~60 MiB logs export (20,000 events with a 3,000-byte prompt). A
 503 (the byte budget is full) is retried after its Retry-After, and a connection reset (the
-server refused the body unread) after 1 s, as the OTel exporters do, until all 8 are stored. Figure: the server's peak RSS (``VmHWM``), all 8 stored. Goal ≤ 400 MB.
+server refused the body unread) after 1 s, as the OTel exporters do, until all 8 are stored.
+Figure: the server's peak RSS (``VmHWM``), all 8 stored. Goal ≤ 400 MB.
 
     python -m bench --only hardening
 """

@@ -36,7 +36,8 @@ SERVER_CPU, LOADGEN_CPU = 0, 1
 def one_run(proto: str, mode: str, *, senders: int, seconds: float, warmup: float,
             sessions: int = 10_000, extra: tuple[str, ...] = ()) -> dict[str, Any]:
     """One server + one generator; returns the generator's numbers plus the server's totals."""
-    srv = Child("ingest_server", "--mode", mode, "--proto", proto, *(("--cpu", str(SERVER_CPU)) if SERVER_CPU is not None else ()))
+    srv = Child("ingest_server", "--mode", mode, "--proto", proto,
+                *(("--cpu", str(SERVER_CPU)) if SERVER_CPU is not None else ()))
     try:
         hello = srv.read()
         gen = Child("loadgen", "--proto", proto, "--port", str(hello["port"]), "--server-pid", str(hello["pid"]),

@@ -26,7 +26,8 @@ import asyncio
 import os
 import time
 from collections import Counter
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from .proc import cpu_seconds, emit, pin
 from .workload import Workload

@@ -51,7 +51,8 @@ def rss_figure(res: dict[str, Any], events: int, sessions: int) -> Figure:
     exp = expected_totals(res["rounds"])
     problems = _compare(res, exp, sessions)
     fig = at_most("memory.rss_1m_events", res["rss"] / MB, "MB", RSS_BUDGET / MB, goal="≤ 200 MB",
-                  events=res["events"], sessions=res["sessions"], rss_before_store_mb=round(res["rss_before_store"] / MB, 1),
+                  events=res["events"], sessions=res["sessions"],
+                  rss_before_store_mb=round(res["rss_before_store"] / MB, 1),
                   peak_rss_mb=round(res["peak_rss"] / MB, 1), ingest_s=round(res["ingest_s"], 1),
                   events_per_s=round(res["events"] / res["ingest_s"]), db_mb=round(res["db_bytes"] / MB),
                   verify=problems or "ok", target_events=events)

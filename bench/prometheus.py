@@ -67,7 +67,9 @@ def sessions_series(n: int, now_s: float) -> tuple[list[tuple[dict[str, str], li
         models = MODELS[: 1 + i % 2]
         rates = {m: rng.uniform(0.005, 0.05) for m in models}
 
-        def counter(name: str, labels: dict[str, str], per_min: float, integer: bool = False) -> float:
+        # minutes and std bound as defaults: this session's, not whatever the loop holds later
+        def counter(name: str, labels: dict[str, str], per_min: float, integer: bool = False, *,
+                    minutes: range = minutes, std: dict[str, str] = std) -> float:
             samples = []
             for k, m in enumerate(minutes, 1):
                 v = per_min * k

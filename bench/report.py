@@ -43,7 +43,8 @@ def machine() -> dict[str, Any]:
     versions["sqlite"] = sqlite3.sqlite_version
     prom = ""
     try:
-        prom = subprocess.run(["prometheus", "--version"], capture_output=True, text=True, timeout=10).stdout.split("\n")[0]
+        prom = subprocess.run(["prometheus", "--version"], capture_output=True, text=True,
+                              timeout=10).stdout.split("\n")[0]
     except (OSError, subprocess.SubprocessError):
         pass
     if prom:
@@ -96,7 +97,7 @@ HEAD = ("figure", "value", "limit", "ratio", "goal", "met")
 def table_text(figures: list[Figure]) -> str:
     body = [HEAD] + [tuple(c.replace("**", "") for c in r) for r in rows(figures)]
     widths = [max(len(r[i]) for r in body) for i in range(len(HEAD))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in body]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in body]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 

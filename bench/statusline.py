@@ -115,6 +115,7 @@ def measure(runs: int = 40, log=print) -> list[Figure]:
         db = Path(tmp) / "ccmon.db"
         sys.path.insert(0, str(ROOT / "tests"))
         from app_support import ingest_capture  # a captured session, so today's cost has rows to sum
+
         from ccmon.model.store import Store
 
         store = Store(db, retention_days=0)

@@ -45,7 +45,7 @@ class Template:
 
     def render(self, session: bytes, t0_ns: int) -> bytes:
         out = [self.pieces[0]]
-        for hole, piece in zip(self.holes, self.pieces[1:]):
+        for hole, piece in zip(self.holes, self.pieces[1:], strict=True):
             out.append(session if hole < 0 else struct.pack("<Q", t0_ns + hole))
             out.append(piece)
         return b"".join(out)

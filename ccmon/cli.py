@@ -9,9 +9,8 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .errors import CcmonError
-
 from .defaults import DEFAULT_BIND, DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT
+from .errors import CcmonError
 
 # report --by values answered by commands/insight_report.py (kept here: --help imports nothing)
 INSIGHT_BY = ("prompt", "query_source", "effort", "speed", "agent", "skill", "plugin", "mcp_server", "repository",

@@ -10,7 +10,6 @@ import time
 
 from .errors import CcmonError
 
-
 # Claude Code exports metrics every 60 s by default (logs every 5 s): data older than two
 # metric intervals with no receiver running means exports are being refused right now.
 STALE_AFTER_NS = 120_000_000_000
@@ -66,7 +65,8 @@ def report(args: argparse.Namespace) -> int:
             _warn_if_nothing_receives(args.db, conn)
             conn.close()
         except FileNotFoundError:
-            raise CcmonError(f"no ccmon database at {args.db}: run `ccmon` or `ccmon serve` first, or pass --db") from None
+            raise CcmonError(f"no ccmon database at {args.db}: run `ccmon` or `ccmon serve` first, "
+                             "or pass --db") from None
         except sqlite3.Error as exc:
             raise CcmonError(f"cannot read {args.db}: {exc}") from None
         snap = built.aggs.snapshot(0, SourceStatus(kind="otlp", where=str(args.db)))

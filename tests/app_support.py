@@ -10,16 +10,15 @@ import time
 from pathlib import Path
 
 import pytest
-
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+from otlp_client import capture
 from rich.console import Console
 
 from ccmon.ingest.stats import GRPC, ReceiverStats, Via
 from ccmon.model.otlp import decode_logs, decode_metrics
 from ccmon.model.session_detail import build_detail
 from ccmon.model.store import Store
-from otlp_client import capture
 
 # 2026-11-23 19:58:30 UTC: just after the last capture (2.1.197 ran 02:03-02:06 UTC that day,
 # 2.1.330 19:51-19:58 UTC), so "today", the burn rates and the sparklines all have data.

@@ -89,7 +89,8 @@ def grpc_export(port: int, signal: str, body: bytes, *, compression: grpc.Compre
 
 
 def http_export(port: int, signal: str, body: bytes, *, json_body: bool = False, gzip_body: bool = False,
-                chunked: bool = False, timeout: float = 10.0, content_type: str | None = None) -> tuple[int, dict, bytes]:
+                chunked: bool = False, timeout: float = 10.0,
+                content_type: str | None = None) -> tuple[int, dict, bytes]:
     """POST one export over a raw socket, framed exactly as asked (Content-Length or chunked)."""
     payload = gzip.compress(body) if gzip_body else body
     ctype = content_type or ("application/json" if json_body else "application/x-protobuf")

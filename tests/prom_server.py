@@ -32,7 +32,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from promrw import remote_write
 
 HERE = Path(__file__).parent
@@ -77,7 +76,7 @@ class Prometheus:
                 config.append("        labels: {" + ", ".join(f"{k}: '{v}'" for k, v in labels.items()) + "}")
         (directory / "prometheus.yml").write_text("\n".join(config) + "\n")
 
-    def start(self) -> "Prometheus":
+    def start(self) -> Prometheus:
         log = open(self.dir / "prometheus.log", "ab")
         self.proc = subprocess.Popen(
             [prometheus_binary(), f"--config.file={self.dir / 'prometheus.yml'}",
@@ -146,7 +145,7 @@ class VictoriaMetrics:
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "VictoriaMetrics":
+    def start(self) -> VictoriaMetrics:
         log = open(self.dir / "victoria-metrics.log", "ab")
         self.proc = subprocess.Popen(
             [binary("victoria-metrics"), f"-httpListenAddr=127.0.0.1:{self.port}",
@@ -162,7 +161,8 @@ class VictoriaMetrics:
                 pass
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                pytest.fail("victoria-metrics did not start:\n" + (self.dir / "victoria-metrics.log").read_text()[-2000:])
+                log = (self.dir / "victoria-metrics.log").read_text()
+                pytest.fail("victoria-metrics did not start:\n" + log[-2000:])
             time.sleep(0.02)
 
     stop = Prometheus.stop

@@ -15,14 +15,14 @@ import sys
 import time
 
 import pytest
-
 from app_support import FIXED_NS, caught_up, pane_lines, send, started, utc, wait_for  # noqa: F401 (utc: fixture)
+from otlp_client import ServeProcess, capture, free_port, grpc_export, metrics_for_session, replay, report
+
 from ccmon.cli import build_parser
 from ccmon.compose import make_app, make_source
 from ccmon.ingest import owner
 from ccmon.ingest.receiver import OtlpSource
 from ccmon.ingest.viewer import ViewerSource
-from otlp_client import ServeProcess, capture, free_port, grpc_export, metrics_for_session, replay, report
 
 pytestmark = pytest.mark.usefixtures("utc")
 
@@ -227,6 +227,7 @@ async def test_a_viewer_never_writes_the_database(tmp_path):
     """An owner that is idle (this test holds the lock and writes nothing while watched):
     a viewer's start, follow and drill-down leave the database, its WAL and the lock as they were."""
     from app_support import ingest_capture
+
     from ccmon.model import follow
     from ccmon.model.store import Store
 

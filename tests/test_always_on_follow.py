@@ -9,10 +9,10 @@ from __future__ import annotations
 import dataclasses
 import sqlite3
 
+from app_support import FIXED_NS, ingest_capture
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app_support import FIXED_NS, ingest_capture
 from ccmon.model import follow
 from ccmon.model.aggregate import Aggregates
 from ccmon.model.snapshot import SourceStatus

@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from otlp_client import ServeProcess, capture, free_port, replay, report
 
 
@@ -99,12 +98,14 @@ def test_launchd_plist_round_trips_and_its_command_works(tmp_path):
 
 def test_without_a_service_manager_it_says_so_and_prints_the_command(tmp_path):
     db, opts = _options(tmp_path)
-    out = _ccmon("service", "install", *opts, env={"CCMON_SERVICE_MANAGER": "none", "XDG_STATE_HOME": str(tmp_path / "st")})
+    out = _ccmon("service", "install", *opts,
+                 env={"CCMON_SERVICE_MANAGER": "none", "XDG_STATE_HOME": str(tmp_path / "st")})
     assert out.returncode == 1
     assert out.stdout.startswith("cannot install a service: ")
     cmd = out.stdout.strip().splitlines()[-1].strip()
     assert cmd.startswith(f"mkdir -p {tmp_path / 'st' / 'ccmon'} && nohup {sys.executable} -m ccmon serve")
-    assert shlex.quote(str(db)) in cmd and f"--retention-days 7 >> {tmp_path / 'st' / 'ccmon' / 'serve.log'} 2>&1 &" in cmd
+    assert shlex.quote(str(db)) in cmd
+    assert f"--retention-days 7 >> {tmp_path / 'st' / 'ccmon' / 'serve.log'} 2>&1 &" in cmd
     out = _ccmon("service", "uninstall", env={"CCMON_SERVICE_MANAGER": "none"})
     assert out.returncode == 1 and "nothing to uninstall" in out.stdout
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import socket
 
 import pytest
-
 from app_support import FIXED_NS, caught_up, pane_lines, send, started, utc, wait_for  # noqa: F401 (utc is a fixture)
+from otlp_client import capture
+
 from ccmon.cli import build_parser
 from ccmon.compose import make_app
-from otlp_client import capture
 
 
 @pytest.fixture

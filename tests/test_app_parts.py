@@ -4,12 +4,10 @@ the views' import boundary."""
 from __future__ import annotations
 
 import dataclasses
-import subprocess
-import sys
-
-from textual.app import App, ComposeResult
 
 from app_support import FIXED_NS, StoreSource, caught_up, fixed_store, pane_lines, utc  # noqa: F401 (fixture)
+from textual.app import App, ComposeResult
+
 from ccmon.model.grouping import dimensions, edit_rates, group_sessions
 from ccmon.model.snapshot import EditRow, SessionRow, SourceStatus, Tokens
 from ccmon.model.source import SessionDetail

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 import pytest_textual_snapshot
-
 from app_support import FIXED_NS, SHOWCASE, StoreSource, fixed_store, utc, wait_for  # noqa: F401 (utc is a fixture)
+
 from ccmon.views.app import CcmonApp
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"

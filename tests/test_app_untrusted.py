@@ -9,17 +9,17 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from app_support import FIXED_NS, caught_up, pane_lines, screen_text, started, utc  # noqa: F401 (utc is a fixture)
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from opentelemetry.proto.metrics.v1.metrics_pb2 import AGGREGATION_TEMPORALITY_DELTA, NumberDataPoint
+from otlp_client import grpc_export
 
-from app_support import FIXED_NS, caught_up, pane_lines, screen_text, started, utc  # noqa: F401 (utc is a fixture)
 from ccmon.cli import build_parser
 from ccmon.compose import make_app
 from ccmon.views.safe import clean
-from otlp_client import grpc_export
 
 pytestmark = pytest.mark.usefixtures("utc")
 

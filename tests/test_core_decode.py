@@ -6,12 +6,12 @@ import pytest
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue, KeyValueList
+from otlp_client import capture
 
-from ccmon.ingest.payload import BadPayload, decode, gunzip, parse, status_bytes, TooLarge
+from ccmon.ingest.payload import BadPayload, TooLarge, decode, gunzip, parse, status_bytes
 from ccmon.model import names
 from ccmon.model.otlp import decode_logs, decode_metrics
 from ccmon.model.values import any_value, coerce
-from otlp_client import capture
 
 
 def test_every_anyvalue_kind_becomes_python():
@@ -87,7 +87,8 @@ def test_2_1_330_boolean_and_array_attributes_are_kept():
     batch = decode("logs", logs[0].body)
     plugin = [e for e in batch.events if e.name == "plugin_loaded"]
     assert len(plugin) == 3
-    assert {type(e.attrs["has_hooks"]) for e in plugin} == {bool} and plugin[0].attrs["anthropic.custom_base_url"] is True
+    assert {type(e.attrs["has_hooks"]) for e in plugin} == {bool}
+    assert plugin[0].attrs["anthropic.custom_base_url"] is True
     settings = [e for e in batch.events if e.name == "managed_settings_resolved"]
     assert settings[0].attrs["managed_settings.sources"] == []
     results = [e for e in batch.events if e.name == "tool_result"]
@@ -125,7 +126,8 @@ def test_gauge_histogram_and_unusable_kinds():
 
 
 def test_otlp_json_hex_ids_numbers_as_strings_and_unknown_fields():
-    doc = b"""{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"claude-code"}}]},"futureField":1,"scopeLogs":[{"logRecords":[
+    doc = b"""{"resourceLogs":[{"resource":{"attributes":[
+      {"key":"service.name","value":{"stringValue":"claude-code"}}]},"futureField":1,"scopeLogs":[{"logRecords":[
       {"timeUnixNano":"1795399421983000000","traceId":"0af7651916cd43dd8448eb211c80319c",
        "spanId":"b7ad6b7169203331","attributes":[{"key":"event.name","value":{"stringValue":"x"}},
        {"key":"n","value":{"intValue":"42"}},{"key":"m","value":{"intValue":43}}]}]}]}]}"""

@@ -79,7 +79,8 @@ def _imports(path: Path, module: str) -> set[str]:
     """Every ccmon module ``path`` imports, at any depth (lazy imports too), except under
     ``if TYPE_CHECKING:``."""
     tree = ast.parse(path.read_text())
-    typing_only = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.dump(node.test)
+    typing_only = {id(n) for node in ast.walk(tree)
+                   if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.dump(node.test)
                    for n in ast.walk(node)}
     package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
     out = set()

@@ -10,9 +10,9 @@ import socket
 import grpc
 import pytest
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from otlp_client import capture, grpc_export, http_export, metrics_for_session, parse_response, replay
 
 from ccmon.model.report import report_dict
-from otlp_client import capture, grpc_export, http_export, metrics_for_session, parse_response, replay
 
 # (version, folder) -> the exact figures each capture must give, whatever the transport.
 # Cross-checked independently: for every folder the summed cost.usage equals the summed
@@ -33,7 +33,8 @@ def check(r: dict, *, cost, models, tokens=None, lines=None, commits=0, prs=0, e
     if lines is not None:
         assert r["lines"] == lines
     assert (r["commits"], r["pull_requests"]) == (commits, prs)
-    assert [(e["tool_name"], e["language"], e["source"], e["decision"], e["count"]) for e in r["edit_decisions"]] == list(edits)
+    assert [(e["tool_name"], e["language"], e["source"], e["decision"], e["count"])
+            for e in r["edit_decisions"]] == list(edits)
     if events is not None:
         for name, n in events.items():
             assert r["events"].get(name, 0) == n, name
@@ -213,7 +214,8 @@ def _raw(port: int, request: bytes) -> tuple[int, dict, bytes]:
 
 async def test_http_wrong_path_and_method(otlp):
     status, _, body = await asyncio.to_thread(
-        _raw, otlp.http_port, b"POST /v1/nothing HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi")
+        _raw, otlp.http_port,
+        b"POST /v1/nothing HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi")
     assert status == 404 and b"/v1/nothing" in body
     status, headers, _ = await asyncio.to_thread(
         _raw, otlp.http_port, b"GET /v1/metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")

@@ -13,7 +13,6 @@ import time
 import grpc
 import pytest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
-
 from otlp_client import ServeProcess, capture, free_port, grpc_export, metrics_for_session, replay, report
 
 

@@ -169,8 +169,9 @@ def test_schema_mismatch_is_a_clear_error(tmp_path):
 def test_rollups_and_raw_rows_rebuild_the_same_totals(tmp_path):
     """Start-up reads the per-minute and per-day rollups; `report --since` reads raw rows. Both
     must say the same for the same data."""
-    from ccmon.ingest.payload import decode
     from otlp_client import capture
+
+    from ccmon.ingest.payload import decode
 
     path = tmp_path / "c.db"
     st = Store(path, retention_days=0)

@@ -8,19 +8,19 @@ JSON path); the answers are read as an OTLP exporter reads them (partial_success
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 
 import pytest
-from google.protobuf import json_format
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (ExportLogsServiceRequest,
-                                                                    ExportLogsServiceResponse)
-from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (ExportMetricsServiceRequest,
-                                                                          ExportMetricsServiceResponse)
-
 from app_support import started, utc, wait_for  # noqa: F401 (utc is a fixture)
-from ccmon.model import names
+from google.protobuf import json_format
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest, ExportLogsServiceResponse
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+    ExportMetricsServiceResponse,
+)
 from otlp_client import grpc_export, http_export, report
+
+from ccmon.model import names
 
 S = 1_000_000_000
 MIN = 60 * S
@@ -281,7 +281,8 @@ async def test_dedupe_keys_outlive_retention_and_since_keeps_the_cut_day(tmp_pat
     # (the first a minute into the day where the cutoff allows: `--since` below is counted from
     # the report process's own clock, which starts a moment after this test computes it)
     first = day_start + min(60 * S, (cutoff - day_start) // 2)
-    cut_day = logs([(first, "user_prompt", {}), (cutoff + (day_start + 86400 * S - cutoff) // 2, "user_prompt", {})])
+    cut_day = logs([(first, "user_prompt", {}),
+                    (cutoff + (day_start + 86400 * S - cutoff) // 2, "user_prompt", {})])
     serve = ServeProcess(db, "--retention-days", "30")
     try:
         await send(serve.grpc_port, serve.http_port, old, "grpc")

@@ -16,13 +16,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from otlp_client import capture
 
+from ccmon.ingest.payload import decode
 from ccmon.model import db
 from ccmon.model.report import report_dict
-from ccmon.ingest.payload import decode
 from ccmon.model.store import Store, rebuild
 from ccmon.model.types import Batch, Event
-from otlp_client import capture
 
 DATA = Path(__file__).parent / "data" / "schema2"
 S = 1_000_000_000

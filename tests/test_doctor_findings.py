@@ -218,7 +218,8 @@ def test_statusline_missing_or_foreign(where):
     user(where[0], GOOD)
     assert findings({})["statusline"].fix == "ccmon setup --statusline"
     user(where[0], GOOD, statusLine={"type": "command", "command": "~/bin/line.sh"})
-    assert findings({})["statusline"].message == "the ccmon status line is not installed (statusLine runs '~/bin/line.sh')"
+    assert findings({})["statusline"].message == ("the ccmon status line is not installed "
+                                                  "(statusLine runs '~/bin/line.sh')")
 
 
 def test_a_settings_file_that_is_not_json(where):
@@ -248,7 +249,7 @@ def reference(envs: list[dict[str, str]]) -> dict[str, str]:
     for switch-offs, and a managed endpoint removes the per-signal endpoint set below it."""
     out = {}
     for name in NAMES:
-        for layer, env in reversed(list(zip(LAYERS, envs))):
+        for layer, env in reversed(list(zip(LAYERS, envs, strict=True))):
             if name not in env:
                 continue
             if "project" in layer and not (
@@ -266,7 +267,7 @@ def reference(envs: list[dict[str, str]]) -> dict[str, str]:
 @settings(max_examples=200, deadline=None)
 @given(st.lists(layer_env, min_size=5, max_size=5))
 def test_resolve_follows_claude_codes_precedence(envs):
-    layers = [doctor.Layer(name, None, env, True) for name, env in zip(LAYERS, envs)]
+    layers = [doctor.Layer(name, None, env, True) for name, env in zip(LAYERS, envs, strict=True)]
     env, origin = doctor.resolve(layers)
     assert env == reference(envs)
     assert set(origin) == set(env)

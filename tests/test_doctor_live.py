@@ -11,9 +11,9 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from otlp_client import ServeProcess, free_port, report
 
 from ccmon.commands.env import Target, env_object
-from otlp_client import ServeProcess, free_port, report
 
 
 @pytest.fixture(scope="module")

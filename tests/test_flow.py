@@ -7,9 +7,21 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from app_support import (  # noqa: F401
+    FIXED_NS,
+    SHOWCASE,
+    StoreSource,
+    fixed_store,
+    pane_lines,
+    screen_text,
+    send,
+    started,
+    utc,
+    wait_for,
+)
+from otlp_client import capture, http_export
+from test_app_screens import screenshot  # noqa: F401 (fixture)
 
-from app_support import (FIXED_NS, SHOWCASE, StoreSource, fixed_store, pane_lines, screen_text, send, started,  # noqa: F401
-                         utc, wait_for)
 from ccmon.cli import build_parser
 from ccmon.commands.env import Target, render
 from ccmon.compose import make_app
@@ -18,8 +30,6 @@ from ccmon.model.flow import Flow, FlowLane, FlowSender, hints
 from ccmon.model.types import Batch
 from ccmon.views.app import CcmonApp
 from ccmon.views.screens.flow import FlowScreen
-from otlp_client import capture, http_export
-from test_app_screens import screenshot  # noqa: F401 (fixture)
 
 S = 1_000_000_000
 pytestmark = pytest.mark.usefixtures("utc")
@@ -68,7 +78,7 @@ async def test_waiting_then_data_then_flow_with_rejections(args):
         assert (m.accepted, m.rejected, m.bytes, m.statuses) == (metrics, 0, mbytes, (("OK", metrics),))
         assert lanes[("logs", "http/protobuf")].statuses == (("400", 1),)
         assert lanes[("metrics", "http/protobuf")].statuses == (("404", 1),)  # the path told which signal
-        assert f"metrics grpc " in text and f" {metrics} 0 0 " in text
+        assert "metrics grpc " in text and f" {metrics} 0 0 " in text
         assert "logs http/protobuf: 1 rejected, last answered 400: not a protobuf logs export" in text
         assert "metrics http/protobuf: 1 rejected, last answered 404: no such path '/v1/metrics/v1/metrics'" in text
         assert "claude-code 2.1.197" in text and "Claude Code" in text
@@ -106,7 +116,8 @@ def test_waiting_100x40(screenshot, tmp_path):
 def _flow_app(tmp_path):
     store = fixed_store(tmp_path / "ccmon.db", *SHOWCASE)
     stats = store.test_stats
-    stats.rejected("logs", Via(HTTP_PROTOBUF, 2, "curl/8.5.0"), "400", "not a protobuf logs export: Error parsing message")
+    stats.rejected("logs", Via(HTTP_PROTOBUF, 2, "curl/8.5.0"), "400",
+                   "not a protobuf logs export: Error parsing message")
     stats.rejected("metrics", Via(HTTP_PROTOBUF, 310, "OTel-OTLP-Exporter-JavaScript/0.208.0"), "404",
                    "no such path '/v1/metrics/v1/metrics'")
     stats.accepted("metrics", Via(GRPC, 120, "ccmon-doctor/0.1.0"), Batch("metrics"))

@@ -11,10 +11,10 @@ import time
 import grpc
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from otlp_client import capture, grpc_export, http_export
 
 from ccmon.ingest.limits import ByteBudget
 from ccmon.model.report import report_dict
-from otlp_client import capture, grpc_export, http_export
 
 METRICS = [e for e in capture("2.1.197", "http_protobuf/text") if e.signal == "metrics"][0].body
 

@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+from otlp_client import capture, grpc_export, http_export, parse_response
 
 from ccmon.ingest.payload import MAX_ITEMS, MAX_JSON_DEPTH, BadPayload, TooLarge, decode
 from ccmon.model.report import report_dict
-from otlp_client import capture, grpc_export, http_export, parse_response
 
 
 def _nested(depth: int) -> bytes:
@@ -333,7 +333,6 @@ def test_layered_json_parser_agrees_with_json_loads(doc, indent, cut, mutate):
 
 async def test_a_big_json_export_is_parsed_in_layers_and_counted(otlp):
     from google.protobuf import json_format
-
     from test_hardening_big import big_logs
 
     body = json_format.MessageToJson(ExportLogsServiceRequest.FromString(big_logs(3000, 500))).encode()

@@ -11,13 +11,13 @@ import stat
 
 import grpc
 import pytest
-
 from app_support import caught_up, pane_lines, started, utc  # noqa: F401 (utc is a fixture)
+from otlp_client import capture, grpc_export, http_export, metrics_for_session
+from test_hardening_big import big_logs
+
 from ccmon.cli import build_parser
 from ccmon.compose import make_app
 from ccmon.model.report import report_dict
-from otlp_client import capture, grpc_export, http_export, metrics_for_session
-from test_hardening_big import big_logs
 
 METRICS = [e for e in capture("2.1.197", "grpc/text") if e.signal == "metrics"][0].body
 

@@ -12,15 +12,15 @@ import sys
 import threading
 
 import pytest
-from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
-
 from app_support import caught_up, pane_lines, screen_text, started, utc  # noqa: F401 (utc is a fixture)
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+from otlp_client import capture, grpc_export
+
 from ccmon.cli import build_parser
 from ccmon.compose import make_app
-from ccmon.model.text import clean, json_safe
-from ccmon.model.store import Store
 from ccmon.ingest.payload import decode
-from otlp_client import capture, grpc_export
+from ccmon.model.store import Store
+from ccmon.model.text import clean, json_safe
 
 TEMPLATE = [e for e in capture("2.1.197", "grpc/text") if e.signal == "metrics"][0].body
 REAL = "5f3c1a2e-real"

@@ -9,13 +9,13 @@ import sys
 import time
 
 import pytest
-
 from app_support import caught_up, pane_lines, wait_for
+from prom_data import BURN_PER_HOUR, PLATFORM, team_history
+from prom_server import tsdb  # noqa: F401  (fixture)
+
 from ccmon.cli import build_parser
 from ccmon.compose import make_app
 from ccmon.views import fmt
-from prom_data import BURN_PER_HOUR, PLATFORM, team_history
-from prom_server import tsdb  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.prometheus
 

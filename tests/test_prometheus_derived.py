@@ -11,14 +11,14 @@ import time
 from datetime import datetime
 
 import pytest
+from otlp_client import grpc_export
+from prom_activity import COST, SONNET, activity, minute_of, otlp_export, remote_write_series, spent_today
+from prom_server import counter, tsdb  # noqa: F401  (fixture)
 
 from ccmon.ingest.prometheus.config import Config
 from ccmon.ingest.prometheus.source import PrometheusSource
 from ccmon.model.report import iso, report_dict
 from ccmon.model.snapshot import Tokens
-from otlp_client import grpc_export
-from prom_activity import COST, SONNET, activity, minute_of, otlp_export, remote_write_series, spent_today
-from prom_server import counter, tsdb  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.prometheus
 S_NS = 1_000_000_000
@@ -80,7 +80,8 @@ async def test_later_polls_count_only_what_is_new(tsdb):
     """Polls every minute across the activity add up to one poll at the end, on both servers."""
     m = minute_of(int(time.time()))
     tsdb.push(remote_write_series(activity(m)))
-    clock = iter([(m - 95) * 60 + 30, (m - 60) * 60, (m - 35) * 60 + 20, *[(m - k) * 60 + 30 for k in range(5, -1, -1)]])
+    clock = iter([(m - 95) * 60 + 30, (m - 60) * 60, (m - 35) * 60 + 20,
+                  *[(m - k) * 60 + 30 for k in range(5, -1, -1)]])
     source = PrometheusSource(Config(tsdb.url), clock=lambda: next(clock))
     try:
         for _ in range(9):
@@ -127,9 +128,10 @@ def test_report_json_gives_the_otlp_figures(tsdb, tmp_path):
     data = json.loads(run.stdout)
     asked_s = datetime.fromisoformat(data["since"].replace("Z", "+00:00")).timestamp() + 86400
     # the OTLP side: the same exports into a store, read at the report's time
-    from ccmon.model.store import Store
-    from ccmon.model.otlp import decode_metrics
     from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+
+    from ccmon.model.otlp import decode_metrics
+    from ccmon.model.store import Store
 
     store = Store(tmp_path / "otlp.db", retention_days=0)
     try:

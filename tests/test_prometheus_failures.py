@@ -19,11 +19,11 @@ import urllib.error
 import urllib.request
 
 import pytest
+from prom_data import PLATFORM, aligned_now, expected_report, figures, team_history
+from prom_server import free_port, prometheus  # noqa: F401  (fixture)
 
 from ccmon.ingest.prometheus.config import Config, parse_url
 from ccmon.ingest.prometheus.source import PrometheusSource
-from prom_data import PLATFORM, aligned_now, expected_report, figures, team_history
-from prom_server import free_port, prometheus  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.prometheus
 TOKEN = "Bearer s3cret"
@@ -170,6 +170,7 @@ async def test_the_reason_and_every_failed_poll_stay_on_the_status_bar(proxy, co
     """After good polls the server goes away: the status bar keeps the reason in view, with the
     long naming text after it, and counts each failed poll, not just the first."""
     from app_support import pane_lines, wait_for
+
     from ccmon.cli import build_parser
     from ccmon.compose import make_app
 

@@ -4,11 +4,11 @@ and the status says which naming and label variants were found."""
 from __future__ import annotations
 
 import pytest
+from prom_data import PLATFORM, Variant, aligned_now, expected_report, figures, team_history
+from prom_server import tsdb  # noqa: F401  (fixture)
 
 from ccmon.ingest.prometheus.config import Config
 from ccmon.ingest.prometheus.source import PrometheusSource
-from prom_data import PLATFORM, Variant, aligned_now, expected_report, figures, team_history
-from prom_server import tsdb  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.prometheus
 

@@ -4,12 +4,11 @@ Prometheus, exact figures, and one clear line on failure."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
 import subprocess
 import sys
+from datetime import datetime
 
 import pytest
-
 from prom_data import PLATFORM, aligned_now, expected_report, team_history
 from prom_server import free_port, prometheus  # noqa: F401  (fixture)
 

@@ -14,10 +14,10 @@ import subprocess
 import sys
 
 import pytest
+from prom_server import Prometheus, fake_exporter  # noqa: F401  (fixture)
 
 from ccmon.ingest.prometheus.config import Config
 from ccmon.ingest.prometheus.source import PrometheusSource
-from prom_server import Prometheus, fake_exporter  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.prometheus
 PIPELINES = {
@@ -30,7 +30,8 @@ PIPELINES = {
                   "claude_code_claude_code_cost_usage_USD_total; "
                   "labels: session_id, user_email, tool_name, type=cacheRead, job"),
     "claude-code-9464": ("/metrics/cli", True, "Claude Code's own exporter naming (:9464, no unit): "
-                         "claude_code_cost_usage_total; labels: session_id, user_email, tool_name, type=cacheRead, job"),
+                         "claude_code_cost_usage_total; labels: session_id, user_email, tool_name, "
+                         "type=cacheRead, job"),
 }
 
 

@@ -12,16 +12,27 @@ import json
 import time
 
 import pytest
+from prom_data import (
+    BURN_PER_HOUR,
+    COST_PER_MINUTE,
+    HAIKU,
+    OPUS,
+    PLATFORM,
+    SONNET,
+    TOKENS_PER_MINUTE,
+    aligned_now,
+    expected_report,
+    figures,
+    seconds_since_midnight,
+    team_history,
+)
+from prom_server import counter, tsdb  # noqa: F401  (fixture)
 
 from ccmon.ingest.prometheus.config import Config
-from prom_data import seconds_since_midnight
 from ccmon.ingest.prometheus.promql import QUERIES_FIRST_POLL, QUERIES_LATER_POLL
 from ccmon.ingest.prometheus.source import PrometheusSource
 from ccmon.model.report import report_dict
 from ccmon.model.snapshot import Tokens
-from prom_data import (BURN_PER_HOUR, COST_PER_MINUTE, HAIKU, OPUS, PLATFORM, SONNET, TOKENS_PER_MINUTE,
-                       aligned_now, expected_report, figures, team_history)
-from prom_server import counter, tsdb  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.prometheus
 COST = "claude_code_cost_usage_USD_total"
@@ -161,7 +172,7 @@ async def test_session_detail_is_the_cost_curve(tsdb):
     curve = detail.cost_over_time
     assert curve[0] == ((t - 5400) * 1_000_000_000, 1.0)  # first export already held 1.00 $
     assert curve[-1] == (t * 1_000_000_000, 10.0)
-    assert all(a[1] <= b[1] for a, b in zip(curve, curve[1:])) and len(curve) > 100
+    assert all(a[1] <= b[1] for a, b in zip(curve, curve[1:], strict=False)) and len(curve) > 100
 
 
 async def test_a_400_answer_is_shown_as_the_server_wrote_it(tsdb):

@@ -175,9 +175,12 @@ def test_both_spellings_of_a_label_add_up():
 
     tokens, edits = "claude_code_token_usage_tokens_total", "claude_code_code_edit_tool_decision_total"
     fetched = Fetched(discover(["claude_code_cost_usage_USD_total"]), 100.0, 0.0, True, samples=(
-        series(10, __name__=tokens, model="m", type="cacheRead"), series(5, __name__=tokens, model="m", type="cache_read"),
-        series(2, __name__=tokens, model="m", type="cache_creation"), series(9, __name__=tokens, model="m", type="mystery"),
-        series(3, __name__=edits, tool_name="Edit", decision="accept"), series(4, __name__=edits, tool="Edit", decision="accept"),
+        series(10, __name__=tokens, model="m", type="cacheRead"),
+        series(5, __name__=tokens, model="m", type="cache_read"),
+        series(2, __name__=tokens, model="m", type="cache_creation"),
+        series(9, __name__=tokens, model="m", type="mystery"),
+        series(3, __name__=edits, tool_name="Edit", decision="accept"),
+        series(4, __name__=edits, tool="Edit", decision="accept"),
         series(7, __name__="claude_code_something_else_total")))
     model = PromModel()
     assert model.feed(fetched)
@@ -197,7 +200,8 @@ def test_growth_counts_each_sample_once_across_overlapping_polls(steps, cuts, ov
     for i, (grow, reset) in enumerate(steps):
         v = float(grow) if reset else v + grow
         samples.append((1000 * (i + 1), v))
-    expected = sum(b - a if b >= a else b for a, b in zip([0.0] + [x for _, x in samples], [x for _, x in samples]))
+    values = [x for _, x in samples]
+    expected = sum(b - a if b >= a else b for a, b in zip([0.0] + values, values, strict=False))
     counters = Counters()
     got = []
     ends = sorted({1000 * c for c in cuts} | {1000 * (len(samples) + 1)})
@@ -218,13 +222,13 @@ def test_the_same_counters_give_the_same_snapshot_as_otlp_mode(data, tmp_path_fa
     figure of the two snapshots is the same (one model: the same Aggregates behind both)."""
     import time as _time
 
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+    from prom_activity import COST, TOKENS, otlp_export
+    from prom_activity import Series as Activity
+
     from ccmon.model.otlp import decode_metrics
     from ccmon.model.report import report_dict
     from ccmon.model.store import Store
-    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
-    from prom_activity import COST, TOKENS
-    from prom_activity import Series as Activity
-    from prom_activity import otlp_export
 
     now_s = (int(_time.time()) // 60) * 60 + 30
     series = []

@@ -52,7 +52,8 @@ def test_setup_merges_keeps_backs_up_is_idempotent_and_undoes(home, capsys):
 
     written = settings_path(home).read_text()
     assert main(["setup"]) == 0
-    assert capsys.readouterr().out.endswith("already has Claude Code's telemetry settings for this ccmon; nothing to change\n")
+    assert capsys.readouterr().out.endswith(
+        "already has Claude Code's telemetry settings for this ccmon; nothing to change\n")
     assert settings_path(home).read_text() == written and backup_path(home).read_text() == original
 
     assert main(["setup", "--undo"]) == 0

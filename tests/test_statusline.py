@@ -130,6 +130,7 @@ def test_today_cost_from_the_store(env, monkeypatch, capsys, tmp_path):
     """Today's spend comes from the ccmon database (read-only), by local day."""
     sys.path.insert(0, str(Path(__file__).parent))
     from app_support import ingest_capture
+
     from ccmon.model.store import Store
 
     db = tmp_path / "ccmon.db"
@@ -228,7 +229,8 @@ def test_pace_example():
 
 
 @settings(max_examples=300, deadline=None)
-@given(used=st.one_of(st.just(0.0), st.floats(0.001, 150)), left=st.integers(-100, SEVEN_DAY_S + 100), week=st.booleans())
+@given(used=st.one_of(st.just(0.0), st.floats(0.001, 150)), left=st.integers(-100, SEVEN_DAY_S + 100),
+       week=st.booleans())
 def test_pace_against_a_reference(used, left, week):
     """Reference: the rate is used / elapsed; at that rate the window ends at rate * length,
     and 100% comes (100 - used) / rate after now when that is before the reset."""

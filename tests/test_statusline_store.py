@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from app_support import caught_up, pane_lines, started, utc, wait_for  # noqa: F401 (utc is a fixture)
+
 from ccmon.cli import build_parser
 from ccmon.compose import make_app
 from ccmon.model.limits import LimitsView, PlanUse

@@ -60,7 +60,8 @@ def read(path: Path) -> dict[str, Any] | None:
     try:
         doc = json.loads(text)
     except ValueError as exc:
-        raise CcmonError(f"{path} is not valid JSON ({exc}); fix it by hand first, ccmon will not overwrite it") from None
+        raise CcmonError(f"{path} is not valid JSON ({exc}); fix it by hand first, "
+                         "ccmon will not overwrite it") from None
     if not isinstance(doc, dict):
         raise CcmonError(f"{path} does not hold a JSON object; fix it by hand first")
     return doc

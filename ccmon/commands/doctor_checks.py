@@ -246,7 +246,8 @@ def check(report: Report, target: Target) -> None:
     if not protocol and not env.get("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL"):
         add("protocol_unset", ERROR, "OTEL_EXPORTER_OTLP_PROTOCOL is not set: it has no default, Claude Code sends "
             "nothing over OTLP", "OTEL_EXPORTER_OTLP_PROTOCOL=grpc (or http/protobuf, http/json)")
-    for name in ("OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL"):
+    for name in ("OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+                 "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL"):
         if env.get(name) and env[name] not in PROTOCOLS:
             add("protocol_invalid", ERROR, f"{name}={env[name]!r} is not a protocol",
                 f"{name}=grpc (or http/protobuf, http/json)", src(name))
@@ -298,14 +299,16 @@ def check(report: Report, target: Target) -> None:
             f"OTEL_METRIC_EXPORT_INTERVAL={METRIC_INTERVAL_MS}")
     elif interval.isdigit() and int(interval) > 10_000:
         add("metric_interval_long", INFO, f"OTEL_METRIC_EXPORT_INTERVAL={interval}: numbers move every "
-            f"{int(interval) // 1000} s", f"OTEL_METRIC_EXPORT_INTERVAL={METRIC_INTERVAL_MS}", src("OTEL_METRIC_EXPORT_INTERVAL"))
+            f"{int(interval) // 1000} s", f"OTEL_METRIC_EXPORT_INTERVAL={METRIC_INTERVAL_MS}",
+            src("OTEL_METRIC_EXPORT_INTERVAL"))
     if "otlp" in logs and not env.get("OTEL_LOGS_EXPORT_INTERVAL"):
         add("logs_interval_default", INFO, "OTEL_LOGS_EXPORT_INTERVAL is not set: events come about every 5 s",
             f"OTEL_LOGS_EXPORT_INTERVAL={LOGS_INTERVAL_MS}")
 
     if env.get("OTEL_METRICS_INCLUDE_SESSION_ID", "").strip().lower() in ("false", "0"):
         add("session_id_off", WARNING, "OTEL_METRICS_INCLUDE_SESSION_ID=false: no session.id anywhere, so ccmon "
-            "shows one row per user instead of sessions", "remove OTEL_METRICS_INCLUDE_SESSION_ID (it is on by default)",
+            "shows one row per user instead of sessions",
+            "remove OTEL_METRICS_INCLUDE_SESSION_ID (it is on by default)",
             src("OTEL_METRICS_INCLUDE_SESSION_ID"))
 
     if not _on(env.get("OTEL_METRICS_INCLUDE_REPOSITORY")):  # issue 17: cost by repository
@@ -344,7 +347,8 @@ def check(report: Report, target: Target) -> None:
     if "ccmon statusline" in str(command):
         add("statusline", OK, "the ccmon status line is installed")
     else:
-        add("statusline", INFO, "the ccmon status line is not installed" + (f" (statusLine runs {command!r})" if command else ""),
+        add("statusline", INFO,
+            "the ccmon status line is not installed" + (f" (statusLine runs {command!r})" if command else ""),
             "ccmon setup --statusline")
 
 

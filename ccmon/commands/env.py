@@ -33,7 +33,7 @@ class Target:
     token: str = ""
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> "Target":
+    def from_args(cls, args: argparse.Namespace) -> Target:
         token = getattr(args, "token", None) or os.environ.get("CCMON_TOKEN", "")
         return cls(args.bind, args.grpc_port, args.http_port, token)
 

@@ -137,7 +137,8 @@ def _platform_manager() -> str:
 
 def _instead(args: argparse.Namespace) -> str:
     log = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "ccmon" / "serve.log"
-    return f"mkdir -p {shlex.quote(str(log.parent))} && nohup {shlex.join(serve_argv(args))} >> {shlex.quote(str(log))} 2>&1 &"
+    return (f"mkdir -p {shlex.quote(str(log.parent))} && nohup {shlex.join(serve_argv(args))} "
+            f">> {shlex.quote(str(log))} 2>&1 &")
 
 
 def _no_manager(args: argparse.Namespace) -> str:
@@ -187,8 +188,9 @@ def install(args: argparse.Namespace) -> int:
         raise
     print(f"installed {path}; ccmon serve now starts at login and restarts on failure")
     if running is not None and running.kind != "serve":
+        again = "systemctl --user restart " + UNIT if m == "systemd" else "launchctl kickstart " + target + "/" + LABEL
         print(f"note: {running.describe()} receives into {args.db} now; the service takes over once it stops "
-              f"(start it again with: {'systemctl --user restart ' + UNIT if m == 'systemd' else 'launchctl kickstart ' + target + '/' + LABEL})")
+              f"(start it again with: {again})")
     print(f"dashboards attach to it: just run `ccmon`{'' if _default_db(args) else ' --db ' + shlex.quote(args.db)}")
     return 0
 
@@ -241,7 +243,8 @@ def _manager_state(m: str) -> str:
     if m == "systemd":
         if not unit_path().exists():
             return f"systemd user unit: not installed ({unit_path()})"
-        out = _run(["systemctl", "--user", "show", UNIT, "--property=ActiveState,SubState,MainPID,ActiveEnterTimestamp"],
+        out = _run(["systemctl", "--user", "show", UNIT,
+                    "--property=ActiveState,SubState,MainPID,ActiveEnterTimestamp"],
                    check=False)
         props = dict(line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)
         since = f" since {props['ActiveEnterTimestamp']}" if props.get("ActiveEnterTimestamp") else ""
@@ -251,8 +254,8 @@ def _manager_state(m: str) -> str:
         if not plist_path().exists():
             return f"launchd agent: not installed ({plist_path()})"
         out = _run(["launchctl", "print", f"gui/{os.getuid()}/{LABEL}"], check=False)
-        state = next((ln.split("=", 1)[1].strip() for ln in out.stdout.splitlines() if ln.strip().startswith("state =")),
-                     "not loaded")
+        state = next((ln.split("=", 1)[1].strip() for ln in out.stdout.splitlines()
+                      if ln.strip().startswith("state =")), "not loaded")
         return f"launchd agent {plist_path()}: {state}"
     return "service: none can be installed here (no user systemd, no launchd)"
 

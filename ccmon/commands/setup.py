@@ -17,7 +17,8 @@ from .env import Target, env_object
 STATUSLINE_COMMAND = "ccmon statusline"
 # Per-signal settings override the generic endpoint/protocol: left in place, they would keep
 # sending metrics or logs elsewhere.
-OVERRIDES = tuple(f"OTEL_EXPORTER_OTLP_{sig}_{what}" for sig in ("METRICS", "LOGS") for what in ("ENDPOINT", "PROTOCOL"))
+OVERRIDES = tuple(f"OTEL_EXPORTER_OTLP_{sig}_{what}"
+                  for sig in ("METRICS", "LOGS") for what in ("ENDPOINT", "PROTOCOL"))
 REPO_SCOPE_REFUSAL = (
     "ccmon setup writes only ~/.claude/settings.json (--scope user): Claude Code ignores exporter "
     "variables in a repository's .claude/settings.json and .claude/settings.local.json (only values that "

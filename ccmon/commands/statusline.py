@@ -59,9 +59,10 @@ def quick_args(argv: list[str]):
         if kind is None:
             return None
         if not eq:
-            value = next(it, None)
-            if value is None:
+            following = next(it, None)
+            if following is None:
                 return None
+            value = following
         try:
             setattr(ns, name[2:].replace("-", "_"), kind(value))
         except ValueError:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import socket
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 # gRPC core logs to stderr from C; under the dashboard that would scribble over the screen,
 # and ccmon reports its own errors in one line. Must be set before grpc is first imported.
@@ -18,11 +19,10 @@ os.environ.setdefault("GRPC_VERBOSITY", "NONE")
 import grpc  # noqa: E402
 
 from ..model.types import LOGS, METRICS, TRACES
-from .limits import IDLE_TIMEOUT_S, MAX_BYTES, Busy
 from .contract import Sink, StorageError
+from .limits import IDLE_TIMEOUT_S, MAX_BYTES, Busy
 from .payload import BadPayload, TooLarge, response_for
 from .stats import GRPC, Via
-
 
 SERVICES = {
     METRICS: "opentelemetry.proto.collector.metrics.v1.MetricsService",

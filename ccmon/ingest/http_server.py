@@ -25,19 +25,18 @@ import logging
 import socket
 import ssl
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable
 
 import h11
 
 from ..model.statusline import MAX_BYTES as STATUSLINE_MAX_BYTES
 from ..model.types import LOGS, METRICS, TRACES
 from . import limits
-from .limits import MAX_BYTES, Busy, EverySoOften
 from .contract import Sink, StorageError
+from .limits import MAX_BYTES, Busy, EverySoOften
 from .payload import BadPayload, TooLarge, response_body, status_bytes
 from .stats import HTTP_JSON, HTTP_PROTOBUF, Via
-
 
 log = logging.getLogger("ccmon.ingest")
 PATHS = {b"/v1/metrics": METRICS, b"/v1/logs": LOGS, b"/v1/traces": TRACES}
@@ -76,7 +75,7 @@ class _Conn:
     """One accepted connection: idle (between requests) or serving one."""
 
     task: asyncio.Task[None] | None = None
-    transport: asyncio.BaseTransport | None = None
+    transport: asyncio.Transport | None = None
     idle_since: float | None = field(default_factory=time.monotonic)
 
     def close(self) -> None:
@@ -204,7 +203,8 @@ class HttpServer:
         if not idle:
             return False
         oldest = min(idle, key=lambda c: c.idle_since or 0.0)
-        self._conns.pop(oldest.task, None)  # type: ignore[arg-type]
+        if oldest.task is not None:  # always set once accepted
+            self._conns.pop(oldest.task, None)
         self.refused += 1
         oldest.close()
         return True
@@ -218,7 +218,7 @@ class HttpServer:
                 transport, _ = await loop.connect_accepted_socket(
                     lambda: protocol, sock, ssl=self._ssl,
                     ssl_handshake_timeout=self.request_deadline if self._ssl else None)
-            except (OSError, ssl.SSLError, asyncio.TimeoutError):
+            except (TimeoutError, OSError, ssl.SSLError):
                 sock.close()
                 return
             c.transport = transport
@@ -229,13 +229,16 @@ class HttpServer:
         except Exception as exc:  # a bug: one line for this connection, never a traceback per request
             log.warning("OTLP/HTTP connection dropped: %s: %s", type(exc).__name__, exc)
         finally:
-            self._conns.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
+            task = asyncio.current_task()
+            if task is not None:  # always: this runs as the connection's task
+                self._conns.pop(task, None)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, c: _Conn) -> None:
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=64 * 1024)
         try:
             while True:
                 c.idle_since = time.monotonic()
+                reply: bool | _Reply
                 try:
                     reply = await self._one_request(conn, reader, writer, c)
                 except _Reply as r:
@@ -245,7 +248,7 @@ class HttpServer:
                 except _Expired:
                     reply = _Reply(408, f"request not received within {self.request_deadline:g} s", _INVALID_ARGUMENT,
                                    close=True)
-                except (asyncio.TimeoutError, ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
+                except (TimeoutError, ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
                     return
                 if reply is False:  # the peer closed the connection
                     return
@@ -276,7 +279,7 @@ class HttpServer:
                 raise _Expired()
             try:
                 data = await asyncio.wait_for(reader.read(65536), left)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise _Expired() from None
             conn.receive_data(data)  # b"" tells h11 the peer closed
 
@@ -287,7 +290,7 @@ class HttpServer:
         if event is h11.NEED_DATA:
             try:
                 data = await asyncio.wait_for(reader.read(65536), self.idle_timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return False, 0.0
             conn.receive_data(data)
         c.idle_since = None
@@ -464,7 +467,7 @@ class HttpServer:
             writer.write(conn.send(h11.Data(data=body)))
             writer.write(conn.send(h11.EndOfMessage()))
             await asyncio.wait_for(writer.drain(), 5.0)  # a peer that does not read is not waited for
-        except (h11.LocalProtocolError, asyncio.TimeoutError):
+        except (TimeoutError, h11.LocalProtocolError):
             pass
 
 
@@ -488,7 +491,7 @@ async def _discard(conn: h11.Connection, reader: asyncio.StreamReader, seconds: 
                     return
                 seen += len(chunk)
                 conn.receive_data(chunk)
-    except (asyncio.TimeoutError, ConnectionError, ssl.SSLError, h11.RemoteProtocolError):
+    except (TimeoutError, ConnectionError, ssl.SSLError, h11.RemoteProtocolError):
         pass
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 from .payload import MAX_BYTES, MAX_ITEMS  # noqa: F401  (re-exported: the limits in one place)
 
@@ -83,7 +83,7 @@ class ByteBudget:
         async with cond:
             try:
                 await asyncio.wait_for(cond.wait_for(lambda: self.used + n <= self.total), timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise Busy(f"ccmon is busy decoding {self.used >> 20} MiB of exports; retry later") from None
             self.used += n
             self.peak = max(self.peak, self.used)
@@ -98,7 +98,7 @@ class ByteBudget:
             cond.notify_all()
 
     @asynccontextmanager
-    async def hold(self, n: int, timeout: float | None = None) -> AsyncIterator["Held"]:
+    async def hold(self, n: int, timeout: float | None = None) -> AsyncIterator[Held]:
         held = Held(self, timeout)
         await held.grow(n)
         try:

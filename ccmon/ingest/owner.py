@@ -49,7 +49,7 @@ class OwnerInfo:
         return f"{what}, pid {self.pid}, {self.ports}"
 
     @classmethod
-    def parse(cls, text: str) -> "OwnerInfo | None":
+    def parse(cls, text: str) -> OwnerInfo | None:
         try:
             d = json.loads(text)
             return cls(pid=int(d["pid"]), kind=str(d["kind"]), db=str(d["db"]), bind=str(d.get("bind", "")),
@@ -107,7 +107,7 @@ class DbLock:
 
     @classmethod
     def acquire(cls, db: str | os.PathLike[str], *, kind: str, bind: str, grpc_port: int | None,
-                http_port: int | None) -> "DbLock":
+                http_port: int | None) -> DbLock:
         """Own ``db`` or raise ``CcmonError`` (exit 2) naming who does."""
         path = lock_path(db)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -11,17 +11,23 @@ import errno
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from ..errors import CcmonError
-from .committer import GroupCommitter
-from .contract import Security, StorageError, storage_cause
 from ..model.limits_store import LimitsStore
 from ..model.store import Store
 from ..model.types import Batch
-from .stats import GRPC, ReceiverStats, Via
+from .committer import GroupCommitter
+from .contract import Security, StorageError, storage_cause
 from .limits import COMMIT_CHUNK_ITEMS, INLINE_DECODE_BYTES, ByteBudget, connection_cap
 from .payload import decode, gunzip, gzip_size_hint
+from .stats import GRPC, ReceiverStats, Via
+
+if TYPE_CHECKING:
+    import grpc
+
+    from .http_server import HttpServer
 
 log = logging.getLogger("ccmon.ingest")
 SWEEP_EVERY_S = 3600.0
@@ -61,8 +67,8 @@ class Receiver:
         self.budget = budget or ByteBudget()
         self._decoder = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ccmon-decode")
         self._storage_error: str | None = None  # set while commits fail, cleared by the next success
-        self._grpc = None
-        self._http = None
+        self._grpc: grpc.aio.Server | None = None
+        self._http: HttpServer | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self.listeners: list[Callable[[], None]] = []  # told on the loop after every export
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import statistics
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from ..model.flow import Flow, FlowLane, FlowSender
 from ..model.snapshot import SourceStatus
@@ -103,7 +103,7 @@ class ReceiverStats:
         if senders and next(reversed(senders)) == key:  # the usual case: the same sender again
             seen = senders[key]
         else:  # moved to the end: the dict's order is least recent first
-            seen = senders[key] = senders.pop(key, None) or [0, 0]
+            seen = senders[key] = senders.pop(key, [0, 0])
         seen[0] += 1
         seen[1] = now
         while len(self._senders) > MAX_SENDERS:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ..model.aggregate import Aggregates
 from ..model.follow import Follower
@@ -22,6 +23,9 @@ from ..model.limits import LimitsView
 from ..model.limits_store import load_view
 from ..model.snapshot import Snapshot, SourceStatus
 from . import owner as owners
+
+if TYPE_CHECKING:
+    from .wakeup import Listener
 
 FALLBACK_S = 1.0  # with notices: only a safety net for a lost one
 FALLBACK_NO_NOTICES_S = 0.1  # when this viewer could not listen for notices
@@ -39,7 +43,7 @@ class ViewerSource:
         self._task: asyncio.Task[None] | None = None
         self._listeners: list[Callable[[], None]] = []
         self._kicked = asyncio.Event()
-        self._notices = None  # ingest.wakeup.Listener
+        self._notices: Listener | None = None
         self._reading: asyncio.Future | None = None
         self.limits = LimitsView()  # the receiver's status lines (plan limits), read with the rest
 
@@ -102,7 +106,7 @@ class ViewerSource:
         while True:
             try:
                 await asyncio.wait_for(self._kicked.wait(), wait)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             self._kicked.clear()
             v = follower.data_version()
@@ -148,7 +152,6 @@ class ViewerSource:
 
     def snapshot(self, now_ns: int | None = None) -> Snapshot:
         import time
-
         from dataclasses import replace
 
         snap = self.aggs.snapshot(self.version, self.status(), now_ns if now_ns is not None else time.time_ns())

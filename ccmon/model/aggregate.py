@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import math
 import time
-from collections import Counter, deque
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import counting, names
 from .events import content_logged, summarize
-from .values import as_float
 from .series import SeriesInfo
-from .snapshot import (EditRow, EventRow, ModelRow, SessionRow, Snapshot, SourceStatus, Tokens)
+from .snapshot import EditRow, EventRow, ModelRow, SessionRow, Snapshot, SourceStatus, Tokens
+from .values import as_float
 
 MINUTE_NS = counting.MINUTE_NS
 KEEP_MINUTES = 24 * 60
@@ -108,8 +108,9 @@ class Aggregates:
         self.active_user = 0.0
         self.active_cli = 0.0
         self.sessions_started = 0.0
-        self.edits: Counter[tuple[str, str, str, str]] = Counter()
-        self.other_metrics: Counter[str] = Counter()
+        # float sums (a Counter is typed for int counts)
+        self.edits: defaultdict[tuple[str, str, str, str], float] = defaultdict(float)
+        self.other_metrics: defaultdict[str, float] = defaultdict(float)
         self.other_telemetry = 0  # data points, log records and spans from other senders
         # minute index -> [cost, input, output, cacheRead, cacheCreation]
         self.minutes: dict[int, list[float]] = {}

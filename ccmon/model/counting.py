@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import hashlib
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .names import canonical
 
@@ -135,7 +136,7 @@ def placement(start_ns: int, end_ns: int, amount: float, arrival_ns: int, *, spr
         return [(lo, end_ns, amount)]
     by_minute = max(lo, end_ns - SPREAD_MAX_NS)
     span = end_ns - lo
-    out = []
+    out: list[tuple[int, int, float]] = []
     done = 0.0
     t = lo
     while t < end_ns:
@@ -144,11 +145,12 @@ def placement(start_ns: int, end_ns: int, amount: float, arrival_ns: int, *, spr
         else:
             nxt = min((t // MINUTE_NS + 1) * MINUTE_NS, end_ns)
         part = amount * ((nxt - t) / span)
-        out.append([t, nxt - 1, part])  # the piece covers [t, nxt): its last instant is nxt - 1
+        out.append((t, nxt - 1, part))  # the piece covers [t, nxt): its last instant is nxt - 1
         done += part
         t = nxt
-    out[-1][2] += amount - done
-    return [(a, b, c) for a, b, c in out]
+    a, b, c = out[-1]
+    out[-1] = (a, b, c + (amount - done))
+    return out
 
 
 # -- 5: rates ---------------------------------------------------------------------------------

@@ -30,8 +30,9 @@ import json
 import math
 import os
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from . import counting
 from .values import as_float

@@ -87,7 +87,7 @@ class Rate:
     def share(self) -> float | None:
         return self.accepted / self.total if self.total else None
 
-    def plus(self, accepted: bool, n: float) -> "Rate":
+    def plus(self, accepted: bool, n: float) -> Rate:
         return Rate(self.accepted + (n if accepted else 0.0), self.total + n)
 
 

@@ -9,11 +9,16 @@ A plan-use row is added only when the figures change (an unchanged reading moves
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from os import PathLike
+from typing import TYPE_CHECKING
 
 from . import db
 from .limits import LimitsView, PlanUse, SessionStatus
 from .statusline import StatusLine, Window, parse
+
+if TYPE_CHECKING:
+    from .snapshot import SessionRow
 
 LOAD_DAYS = 7  # sessions whose status line is older are not loaded at start (plan use is)
 KEEP_SESSIONS = 500  # in memory: the most recent; older ones are on disk
@@ -50,7 +55,7 @@ def load_view(conn: sqlite3.Connection, since_ns: int = 0) -> LimitsView:
     return LimitsView(received=len(sessions), plans=tuple(plans), sessions=tuple(sorted(sessions)))
 
 
-def _windows(row) -> tuple:
+def _windows(row: list[float | None]) -> tuple[Window | None, Window | None]:
     f, fr, s, sr = row
     return (Window(f, fr) if f is not None and fr is not None else None,
             Window(s, sr) if s is not None and sr is not None else None)
@@ -115,7 +120,7 @@ class LimitsStore:
         self.version += 1
         self._view = None
 
-    def view(self, session_rows=()) -> LimitsView:
+    def view(self, session_rows: Iterable[SessionRow] = ()) -> LimitsView:
         """The newest plan use per account and the sessions' status. A reading taken before
         its session's telemetry arrived has no account yet; it takes the ``user`` its session
         has by now in ``session_rows`` (the snapshot's ``SessionRow``s)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .snapshot import Snapshot
@@ -39,7 +39,7 @@ def count(x: float) -> int | float:
 def iso(t_ns: int) -> str | None:
     if not t_ns:
         return None
-    return datetime.fromtimestamp(t_ns / 1e9, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(t_ns / 1e9, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def report_dict(snap: Snapshot, since_ns: int = 0) -> dict[str, Any]:
@@ -113,13 +113,15 @@ def report_text(d: dict[str, Any]) -> str:
     lines.append("tokens          " + "  ".join(f"{k} {v:,}" for k, v in tk.items()))
     cr = d["cache_ratio"]
     lines.append(f"cache hit rate  {'-' if cr is None else f'{cr * 100:.1f}%'}")
-    lines.append(f"lines           +{d['lines']['added']} -{d['lines']['removed']}   commits {d['commits']}   PRs {d['pull_requests']}")
+    lines.append(f"lines           +{d['lines']['added']} -{d['lines']['removed']}   "
+                 f"commits {d['commits']}   PRs {d['pull_requests']}")
     at = d["active_time_s"]
     lines.append(f"active time     user {at['user']:.1f}s  cli {at['cli']:.1f}s")
     if d["edit_decisions"]:
         lines.append("edit decisions")
         for e in d["edit_decisions"]:
-            lines.append(f"  {clean(e['tool_name']):<10} {clean(e['language']):<14} {clean(e['source']):<16} {clean(e['decision']):<7} {e['count']}")
+            lines.append(f"  {clean(e['tool_name']):<10} {clean(e['language']):<14} {clean(e['source']):<16} "
+                         f"{clean(e['decision']):<7} {e['count']}")
     lines.append(f"sessions        {len(d['sessions'])}")
     for s in d["sessions"][-20:]:
         lines.append(f"  {clean(s['session_id']):<38} ${s['cost_usd']:.4f}  {clean(','.join(s['models']))}")

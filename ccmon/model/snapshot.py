@@ -25,7 +25,7 @@ class Tokens:
     cacheCreation: float = 0.0
 
     @classmethod
-    def of(cls, d: dict[str, float]) -> "Tokens":
+    def of(cls, d: dict[str, float]) -> Tokens:
         return cls(*(d.get(t, 0.0) for t in TOKEN_TYPES))
 
     @property

@@ -31,18 +31,21 @@ MIN_ELAPSED = 0.02  # a pace needs 2% of the window behind it (6 min of 5 h), el
 # (int, Unix seconds).
 Window = namedtuple("Window", "used_pct resets_at")
 
-_STATUS_FIELDS = (
+# model: the display name, else the id. repo: "owner/name" (the host is left out: nearly
+# always github.com). cache_warm: None without prompt_cache (2.1.197, or before a response).
+# The fields and defaults are literals so that a type checker can read the record.
+StatusLine = namedtuple(
+    "StatusLine",
     # str, "" when absent
     "session prompt_id version model model_id effort cwd project_dir repo cache_ttl "
     # float | None
     "cost_usd duration_ms lines_added lines_removed context_pct cache_hit_ratio "
     # int | None: context_size, cache_expires_at (Unix s); Window | None; bool | None
-    "context_size cache_expires_at five_hour seven_day cache_warm"
+    "context_size cache_expires_at five_hour seven_day cache_warm",
+    defaults=("", "", "", "", "", "", "", "", "", "",
+              None, None, None, None, None, None,
+              None, None, None, None, None),
 )
-# model: the display name, else the id. repo: "owner/name" (the host is left out: nearly
-# always github.com). cache_warm: None without prompt_cache (2.1.197, or before a response).
-StatusLine = namedtuple("StatusLine", _STATUS_FIELDS,
-                        defaults=("",) * 10 + (None,) * 11)
 
 
 def _obj(d: object, key: str) -> dict:

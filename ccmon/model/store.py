@@ -2,18 +2,18 @@
 
 What an export adds is decided by ``writer`` (temporality, dedupe) by the rules of
 ``counting``; the store owns when. ``write`` runs on one thread at a time (the group
-committer's) and commits before it returns; ``apply`` feeds the accepted increments to the in-memory aggregates on the thread
-that owns them (the event loop). So an export is on disk before it is acknowledged, and the
-screen never shows what the disk does not have.
+committer's) and commits before it returns; ``apply`` feeds the accepted increments to the
+in-memory aggregates on the thread that owns them (the event loop). So an export is on disk
+before it is acknowledged, and the screen never shows what the disk does not have.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from os import PathLike
-from typing import Callable
 
 from . import counting, db
 from .aggregate import RECENT_EVENTS, RECENT_LATENCIES, Aggregates
@@ -42,9 +42,9 @@ def rebuild(conn: sqlite3.Connection, since_ns: int = 0) -> Rebuilt:
         series[digest] = (sid, info)
         by_id[sid] = info
     for sid, inc, first, last in db.point_groups(conn, since_ns):
-        info = by_id.get(sid)
-        if info is not None:
-            aggs.add_point(info, last, inc, first)
+        known = by_id.get(sid)
+        if known is not None:
+            aggs.add_point(known, last, inc, first)
     for row in db.event_groups(conn, since_ns):
         aggs.add_events(*row)
     aggs.latencies.extend(db.recent_latencies(conn, RECENT_LATENCIES, since_ns))

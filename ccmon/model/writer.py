@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from . import counting, db
 from .aggregate import MINUTE_NS
@@ -93,7 +94,8 @@ class Writer:
         self.resources: dict[str, int] = {}
         self.next_series_id = 1
 
-    def load(self, series: dict[bytes, tuple[int, SeriesInfo]], epochs: dict[tuple[int, int], tuple[int, float]]) -> None:
+    def load(self, series: dict[bytes, tuple[int, SeriesInfo]],
+             epochs: dict[tuple[int, int], tuple[int, float]]) -> None:
         """The indexes as the database has them (at start-up, from ``store.rebuild``)."""
         self.series = series
         self.epochs = epochs
@@ -120,7 +122,8 @@ class Writer:
                     self._write_events(conn, batch.events, acc, pending.resources)
                 for sp in batch.spans:
                     cur = conn.execute(
-                        "INSERT OR IGNORE INTO spans (start_ns, end_ns, name, session, trace_id, span_id, parent_id, status, attrs) "
+                        "INSERT OR IGNORE INTO spans "
+                        "(start_ns, end_ns, name, session, trace_id, span_id, parent_id, status, attrs) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (sp.start_ns, sp.end_ns, sp.name, session_key(sp.attrs), sp.trace_id, sp.span_id,
                          sp.parent_span_id, sp.status_code, canonical(sp.attrs)))
@@ -138,7 +141,7 @@ class Writer:
 
     _INSERT_POINT = "INSERT OR IGNORE INTO points VALUES (?, ?, ?, ?)"
 
-    def _write_points(self, conn: sqlite3.Connection, points: list[Point], acc: Accepted, pending: "_Pending",
+    def _write_points(self, conn: sqlite3.Connection, points: list[Point], acc: Accepted, pending: _Pending,
                       arrival: int, horizon: int) -> None:
         """Resolve temporality for one request's points and insert the increments."""
         new_series = []
@@ -211,8 +214,9 @@ class Writer:
                 rkey = canonical(res)
                 rid = new_resources.get(rkey) or self.resources.get(rkey)
                 if rid is None:
-                    rid = new_resources[rkey] = conn.execute(
-                        "INSERT INTO resources (attrs) VALUES (?)", (rkey,)).lastrowid
+                    new_rid = conn.execute("INSERT INTO resources (attrs) VALUES (?)", (rkey,)).lastrowid
+                    assert new_rid is not None  # a plain INSERT always sets it
+                    rid = new_resources[rkey] = new_rid
                 known = rids[id(res)] = (rid, rkey)
             rid, rkey = known
             own = e.own if e.own is not None else {k: v for k, v in e.attrs.items() if k not in res or res[k] != v}

@@ -76,7 +76,7 @@ class CcmonApp(App[None]):
         self._shown_version: int | None = None
         self._shown_minute: int | None = None
         self._frozen_ns = 0  # the time the status bar shows while paused
-        self._wake_handle = None  # a refresh scheduled by a wake-up
+        self._wake_handle: asyncio.Handle | None = None  # a refresh scheduled by a wake-up
         self._refreshed_at = 0.0  # time.monotonic() at the end of the last refresh
         self._refresh_cost = 0.0  # how long it took
         self.main = MainScreen()

@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from otlp_client import ServeProcess, free_port, report, wait_until
 
 pytestmark = pytest.mark.e2e

@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from otlp_client import free_port, report, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -89,7 +88,8 @@ def test_real_cli_statusline_shows_plan_limits_in_ccmon(tmp_path):
         # COLUMNS/LINES from pytest's environment would override the window's size
         tmux("new-session", "-d", "-s", "ccmon", "-x", "160", "-y", "48", "env", "-u", "COLUMNS", "-u", "LINES",
              f"PYTHONPATH={env['PYTHONPATH']}", "sh", "-c", dash)
-        assert wait_until(lambda: "Waiting for Claude Code's telemetry" in tmux.screen("ccmon"), 30), tmux.screen("ccmon")
+        assert wait_until(lambda: "Waiting for Claude Code's telemetry" in tmux.screen("ccmon"), 30), \
+            tmux.screen("ccmon")
         cli = " ".join(["env", "-i", *(f"{k}={v}" for k, v in env.items()), claude, "--permission-mode", "default"])
         tmux("new-session", "-d", "-s", "claude", "-x", "150", "-y", "45", "-c", str(work), cli)
         time.sleep(8)  # boot, first status line (no rate_limits yet: no response so far)

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from ...model.text import clean
 
@@ -109,9 +110,9 @@ def range_series(data: Any) -> tuple[Series, ...]:
             values = item["values"]
             try:  # the fast path: a raw read has hundreds of thousands of plain numbers
                 pts = [(float(t), float(raw)) for t, raw in values]
-            except ValueError:
-                pts = [(float(t), number(raw)) for t, raw in values]  # says which value is bad
-            pts = [p for p in pts if p[1] is not None and isfinite(p[1])]
+            except ValueError:  # number() says which value is bad, and is None for NaN and ±Inf
+                pts = [(float(t), x) for t, raw in values if (x := number(raw)) is not None]
+            pts = [p for p in pts if isfinite(p[1])]
             out.append(Series(dict(item.get("metric") or {}), tuple(pts)))
         return tuple(out)
     except (KeyError, IndexError, TypeError, ValueError):

@@ -10,7 +10,7 @@ the event-derived fields of the Snapshot are None, which the panes show as "not 
 from __future__ import annotations
 
 import dataclasses
-from typing import Mapping
+from collections.abc import Mapping
 
 from ...model import names
 from ...model.aggregate import Aggregates
@@ -33,8 +33,6 @@ _OTEL_NAMES = {
 # Labels that say how the series travelled, not whose session it is or what it measures.
 _PIPELINE = frozenset({"__name__", "job", "exported_job", "instance", "otel_scope_name", "otel_scope_version",
                        "service_name"})
-_NO_EVENTS = dict(events_by_name=None, api_requests=None, api_errors=None, latency_p50_ms=None,
-                  latency_p95_ms=None, retries=None, recent_events=None)
 
 
 def session_key(labels: Mapping[str, str]) -> str:
@@ -85,6 +83,9 @@ class PromModel:
     """Everything counted so far from one server: polls add to it, snapshots read it."""
 
     def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
         self.aggs = Aggregates()
         self.counters = Counters()
         self.naming: Naming | None = None
@@ -96,7 +97,7 @@ class PromModel:
         """Count one poll's samples; True when anything was new. A first poll starts over
         (the namings changed, or nothing was counted yet)."""
         if f.first:
-            self.__init__()
+            self._reset()
         self.naming = f.naming
         if f.naming is None:
             return f.first
@@ -109,11 +110,12 @@ class PromModel:
         add = self.aggs.add_point
         for s in f.samples:
             key = _key(s.labels)
-            info = self._info.get(key, False)
-            if info is False:
+            try:
+                info = self._info[key]
+            except KeyError:  # a series not seen before
                 family = families.get(s.label("__name__"))
                 info = self._info[key] = series_info(family, s.labels) if family else None
-                if info is not None:
+                if family and info is not None:
                     self.variants.note(family, s.labels)
                     self.groups.setdefault(info.session, {k: s.label(k) for k in ("session_id", "user_id", "user_email")
                                                           if s.label(k)})
@@ -143,7 +145,9 @@ class PromModel:
 
     def snapshot(self, version: int, status: SourceStatus, now_ns: int) -> Snapshot:
         snap = self.aggs.snapshot(version, status, now_ns)
-        return dataclasses.replace(snap, **_NO_EVENTS)
+        # Metrics carry no events: None ("not available"), not zero.
+        return dataclasses.replace(snap, events_by_name=None, api_requests=None, api_errors=None, latency_p50_ms=None,
+                                   latency_p95_ms=None, retries=None, recent_events=None)
 
     def describe_naming(self) -> str:
         if self.naming is None:

@@ -27,7 +27,7 @@ class Config:
     window_s: float = DEFAULT_WINDOW_S
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> "Config":
+    def from_args(cls, args: argparse.Namespace) -> Config:
         """Raises ValueError with a message fit for ``ccmon: ...``."""
         interval = float(getattr(args, "interval", DEFAULT_INTERVAL_S) or DEFAULT_INTERVAL_S)
         if interval <= 0:
@@ -67,7 +67,8 @@ def parse_header(text: str) -> tuple[str, str]:
 
 # One PromQL label matcher: a label name, an operator, a quoted string (double, single or
 # backtick quotes; backslash escapes inside the first two), then a comma or the end.
-_MATCHER_RE = re.compile(r"""\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)\s*""",
+_MATCHER_RE = re.compile(r"""\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"""
+                         r"""("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)\s*""",
                          re.S)
 
 

@@ -50,6 +50,7 @@ async def fetch(client: PromClient, match: str, window_s: float, at_s: float,
         prior = tuple(Series({**{k: v for k, v in s.labels.items() if k != PART}, "__name__": s.label(PART)},
                              ((start, s.value),)) for s in held)
     else:
+        assert previous is not None  # not a first poll: there was one before
         start, prior = max(at_s - window_s, previous.at_s - LATE_S), ()
     samples = await client.query_matrix(raw(metric_names, match, at_s - start), at_s,
                                         max(FIRST_READ_TIMEOUT_S, client.config.timeout_s) if first else None)

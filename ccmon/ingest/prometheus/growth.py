@@ -14,7 +14,7 @@ counts once: a series' samples only ever arrive in time order.
 
 from __future__ import annotations
 
-from typing import Hashable, Iterable
+from collections.abc import Hashable, Iterable
 
 Key = Hashable  # a series' identity: its full label set, metric name included
 

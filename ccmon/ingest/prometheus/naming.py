@@ -16,8 +16,8 @@ queries group by both spellings and ``build`` normalises them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 from ...model import names
 

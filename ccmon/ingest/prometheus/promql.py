@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from ...model import names
 from .naming import NAME_PATTERN, Naming

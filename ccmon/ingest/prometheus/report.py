@@ -46,7 +46,7 @@ async def _report(config: Config, now_s: float, deadline: float) -> dict[str, An
     source = PrometheusSource(config, clock=lambda: now_s)
     try:
         ok = await asyncio.wait_for(source.poll(), deadline)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         raise CcmonError(f"prometheus at {config.base_url}: no complete answer within {deadline:g} s "
                          "(--timeout)") from None
     finally:

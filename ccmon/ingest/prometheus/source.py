@@ -16,7 +16,7 @@ import dataclasses
 import logging
 import math
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from ...errors import CcmonError
 from ...model.snapshot import Snapshot, SourceStatus
@@ -58,7 +58,7 @@ class PrometheusSource:
         self._snapshot = self._build()
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> "PrometheusSource":
+    def from_args(cls, args: argparse.Namespace) -> PrometheusSource:
         try:
             return cls(Config.from_args(args))
         except ValueError as exc:
@@ -150,7 +150,9 @@ class PrometheusSource:
         """The session's cumulative cost over its lifetime (``query_range`` of the raw counter).
         Prometheus has no events, so that curve is all there is."""
         f = self._fetched
-        group = self._model.groups.get(key) if f and f.naming else None
+        if f is None or f.naming is None:
+            return None
+        group = self._model.groups.get(key)
         if group is None:
             return None
         row = next((s for s in self._snapshot.sessions if s.key == key), None)

@@ -84,7 +84,7 @@ class ApiHealthPane(Pane):
                 by_code.append(" · ", "dim")
             by_code.append_text(safe.text(code, "red"))
             by_code.append(f" ×{n}")
-        rows = [
+        rows: list[tuple[str, str | Text]] = [
             ("Requests", Text(f"{requests:,}", "bold")),
             ("Errors", fit(by_code, width - 12) if n_errors else Text("none", "green")),
             ("Error rate", fmt.percent(n_errors / attempts if attempts else None)),

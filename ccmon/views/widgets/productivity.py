@@ -35,7 +35,7 @@ class ProductivityPane(Pane):
         # Claude Code counts keyboard time (user) and CLI busy time (cli) separately; an
         # "active hour" is either.
         active_h = (user_s + cli_s) / 3600
-        rows = [
+        rows: list[tuple[str, str | Text]] = [
             ("Lines", Text.assemble((f"+{fmt.count(added)}", "green"), " ", (f"−{fmt.count(removed)}", "red"))),
             ("Commits", f"{fmt.plural(commits, 'commit')} · {fmt.plural(prs, 'PR')}"),
             ("$/commit", _per(cost, commits)),

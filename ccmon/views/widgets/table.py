@@ -249,7 +249,7 @@ class KeyedTable(ScrollView, can_focus=True):
 
     def _render_row(self, cells: tuple[Cell, ...]) -> Strip:
         line = Text(no_wrap=True)
-        for column, width, value in zip(self.spec, self.widths, cells):
+        for column, width, value in zip(self.spec, self.widths, cells, strict=False):
             text = value.copy() if isinstance(value, Text) else Text(value)
             text.truncate(width, overflow="ellipsis")
             pad = " " * (width - text.cell_len)

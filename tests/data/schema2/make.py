@@ -16,13 +16,14 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))  # tests/: otlp_client
 
+from otlp_client import capture  # noqa: E402
+
 from ccmon.ingest.payload import decode  # noqa: E402  (the old release's)
 from ccmon.model import names  # noqa: E402
 from ccmon.model.names import canonical  # noqa: E402
 from ccmon.model.report import report_dict  # noqa: E402
 from ccmon.model.store import Store  # noqa: E402
 from ccmon.model.types import Batch, Event, Point  # noqa: E402
-from otlp_client import capture  # noqa: E402
 
 S = 1_000_000_000
 NOW = 1_795_463_910 * S  # 2026-11-23 19:58:30 UTC, just after the captures
