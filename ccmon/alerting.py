@@ -11,13 +11,15 @@ SQLite with ``model.spend``'s narrow queries on a thread, like ``ccmon check`` d
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections import deque
-from typing import Callable
+from collections.abc import Callable
 
 from .model.alerts import Alert, AlertEngine
 from .model.budgets import BudgetState, evaluate
 from .model.config import Config
+from .model.spend import SeriesIndex
 
 Sink = Callable[[Alert], None]
 
@@ -37,8 +39,8 @@ class Watcher:
         self.idle_s = idle_s
         self._dirty = asyncio.Event()
         self.reread = False  # a viewer: the rules' window is read from the database at each evaluation
-        self._conn = None
-        self._index = None  # model.spend.SeriesIndex, kept between evaluations
+        self._conn: sqlite3.Connection | None = None
+        self._index: SeriesIndex | None = None  # kept between evaluations
         self._task: asyncio.Task[None] | None = None
 
     # -- feeding (the loop's thread) -----------------------------------------------------------
@@ -99,7 +101,7 @@ class Watcher:
         while True:
             try:
                 await asyncio.wait_for(self._dirty.wait(), self.idle_s)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             self._dirty.clear()
             await self.evaluate()

@@ -194,9 +194,8 @@ def make_source(args: argparse.Namespace):
 
 
 def make_app(args: argparse.Namespace, **kwargs):
-    from .views.app import CcmonApp
-
     from .model.config import from_args
+    from .views.app import CcmonApp
 
     cfg = from_args(args)  # budgets and alerts; a bad config.toml stops here
     source = make_source(args)

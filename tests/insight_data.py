@@ -103,5 +103,5 @@ class Session:
                 if k in attrs and k not in mattrs:
                     mattrs[k] = attrs[k]
             self.points.append(("claude_code.cost.usage", cost, mattrs, t - 1000, t))
-            for typ, n in zip(("input", "output", "cacheRead", "cacheCreation"), tokens):
+            for typ, n in zip(("input", "output", "cacheRead", "cacheCreation"), tokens, strict=False):
                 self.points.append(("claude_code.token.usage", float(n), {**mattrs, "type": typ}, t - 1000, t))

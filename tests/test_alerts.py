@@ -11,12 +11,13 @@ import threading
 import time
 from pathlib import Path
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from otlp_client import ServeProcess, capture, grpc_export
+from restamp import moved, set_attr
 
 from ccmon.model.alerts import MINUTE_NS, AlertEngine, AlertRules
 from ccmon.notify import command
-from otlp_client import ServeProcess, capture, grpc_export
-from restamp import moved, set_attr
 
 T0 = 1_800_000_000 * 1_000_000_000  # a fixed clock, on a minute boundary
 RULES_TOML = """
@@ -46,7 +47,7 @@ def fake_notify_send(tmp_path: Path) -> Path:
     return log
 
 
-def lines_of(proc) -> "queue.Queue[str]":
+def lines_of(proc) -> queue.Queue[str]:
     q: queue.Queue[str] = queue.Queue()
 
     def pump():
@@ -172,7 +173,7 @@ def test_engine_windows_and_cooldown_with_a_fixed_clock():
     assert [a.reason for a in e.due(T0 + 2 * MINUTE_NS)] == ["error storm: 3 API errors in 5 min"]
     assert e.due(T0 + 3 * MINUTE_NS) == []  # cooling down
     assert e.active(T0 + 6 * MINUTE_NS) == []  # the first error left the window
-    for k in range(3):
+    for _ in range(3):
         e.add_event(T0 + 12 * MINUTE_NS, "api_error", {})
     assert len(e.due(T0 + 12 * MINUTE_NS)) == 1  # cooldown over: fires again
     e.add_event(T0, "tool_result", {"tool_name": "Bash", "success": "false"})

@@ -6,12 +6,12 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from app_support import FIXED_NS, pane_lines, screen_text, send, started, utc, wait_for  # noqa: F401
-from ccmon.cli import build_parser
-from ccmon.compose import make_app
 from otlp_client import capture
 from test_alerts import fake_notify_send
+
+from ccmon.cli import build_parser
+from ccmon.compose import make_app
 
 pytestmark = pytest.mark.usefixtures("utc")
 
@@ -88,9 +88,10 @@ async def test_a_viewer_of_serve_shows_the_strip_and_the_banner(tmp_path, env):
     viewer and shows the budget strip and the alert banner from the database."""
     import time
 
-    from ccmon.ingest.viewer import ViewerSource
     from otlp_client import ServeProcess, grpc_export
     from restamp import moved
+
+    from ccmon.ingest.viewer import ViewerSource
 
     db = tmp_path / "ccmon.db"
     srv = ServeProcess(db, "--retention-days", "0", "--no-notify")

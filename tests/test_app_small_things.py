@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from app_support import FIXED_NS, SHOWCASE, StoreSource, fixed_store, pane_lines, screen_text, utc, wait_for  # noqa: F401
+from otlp_client import free_port
+
 from ccmon.views import ui_state
 from ccmon.views.app import CcmonApp
-from otlp_client import free_port
 
 pytestmark = pytest.mark.usefixtures("utc")
 ROOT = Path(__file__).resolve().parent.parent

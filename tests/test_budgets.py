@@ -14,16 +14,16 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings, strategies as st
-
-from ccmon.errors import CcmonError
-from ccmon.model import config
-from ccmon.model.budgets import (DEFAULT_THRESHOLDS, Budgets, Spend, evaluate, level_of, period_bounds,
-                                 projection, worst)
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from otlp_client import capture, grpc_export
 from restamp import moved
 
-UTC = dt.timezone.utc
+from ccmon.errors import CcmonError
+from ccmon.model import config
+from ccmon.model.budgets import DEFAULT_THRESHOLDS, Budgets, Spend, evaluate, level_of, period_bounds, projection, worst
+
+UTC = dt.UTC
 HOUR = 3_600_000_000_000
 ROOT = Path(__file__).parent.parent
 HOOK_INPUT = Path(__file__).parent / "data" / "hooks" / "user_prompt_submit.json"

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from app_support import FIXED_NS, StoreSource, fixed_store, pane_lines, utc, wait_for  # noqa: F401
+
 from ccmon.model.ttft import nearest_rank, ttft_percentiles
 from ccmon.views.app import CcmonApp
 
@@ -35,9 +35,10 @@ async def test_time_to_first_token_follows_a_burst_of_exports(tmp_path):
     """Requests arriving faster than the once-a-second read are read once more after the burst:
     2.1.197's requests (no ttft_ms) and then 2.1.330's, within a second, end on 2.1.330's figures."""
     from app_support import send
+    from otlp_client import capture
+
     from ccmon.cli import build_parser
     from ccmon.compose import make_app
-    from otlp_client import capture
 
     args = build_parser().parse_args(["--db", str(tmp_path / "ccmon.db"), "--grpc-port", "0", "--http-port", "0",
                                       "--retention-days", "0"])

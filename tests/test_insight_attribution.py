@@ -10,13 +10,15 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import given, settings, strategies as st
-
 from app_support import FIXED_NS, StoreSource, pane_lines, screen_text, utc, wait_for  # noqa: F401
-from ccmon.model import attribution as at, insight_db
-from ccmon.views.app import CcmonApp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from insight_data import MIN_NS, T0, Session, logs, metrics
 from otlp_client import grpc_export
+
+from ccmon.model import attribution as at
+from ccmon.model import insight_db
+from ccmon.views.app import CcmonApp
 
 pytestmark = pytest.mark.usefixtures("utc")
 

@@ -10,12 +10,13 @@ import subprocess
 import sys
 
 import pytest
-
 from app_support import FIXED_NS, StoreSource, fixed_store, screen_text, utc, wait_for  # noqa: F401
-from ccmon.model import cache_clock as cc, insight_db, money
-from ccmon.views.app import CcmonApp
 from insight_data import MIN_NS, T0, Session, logs, metrics
 from otlp_client import grpc_export
+
+from ccmon.model import cache_clock as cc
+from ccmon.model import insight_db, money
+from ccmon.views.app import CcmonApp
 
 pytestmark = pytest.mark.usefixtures("utc")
 COST_TOKEN = ("claude_code.cost.usage", "claude_code.token.usage")

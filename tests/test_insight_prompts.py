@@ -9,8 +9,8 @@ import subprocess
 import sys
 
 import pytest
-
 from app_support import FIXED_NS, StoreSource, fixed_store, pane_lines, screen_text, utc, wait_for  # noqa: F401
+
 from ccmon.model import insight_db
 from ccmon.model.prompts import group_prompts, prompt_steps, prompts_dict
 from ccmon.views.app import CcmonApp
@@ -159,10 +159,11 @@ async def test_a_viewer_of_ccmon_serve_reads_prompts_from_its_database(tmp_path)
     """End to end: `ccmon serve` receives the capture over gRPC; a dashboard attached to it (a
     viewer: it does not own the database) opens Prompts and the prompt from the same file."""
     from app_support import send
+    from otlp_client import ServeProcess, capture
+
     from ccmon.cli import build_parser
     from ccmon.compose import make_app
     from ccmon.ingest.viewer import ViewerSource
-    from otlp_client import ServeProcess, capture
 
     db = tmp_path / "ccmon.db"
     srv = ServeProcess(db, "--retention-days", "0")

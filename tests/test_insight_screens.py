@@ -5,10 +5,10 @@ Regenerate with ``python -m pytest tests/test_insight_screens.py --snapshot-upda
 from __future__ import annotations
 
 import pytest
-
 from app_support import FIXED_NS, SHOWCASE, StoreSource, fixed_store, utc, wait_for  # noqa: F401
-from ccmon.views.app import CcmonApp
 from test_app_screens import screenshot  # noqa: F401 (a fixture)
+
+from ccmon.views.app import CcmonApp
 
 pytestmark = pytest.mark.usefixtures("utc")
 

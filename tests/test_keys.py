@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from app_support import FIXED_NS, SHOWCASE, StoreSource, fixed_store, pane_lines, screen_text, utc, wait_for  # noqa: F401
+
 from ccmon.views.app import CcmonApp
 from ccmon.views.screens.days import DaysScreen
 from ccmon.views.screens.event import EventScreen
@@ -139,7 +139,7 @@ async def test_every_tab_stop_is_visible(app):
             focused = app.screen.focused
             box = focused if focused.id in ("cost", "tokens", "productivity", "api", "limits") else focused.parent
             drawn = box.styles.border_top[1]
-            assert max(abs(a - b) for a, b in zip(drawn.rgb, accent.rgb)) <= 2, (box, drawn, accent)
+            assert max(abs(a - b) for a, b in zip(drawn.rgb, accent.rgb, strict=False)) <= 2, (box, drawn, accent)
 
 
 async def test_footer_says_pause_or_resume(app):

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from app_support import FIXED_NS, SHOWCASE, StoreSource, fixed_store, pane_lines, screen_text, utc  # noqa: F401
+
 from ccmon.views.app import CcmonApp
 from ccmon.views.screens.main import layout_for
 from ccmon.views.widgets.headline import layout as headline_layout
@@ -67,7 +67,7 @@ def visible_cells(table: KeyedTable) -> list[list[str]]:
             continue
         x0 = table.scroll_offset.x
         cells = []
-        for column, start, end in zip(table.spec, edges, edges[1:]):
+        for column, start, end in zip(table.spec, edges, edges[1:], strict=False):
             a, b = start - x0, end - x0
             if b <= 0 or a >= len(line):
                 continue

@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-
 from prom_data import HAIKU, OPUS, PLATFORM, SONNET, aligned_now, team_history
 from prom_server import free_port, prometheus  # noqa: F401  (fixture)
 

@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from otlp_client import capture, grpc_export
 from restamp import moved
 
@@ -24,7 +23,7 @@ from restamp import moved
 # older than the store's horizon (30 days) at their arrival, so fixed 2026-11 dates would age out.
 _DAY = 86_400_000_000_000
 NOON = (time.time_ns() // _DAY - 1) * _DAY + _DAY // 2
-DAY_KEY = dt.datetime.fromtimestamp(NOON / 1e9, dt.timezone.utc).date()
+DAY_KEY = dt.datetime.fromtimestamp(NOON / 1e9, dt.UTC).date()
 WEEK_KEY = DAY_KEY - dt.timedelta(days=DAY_KEY.weekday())
 WINDOW = ("--since", (DAY_KEY - dt.timedelta(days=20)).isoformat(), "--until", (DAY_KEY + dt.timedelta(days=1)).isoformat())
 CAPTURES = (("2.1.197", "grpc/all"), ("2.1.330", "grpc/all"), ("2.1.330", "grpc/error400_persistent"),
@@ -140,7 +139,8 @@ def test_bad_window_is_one_line(tmp_path):
 
 # -- property: --by day / week against a reference, in a zone with a half-hour offset -----------
 
-from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 from ccmon.model import over_time  # noqa: E402
 from ccmon.model.store import Store  # noqa: E402

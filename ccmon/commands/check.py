@@ -26,7 +26,8 @@ SHOW = 20  # budget lines in the text output; --json has them all
 def evaluate(args: argparse.Namespace, now_ns: int | None = None, session: str | None = None) -> dict:
     from ..model import config, db, spend
     from ..model.alerts import AlertEngine
-    from ..model.budgets import LEVEL_CODE, evaluate as eval_budgets, worst
+    from ..model.budgets import LEVEL_CODE, worst
+    from ..model.budgets import evaluate as eval_budgets
 
     now_ns = time.time_ns() if now_ns is None else now_ns
     cfg = config.from_args(args)

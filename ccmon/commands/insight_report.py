@@ -12,7 +12,6 @@ import sqlite3
 import time
 
 from ..errors import CcmonError
-
 from ..model.attribution import DIMENSIONS
 
 INSIGHT_BY = ("prompt", *DIMENSIONS, "cache", "money")
@@ -37,7 +36,8 @@ def build(by: str, conn: sqlite3.Connection, since_ns: int, now_ns: int, limit: 
         d = prompts.prompts_dict(prompts.group_prompts(insight_db.prompt_events(conn, since_ns=since_ns)), limit)
         return d, prompts.prompts_text(d)
     if by in DIMENSIONS:
-        from ..model import attribution as at, insight_db
+        from ..model import attribution as at
+        from ..model import insight_db
 
         metrics = at.from_metrics(insight_db.metric_sums(conn, (at.COST_METRIC, at.TOKEN_METRIC), since_ns), by)
         events = at.from_events(insight_db.api_requests(conn, since_ns=since_ns), by)

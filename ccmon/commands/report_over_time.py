@@ -71,7 +71,7 @@ def render_table(data: dict, file=None) -> None:
                           ("cache read", "right"), ("cache hit", "right"), ("sessions", "right"),
                           ("active h", "right"), ("lines +/-", "right"), ("commits", "right"), ("PRs", "right"),
                           ("requests", "right"), ("errors", "right")):
-        t.add_column(name, justify=justify, no_wrap=name != data["by"])
+        t.add_column(name, justify="left" if justify == "left" else "right", no_wrap=name != data["by"])
 
     def cells(r: dict) -> list:
         tk = r["tokens"]

@@ -19,8 +19,9 @@ Rules (names are what ``[alerts] off = [...]`` switches off):
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from .budgets import OVER, BudgetState
 

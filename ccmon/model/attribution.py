@@ -14,8 +14,9 @@ show) and the ``api_request`` events (which also count requests). Pure functions
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from .names import token_type
 from .snapshot import Tokens

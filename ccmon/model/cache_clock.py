@@ -16,8 +16,9 @@ event tuples ``(t_ns, session, name, attrs)``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from .names import model_group
 from .values import as_float, as_text
@@ -52,7 +53,7 @@ def estimated_write_rate(a: dict[str, Any]) -> float | None:
     assuming the published price ratios; None when the request has no cost or tokens."""
     cost = as_float(a.get("cost_usd"))
     units = sum(r * _n(a, k) for r, k in zip(_RATIOS, ("input_tokens", "output_tokens", "cache_creation_tokens",
-                                                        "cache_read_tokens")))
+                                                        "cache_read_tokens"), strict=False))
     if not cost or units <= 0:
         return None
     return cost / units * _RATIOS[2]

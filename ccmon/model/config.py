@@ -63,7 +63,7 @@ def parse(data: dict[str, Any]) -> Config:
     """A parsed TOML document -> Config; a wrong value is one clear error line (exit 2)."""
     b = data.get("budgets", {}) or {}
     limits = {k: _usd("budgets", k, b[k]) for k in KINDS if k in b}
-    thresholds = DEFAULT_THRESHOLDS
+    thresholds: tuple[float, ...] = DEFAULT_THRESHOLDS
     if "thresholds" in b:
         raw = b["thresholds"]
         if not isinstance(raw, list) or not raw or not all(

@@ -16,8 +16,9 @@ so a session still running can drift for a minute; the badge is about what has a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from .values import as_float
 

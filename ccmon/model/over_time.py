@@ -13,8 +13,10 @@ import json
 import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from . import names
+from .snapshot import Snapshot
 from .periods import LENGTH_BUCKETS, SLOT_NS, label_key, length_bucket, time_key
 
 MINUTE_NS = 60_000_000_000
@@ -74,7 +76,7 @@ def build(conn: sqlite3.Connection, since_ns: int, until_ns: int, by: str,
     groups: dict[str, _Group] = defaultdict(_Group)
     total = _Group()
     sess: dict[str, dict] = {}
-    edits = defaultdict(float)  # (tool, who, decision) -> count
+    edits: defaultdict[tuple[str, str, str], float] = defaultdict(float)  # (tool, who, decision) -> count
     label_cache: dict[str, dict[str, str]] = {}
     slot_keys: dict[int, str] = {}
 
@@ -84,7 +86,7 @@ def build(conn: sqlite3.Connection, since_ns: int, until_ns: int, by: str,
             k = slot_keys[slot] = time_key(by, slot * SLOT_NS)
         return k
 
-    def key_of(s, t_ns: int) -> str:
+    def key_of(s: tuple[Any, ...], t_ns: int) -> str:
         metric, session, user, model, _, _, labels = s
         if by in ("day", "week"):
             return slot_key(t_ns // SLOT_NS)
@@ -137,7 +139,7 @@ def build(conn: sqlite3.Connection, since_ns: int, until_ns: int, by: str,
     errors_by_model: dict[str, int] = defaultdict(int)
     rejections: dict[str, int] = defaultdict(int)  # by tool: from the edit-decision metric below
 
-    def event_key(session: str, user: str, slot: int, model) -> str:
+    def event_key(session: str, user: str, slot: int, model: str | None) -> str:
         if by in ("day", "week"):
             return slot_key(slot)
         if by == "session":
@@ -193,8 +195,10 @@ def build(conn: sqlite3.Connection, since_ns: int, until_ns: int, by: str,
     return _finish(groups, total, sess, edits, rejections, errors_by_model, since_ns, until_ns, by, plans, top)
 
 
-def _finish(groups, total, sess, edits, rejections, errors_by_model, since_ns, until_ns, by, plans, top,
-            needs_events: tuple[str, ...] = ()) -> dict:
+def _finish(groups: dict[str, _Group], total: _Group, sess: dict[str, dict[str, Any]],
+            edits: dict[tuple[str, str, str], float], rejections: dict[str, int], errors_by_model: dict[str, int],
+            since_ns: int, until_ns: int, by: str, plans: dict[str, float] | None, top: int,
+            needs_events: tuple[str, ...] = ()) -> dict[str, Any]:
     """The report dict from the per-group totals, per-session facts and edit decisions (the same
     for the store and for Prometheus)."""
     rows = [g.row(k) for k, g in groups.items()]
@@ -208,12 +212,12 @@ def _finish(groups, total, sess, edits, rejections, errors_by_model, since_ns, u
         lengths[length_bucket((st["last_ns"] - st["first_ns"]) / 1e9)] += 1
     accepted = {w: sum(n for (_, who, d), n in edits.items() if who == w and d == "accept") for w in ("human", "automatic")}
     decided = {w: sum(n for (_, who, _d), n in edits.items() if who == w) for w in ("human", "automatic")}
-    edit_rejects = defaultdict(float)
+    edit_rejects: defaultdict[str, float] = defaultdict(float)
     for (tool, _who, decision), n in edits.items():
         if decision == "reject":
             edit_rejects[tool] += n
 
-    def session_row(st):
+    def session_row(st: dict[str, Any]) -> dict[str, Any]:
         return {"session": st["session"], "user": st["user"], "cost_usd": round(st["cost_usd"], 10),
                 "minutes": round((st["last_ns"] - st["first_ns"]) / 6e10, 3), "commits": int(st["commits"]),
                 "models": sorted(st["models"])}
@@ -222,7 +226,7 @@ def _finish(groups, total, sess, edits, rejections, errors_by_model, since_ns, u
     stuck_long = [session_row(s) for s in by_cost if s["last_ns"] - s["first_ns"] > 30 * MINUTE_NS
                   and s["commits"] == 0][:top]
     days = max((until_ns - since_ns) / 86_400e9, 1e-9)
-    users = defaultdict(float)
+    users: defaultdict[str, float] = defaultdict(float)
     for s in sess.values():
         users[s["user"] or "(unknown)"] += s["cost_usd"]
     active_users = {u: c for u, c in users.items() if c > 0}
@@ -262,8 +266,8 @@ def _finish(groups, total, sess, edits, rejections, errors_by_model, since_ns, u
     }
 
 
-def from_snapshot(snap, since_ns: int, until_ns: int, by: str, plans: dict[str, float] | None = None,
-                  top: int = 10) -> dict:
+def from_snapshot(snap: Snapshot, since_ns: int, until_ns: int, by: str, plans: dict[str, float] | None = None,
+                  top: int = 10) -> dict[str, Any]:
     """The same report from a Prometheus snapshot (``--prometheus``): per-session totals only.
 
     Prometheus has the metrics, not the events: request and error counts and API errors by
@@ -303,7 +307,7 @@ def from_snapshot(snap, since_ns: int, until_ns: int, by: str, plans: dict[str, 
             g.v.update(cost_usd=m.cost, input=m.tokens.input, output=m.tokens.output, cacheRead=m.tokens.cacheRead,
                        cacheCreation=m.tokens.cacheCreation)
             g.sessions.update(k for k, st in sess.items() if m.model in st["models"])
-    edits = defaultdict(float)
+    edits: defaultdict[tuple[str, str, str], float] = defaultdict(float)
     for e in snap.edit_decisions:
         who = "human" if str(e.source).startswith("user") else "automatic"
         edits[(e.tool, who, e.decision)] += e.count

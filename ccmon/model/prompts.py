@@ -12,8 +12,9 @@ request (the ``cost.usage`` metric carries no prompt id). Pure functions over ev
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from .events import REDACTED, summarize
 from .names import model_group

@@ -34,6 +34,10 @@ class SeriesIndex:
     """
 
     METRICS = (COST,)
+    max_id: int
+    digest: str
+    ids: dict[str, list[int]]
+    owner: dict[int, tuple[str, str]]  # cost series id -> (user, session)
 
     def __init__(self, cache: str | None = None) -> None:
         self.cache = cache
@@ -46,7 +50,8 @@ class SeriesIndex:
                 self.max_id, self.digest = int(data["max_id"]), str(data["digest"])
                 sids = data["sids"]
                 self.ids = {COST: sids}
-                self.owner = dict(zip(sids, zip([users[u] for u in data["user"]], data["session"])))
+                owners = zip([users[u] for u in data["user"]], data["session"], strict=False)
+                self.owner = dict(zip(sids, owners, strict=False))
                 if len(self.owner) != len(sids):
                     raise ValueError("cache: columns of different lengths")
             except (OSError, ValueError, KeyError, TypeError, IndexError):
@@ -55,10 +60,10 @@ class SeriesIndex:
     def _reset(self) -> None:
         self.max_id = 0
         self.digest = ""
-        self.ids: dict[str, list[int]] = {m: [] for m in self.METRICS}
-        self.owner: dict[int, tuple[str, str]] = {}  # cost series id -> (user, session)
+        self.ids = {m: [] for m in self.METRICS}
+        self.owner = {}
 
-    def refresh(self, conn: sqlite3.Connection) -> "SeriesIndex":
+    def refresh(self, conn: sqlite3.Connection) -> SeriesIndex:
         if self.max_id:
             row = conn.execute("SELECT hex(digest) FROM series WHERE id = ?", (self.max_id,)).fetchone()
             if row is None or row[0] != self.digest:
@@ -78,6 +83,8 @@ class SeriesIndex:
         return self
 
     def _save(self) -> None:
+        if self.cache is None:
+            return
         users: dict[str, int] = {}
         sids = self.ids[COST]
         # Parallel flat lists: JSON parses them several times faster than a list of triples.
@@ -99,7 +106,7 @@ class SeriesIndex:
         return json.dumps(self.ids[metric])
 
 
-def cache_path(db_path) -> str:
+def cache_path(db_path: str | os.PathLike[str]) -> str:
     """Per database (its real path), under ``$XDG_CACHE_HOME/ccmon``. (os.path and zlib, not
     pathlib and hashlib: this is on ``ccmon check``'s start-up path, where imports count.)"""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
@@ -150,7 +157,7 @@ def read_spend(conn: sqlite3.Connection, budgets: Budgets, now_ns: int, tz: dt.t
     if budgets.session is not None:
         wanted = {only_session} if only_session is not None else active
         sids = [sid for sid, (_, session) in owner.items() if session in wanted]
-        before = {}
+        before: dict[str, float] = {}
         # A session older than the oldest period start: what it spent before that, too.
         for sid, usd in conn.execute(
                 f"SELECT series_id, SUM(inc) FROM point_minutes WHERE series_id {_IN} AND minute < ? "

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
+from typing import Any
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -72,6 +73,7 @@ class CcmonApp(App[None]):
         self.startup_code = 1
         self.source_started = False  # the source is listening / polling
         self.paused = False
+        self.watcher: Any = None  # ccmon.alerting's budget and alert watcher, set by compose.make_app
         self.snapshot: Snapshot | None = None  # the one on screen
         self._shown_version: int | None = None
         self._shown_minute: int | None = None

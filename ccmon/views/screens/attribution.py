@@ -9,7 +9,7 @@ requests). Each ends with an explicit "unattributed" row, so its rows add up to 
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from rich.text import Text
 from textual import work
@@ -20,8 +20,15 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from ...model import insight_db
-from ...model.attribution import (COST_METRIC, DIMENSIONS, TOKEN_METRIC, UNATTRIBUTED, Attribution, from_events,
-                                  from_metrics)
+from ...model.attribution import (
+    COST_METRIC,
+    DIMENSIONS,
+    TOKEN_METRIC,
+    UNATTRIBUTED,
+    Attribution,
+    from_events,
+    from_metrics,
+)
 from .. import fmt, insight_load, safe
 from ..widgets.table import Cell, Column, KeyedTable
 
@@ -43,7 +50,7 @@ COLUMNS = (
 
 def attribution_rows(a: Attribution) -> list[tuple[str, tuple[Cell, ...]]]:
     total = a.cost
-    out = []
+    out: list[tuple[str, tuple[str | Text, ...]]] = []
     for r in a.rows:
         t = r.tokens
         value = Text(r.value, "dim italic") if r.value == UNATTRIBUTED else safe.text(r.value)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -117,7 +117,7 @@ class HelpScreen(ModalScreen):
     ]
 
     def compose(self) -> ComposeResult:
-        parts = []
+        parts: list[RenderableType] = []
         for where, keys in KEYS:
             parts += [_table(f"Keys: {where}", keys), Text("")]
         with VerticalScroll(id="help"):

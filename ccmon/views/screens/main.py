@@ -28,6 +28,7 @@ from textual.widgets import Footer, Input, Static
 from ...errors import CcmonError
 from ...model.snapshot import Snapshot
 from .. import safe
+from ..time_range import RANGES, next_range
 from ..widgets.api_health import ApiHealthPane
 from ..widgets.budget import BudgetStrip
 from ..widgets.cost import CostPane
@@ -41,10 +42,8 @@ from ..widgets.sessions import SessionsPane
 from ..widgets.status import StatusBar
 from ..widgets.table import KeyedTable
 from ..widgets.tokens import TokensPane
-from ..time_range import RANGES, next_range
 from .days import DaysScreen
 from .event import EventScreen
-
 
 LAYOUTS = ("compact", "medium", "wide", "huge")
 
@@ -240,7 +239,7 @@ class MainScreen(Screen):
 
     def restore(self, state: dict) -> None:
         """The sort and group-by of the last run (before the first snapshot: no redraw)."""
-        self._restored = state
+        self._restored: dict | None = state
 
     def on_show(self) -> None:
         state = getattr(self, "_restored", None)

@@ -7,7 +7,7 @@ errors, compactions and the reply. Read on a worker thread when the screen opens
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from rich.console import Group
 from rich.text import Text

@@ -8,7 +8,7 @@ source's database on a worker thread when the screen opens and on ``r``.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from rich.text import Text
 from textual import on, work

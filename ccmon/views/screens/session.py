@@ -148,8 +148,9 @@ class SessionScreen(Screen):
         """The full session id to the clipboard (OSC 52: works over ssh and in tmux with
         set-clipboard on), for ``claude --resume <id>``."""
         self.app.copy_to_clipboard(self.key)
-        self.app.notify(Text.assemble("Copied ", safe.text(self.key), " (claude --resume <id>)"),
-                        title="Session id", timeout=4)
+        # markup=False: the id came from telemetry and is shown, never interpreted
+        self.app.notify(f"Copied {safe.clean(self.key)} (claude --resume <id>)", title="Session id", timeout=4,
+                        markup=False)
 
     def source_changed(self, row: SessionRow | None) -> None:
         """The source has new data. Reload only if it was this session's (its row changed):

@@ -54,7 +54,7 @@ class ApiHealthPane(Pane):
     @work(group="ttft", exclusive=True)
     async def _load_ttft(self, requests: int) -> None:
         try:
-            got = await insight_load.load(self.app.source,
+            got = await insight_load.load(self.app.source,  # type: ignore[attr-defined]
                                           lambda conn: ttft_percentiles(insight_db.recent_ttft(conn, RECENT)))
         except Exception:  # a failed read leaves the dash; the next change tries again
             got = None

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Static
 
 from ...model.snapshot import EventRow, Snapshot
 from .. import fmt, safe
-from textual.binding import Binding
-
 from .table import Cell, Column, KeyedTable
 from .text_view import TextView
 

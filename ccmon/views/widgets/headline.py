@@ -16,6 +16,7 @@ from ...model.snapshot import Snapshot
 from .. import fmt
 from .text_view import TextView
 
+
 def active_sessions(snap: Snapshot) -> int:
     """Sessions in the "active" state (``model.session_state``), as the sessions table shows them."""
     return sum(1 for s in snap.sessions if state(s, snap.now_ns) == "active")

@@ -6,11 +6,10 @@ from typing import Any
 
 from rich.text import Text
 
-from ...model.snapshot import Snapshot
 from ...model.session_state import MIN_RATE_SPAN_S
+from ...model.snapshot import Snapshot
 from .. import fmt
 from .pane import Pane, columns
-
 
 MIN_ACTIVE_S = MIN_RATE_SPAN_S  # an hourly rate from less active time than this says nothing
 

@@ -75,4 +75,5 @@ class SessionInsight(Static):
         self.loaded = got
         import time
 
-        self.update(insight_text(*got, getattr(self.app, "clock", time.time_ns)()))
+        cache, m = got
+        self.update(insight_text(cache, m, getattr(self.app, "clock", time.time_ns)()))

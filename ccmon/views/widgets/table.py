@@ -174,7 +174,7 @@ class KeyedTable(ScrollView, can_focus=True):
         """Widen right-aligned columns to the widest of ``rows``' values; True if any widened."""
         widest = list(self._widest)
         for cells in rows:
-            for i, (column, value) in enumerate(zip(self.spec, cells)):
+            for i, (column, value) in enumerate(zip(self.spec, cells, strict=False)):
                 if column.justify == "right":
                     n = value.cell_len if isinstance(value, Text) else len(value)
                     if n > widest[i]:
@@ -196,7 +196,7 @@ class KeyedTable(ScrollView, can_focus=True):
                 used += w + 2
             spare = max(view - 1 - used, 0)
         widths = []
-        for column, w in zip(self.spec, self._widest):
+        for column, w in zip(self.spec, self._widest, strict=False):
             extra = min(column.grow, spare)
             spare -= extra
             widths.append(w + extra)
@@ -341,7 +341,7 @@ class KeyedTable(ScrollView, can_focus=True):
             return
         if offset.y == 0:
             x = offset.x + self.scroll_offset.x
-            for column, width in zip(self.spec, self.widths):
+            for column, width in zip(self.spec, self.widths, strict=False):
                 x -= width + 2
                 if x < 0:
                     self.post_message(self.HeaderSelected(self, column.key))
