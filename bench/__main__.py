@@ -24,17 +24,38 @@ from pathlib import Path
 from . import report
 from .figures import Figure, missing
 
-GROUPS = ("startup", "ingest", "latency", "refresh", "viewer", "memory", "restart", "soak", "prometheus",
-          "statusline", "hardening", "guardrails")
+GROUPS = (
+    "startup",
+    "ingest",
+    "latency",
+    "refresh",
+    "viewer",
+    "memory",
+    "restart",
+    "soak",
+    "prometheus",
+    "statusline",
+    "hardening",
+    "guardrails",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="smaller loads and shorter runs (not the real figures)")
-    p.add_argument("--only", action="append", choices=GROUPS, metavar="NAME",
-                   help=f"run only this group (repeatable): {', '.join(GROUPS)}")
-    p.add_argument("--soak-seconds", type=float, default=None,
-                   help="length of the memory soak (default 120; 30 with --quick; the issue's is 600)")
+    p.add_argument(
+        "--only",
+        action="append",
+        choices=GROUPS,
+        metavar="NAME",
+        help=f"run only this group (repeatable): {', '.join(GROUPS)}",
+    )
+    p.add_argument(
+        "--soak-seconds",
+        type=float,
+        default=None,
+        help="length of the memory soak (default 120; 30 with --quick; the issue's is 600)",
+    )
     p.add_argument("--senders", type=int, default=32, help="concurrent senders for the ingest figure")
     a = p.parse_args(argv)
     groups = a.only or list(GROUPS)
@@ -44,10 +65,12 @@ def main(argv: list[str] | None = None) -> int:
 
     # Make ccmon importable for the children even when it is not installed.
     os.environ["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent) + (
-        os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else "")
+        os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else ""
+    )
     mach = report.machine()
-    print(f"ccmon benchmarks on {mach['cpu']} ({mach['cores']} cores), {mach['python']}, "
-          f"load {mach['loadavg_start']:.2f}")
+    print(
+        f"ccmon benchmarks on {mach['cpu']} ({mach['cores']} cores), {mach['python']}, load {mach['loadavg_start']:.2f}"
+    )
     figures: list[Figure] = []
     started = time.monotonic()
     tmp = tempfile.TemporaryDirectory(prefix="ccmon-bench-")
@@ -70,8 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     def memory_figs() -> list[Figure]:
         built.update(memory.build(db, events, sessions))
         fig = memory.rss_figure(built, events, sessions)
-        print(f"  RSS after {built['events']:,} events / {built['sessions']:,} sessions: {fig.value:.0f} MB "
-              f"(ingest {built['ingest_s']:.0f} s)")
+        print(
+            f"  RSS after {built['events']:,} events / {built['sessions']:,} sessions: {fig.value:.0f} MB "
+            f"(ingest {built['ingest_s']:.0f} s)"
+        )
         return [fig]
 
     def restart_figs() -> list[Figure]:
@@ -89,12 +114,19 @@ def main(argv: list[str] | None = None) -> int:
     from . import dashboard, guardrails, hardening, ingest, memory, prometheus, startup, statusline
 
     run("startup", lambda: startup.measure(runs=7 if q else 15, frame_runs=3 if q else 7))
-    run("ingest", lambda: [f for proto in ("grpc", "http")
-                           for f in ingest.measure(proto, senders=a.senders, seconds=2.0 if q else 4.0,
-                                                         repeats=1 if q else 2)])
+    run(
+        "ingest",
+        lambda: [
+            f
+            for proto in ("grpc", "http")
+            for f in ingest.measure(proto, senders=a.senders, seconds=2.0 if q else 4.0, repeats=1 if q else 2)
+        ],
+    )
     run("latency", lambda: dashboard.latency(n=20 if q else 60))
-    run("refresh", lambda: dashboard.refresh(n=20 if q else 60, idle_seconds=5.0 if q else 10.0,
-                                             events=20_000 if q else 100_000))
+    run(
+        "refresh",
+        lambda: dashboard.refresh(n=20 if q else 60, idle_seconds=5.0 if q else 10.0, events=20_000 if q else 100_000),
+    )
     run("viewer", lambda: dashboard.viewer(n=20 if q else 60, idle_seconds=5.0 if q else 10.0))
     run("memory", memory_figs)
     run("restart", restart_figs)
@@ -109,14 +141,15 @@ def main(argv: list[str] | None = None) -> int:
     mach["loadavg_end"] = os.getloadavg()[0]
     print()
     print(report.table_text(figures))
-    print(f"\n{len(figures)} figures in {took / 60:.1f} min; "
-          f"{sum(f.met is False for f in figures)} miss their goal.")
+    print(f"\n{len(figures)} figures in {took / 60:.1f} min; {sum(f.met is False for f in figures)} miss their goal.")
     results = Path(__file__).resolve().parent / "results"
     if q or a.only:
         out = results / ("quick.json" if q else "partial.json")
         report.write_json(out, mach, figures, options)
-        print(f"wrote {out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out} "
-              "(latest.json and the README change only on a full run)")
+        print(
+            f"wrote {out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out} "
+            "(latest.json and the README change only on a full run)"
+        )
     else:
         report.write_json(results / "latest.json", mach, figures, options)
         report.update_readme(mach, figures, options, took)

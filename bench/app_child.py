@@ -114,9 +114,13 @@ async def _latency_run(source, grpc_port: int | None, args: argparse.Namespace, 
             await pilot.pause(0.02)
         port = grpc_port if grpc_port is not None else source.receiver.grpc_port
         sender = subprocess.Popen(
-            [sys.executable, "-m", "bench.latency_sender", "--port", str(port),
-             "--n", str(args.n), "--tag", tag], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env=env(), cwd=ROOT)
+            [sys.executable, "-m", "bench.latency_sender", "--port", str(port), "--n", str(args.n), "--tag", tag],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env(),
+            cwd=ROOT,
+        )
         while sender.poll() is None:
             await asyncio.sleep(0.05)
         out, err = sender.communicate()
@@ -134,8 +138,14 @@ async def _latency_run(source, grpc_port: int | None, args: argparse.Namespace, 
     ok = dict((k, t) for k, t in json.loads(out))
     lat = sorted(shown[k] - ok[k] for k in ok if k in shown)
     upd = sorted(updated[k] - ok[k] for k in ok if k in updated)
-    return {"latencies_s": lat, "update_latencies_s": upd, "sent": len(ok), "shown": len(lat),
-            "interval": args.interval, "idle_cpu": idle}
+    return {
+        "latencies_s": lat,
+        "update_latencies_s": upd,
+        "sent": len(ok),
+        "shown": len(lat),
+        "interval": args.interval,
+        "idle_cpu": idle,
+    }
 
 
 async def latency(args: argparse.Namespace) -> dict[str, Any]:
@@ -163,9 +173,27 @@ async def viewer(args: argparse.Namespace) -> dict[str, Any]:
         os.environ["XDG_RUNTIME_DIR"] = tmp  # serve's notices to this viewer go through sockets there
         db = Path(tmp) / "viewer.db"
         g, h = _free_port(), _free_port()
-        srv = subprocess.Popen([sys.executable, "-m", "ccmon", "serve", "--db", str(db), "--grpc-port", str(g),
-                                "--http-port", str(h), "--retention-days", "0"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=env(), cwd=ROOT)
+        srv = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "ccmon",
+                "serve",
+                "--db",
+                str(db),
+                "--grpc-port",
+                str(g),
+                "--http-port",
+                str(h),
+                "--retention-days",
+                "0",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env(),
+            cwd=ROOT,
+        )
         try:
             banner = srv.stdout.readline()
             if "receiving OTLP" not in banner:
@@ -235,8 +263,14 @@ async def refresh(args: argparse.Namespace) -> dict[str, Any]:
             c0, t0 = cpu_seconds(pid), time.monotonic()
             await asyncio.sleep(args.idle_seconds)
             idle = (cpu_seconds(pid) - c0) / (time.monotonic() - t0)
-    return {"samples": samples, "first": first, "idle_cpu": idle, "held": held, "fill_s": fill_s,
-            "interval": args.interval}
+    return {
+        "samples": samples,
+        "first": first,
+        "idle_cpu": idle,
+        "held": held,
+        "fill_s": fill_s,
+        "interval": args.interval,
+    }
 
 
 if __name__ == "__main__":

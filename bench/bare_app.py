@@ -18,8 +18,17 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 TCSS = Path(__file__).resolve().parent.parent / "ccmon" / "views" / "ccmon.tcss"
 
-SESSION_COLUMNS = (("Session", 12), ("User", 10), ("Models", 16), ("Cost", 9), ("Tokens", 7), ("$/h", 9),
-                   ("Active", 7), ("Lines ±", 9), ("Last seen", 11))
+SESSION_COLUMNS = (
+    ("Session", 12),
+    ("User", 10),
+    ("Models", 16),
+    ("Cost", 9),
+    ("Tokens", 7),
+    ("$/h", 9),
+    ("Active", 7),
+    ("Lines ±", 9),
+    ("Last seen", 11),
+)
 EDIT_COLUMNS = (("Tool", 12), ("Decision", 8), ("Source", 8), ("Language", 10), ("N", 5))
 EVENT_COLUMNS = (("Time", 11), ("Session", 10), ("Event", 18), ("Details", 120))
 GROUP_COLUMNS = (("Value", 19), ("Sess", 4), ("Cost", 9), ("Tokens", 7))
@@ -72,8 +81,12 @@ class BareApp(App[None]):
             yield Static("", id="status-flags")
         with VerticalScroll(id="dashboard"):
             with Grid(id="summary"):
-                for pid, title in (("cost", "Cost"), ("tokens", "Tokens"), ("productivity", "Productivity"),
-                                   ("api", "API health")):
+                for pid, title in (
+                    ("cost", "Cost"),
+                    ("tokens", "Tokens"),
+                    ("productivity", "Productivity"),
+                    ("api", "API health"),
+                ):
                     pane = Pane("", id=pid)
                     pane.border_title = title
                     yield pane

@@ -50,7 +50,8 @@ def viewer(n: int = 60, interval: float = 0.25, idle_seconds: float = 10.0, log=
     idle = res["idle_cpu"] * 100
     log(f"  export-to-screen (viewer of ccmon serve) {_ms(res)}; viewer idle {idle:.2f} % of a core")
     return _latency_figures("viewer.export_to_screen", res, VIEWER_LATENCY_BUDGET_S, "≤ 150 ms", interval) + [
-        at_most("viewer.idle_cpu", idle, "% of a core", IDLE_BUDGET, goal="≤ 0.3 % of a core", seconds=idle_seconds)]
+        at_most("viewer.idle_cpu", idle, "% of a core", IDLE_BUDGET, goal="≤ 0.3 % of a core", seconds=idle_seconds)
+    ]
 
 
 def _ms(res: dict[str, Any]) -> str:
@@ -66,8 +67,16 @@ def _latency_figures(name: str, res: dict[str, Any], limit: float, goal: str, in
     common = {"refresh_interval_s": interval, "exports": res["sent"], "verify": problems or "ok"}
     figs = [
         at_most(f"{name}_p50", p50, "s", limit, goal=goal, **common),
-        at_most(f"{name}_p95", p95, "s", limit, goal=goal,
-                max_s=round(max(lat), 4), p95_to_panes_updated_s=round(_pct(upd, 0.95), 4), **common),
+        at_most(
+            f"{name}_p95",
+            p95,
+            "s",
+            limit,
+            goal=goal,
+            max_s=round(max(lat), 4),
+            p95_to_panes_updated_s=round(_pct(upd, 0.95), 4),
+            **common,
+        ),
     ]
     if problems:
         for f in figs:
@@ -75,10 +84,20 @@ def _latency_figures(name: str, res: dict[str, Any], limit: float, goal: str, in
     return figs
 
 
-def refresh(n: int = 60, idle_seconds: float = 10.0, events: int = 100_000, sessions: int = 1_000,
-            log=print) -> list[Figure]:
-    res = _run("refresh", "--n", str(n), "--idle-seconds", str(idle_seconds), "--events", str(events),
-               "--sessions", str(sessions))
+def refresh(
+    n: int = 60, idle_seconds: float = 10.0, events: int = 100_000, sessions: int = 1_000, log=print
+) -> list[Figure]:
+    res = _run(
+        "refresh",
+        "--n",
+        str(n),
+        "--idle-seconds",
+        str(idle_seconds),
+        "--events",
+        str(events),
+        "--sessions",
+        str(sessions),
+    )
     cpu = [c for c, _, _ in res["samples"]]
     wall = [w for _, w, _ in res["samples"]]
     sync = [s for _, _, s in res["samples"]]
@@ -87,10 +106,28 @@ def refresh(n: int = 60, idle_seconds: float = 10.0, events: int = 100_000, sess
     log(f"  refresh p95 {p95 * 1000:.1f} ms CPU (p50 {_pct(cpu, 0.5) * 1000:.1f}), idle {idle:.2f} % of a core")
     held = res["held"]
     return [
-        at_most("refresh.full_p95", p95, "s", REFRESH_BUDGET_S, goal="≤ 30 ms",
-                p50_s=round(_pct(cpu, 0.5), 4), wall_p95_s=round(_pct(wall, 0.95), 4),
-                refresh_now_p95_s=round(_pct(sync, 0.95), 4), first_refresh_s=round(res["first"].get("sync_s", 0), 4),
-                sessions=held["sessions"], events=held["events"], refreshes=len(cpu)),
-        at_most("refresh.idle_cpu", idle, "% of a core", IDLE_BUDGET, goal="≤ 0.3 % of a core",
-                seconds=idle_seconds, refresh_interval_s=res["interval"], sessions=held["sessions"]),
+        at_most(
+            "refresh.full_p95",
+            p95,
+            "s",
+            REFRESH_BUDGET_S,
+            goal="≤ 30 ms",
+            p50_s=round(_pct(cpu, 0.5), 4),
+            wall_p95_s=round(_pct(wall, 0.95), 4),
+            refresh_now_p95_s=round(_pct(sync, 0.95), 4),
+            first_refresh_s=round(res["first"].get("sync_s", 0), 4),
+            sessions=held["sessions"],
+            events=held["events"],
+            refreshes=len(cpu),
+        ),
+        at_most(
+            "refresh.idle_cpu",
+            idle,
+            "% of a core",
+            IDLE_BUDGET,
+            goal="≤ 0.3 % of a core",
+            seconds=idle_seconds,
+            refresh_interval_s=res["interval"],
+            sessions=held["sessions"],
+        ),
     ]

@@ -34,24 +34,41 @@ def _ratio(value: float | None, limit: float | None) -> float | None:
     return value / limit
 
 
-def at_most(name: str, value: float | None, unit: str, limit: float | None, *, max_ratio: float = 1.0,
-            goal: str | None = None, **detail: Any) -> Figure:
+def at_most(
+    name: str,
+    value: float | None,
+    unit: str,
+    limit: float | None,
+    *,
+    max_ratio: float = 1.0,
+    goal: str | None = None,
+    **detail: Any,
+) -> Figure:
     """Lower is better: met when value / limit <= max_ratio."""
     r = _ratio(value, limit)
     goal = goal or (f"≤ {max_ratio:g}× limit" if max_ratio != 1.0 else "≤ limit")
     return Figure(name, value, unit, limit, r, goal, None if r is None else r <= max_ratio, detail)
 
 
-def at_least(name: str, value: float | None, unit: str, limit: float | None, *, min_ratio: float,
-             goal: str | None = None, **detail: Any) -> Figure:
+def at_least(
+    name: str,
+    value: float | None,
+    unit: str,
+    limit: float | None,
+    *,
+    min_ratio: float,
+    goal: str | None = None,
+    **detail: Any,
+) -> Figure:
     """Higher is better: met when value / limit >= min_ratio."""
     r = _ratio(value, limit)
     goal = goal or f"≥ {min_ratio:g}× limit"
     return Figure(name, value, unit, limit, r, goal, None if r is None else r >= min_ratio, detail)
 
 
-def info(name: str, value: float | None, unit: str, limit: float | None = None, goal: str = "(no goal)",
-         **detail: Any) -> Figure:
+def info(
+    name: str, value: float | None, unit: str, limit: float | None = None, goal: str = "(no goal)", **detail: Any
+) -> Figure:
     return Figure(name, value, unit, limit, _ratio(value, limit), goal, None, detail)
 
 

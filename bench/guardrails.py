@@ -38,8 +38,20 @@ def _wall(cmd: list[str], e: dict[str, str]) -> tuple[float, subprocess.Complete
 def measure(db: Path, built: dict, runs: int = 30) -> list[Figure]:
     e = env()
     e["XDG_CONFIG_HOME"] = str(db.parent / "no-config")
-    check = [*_ccmon(), "check", "--db", str(db), "--daily", "100000", "--weekly", "100000", "--monthly",
-             "100000", "--session", "1000"]
+    check = [
+        *_ccmon(),
+        "check",
+        "--db",
+        str(db),
+        "--daily",
+        "100000",
+        "--weekly",
+        "100000",
+        "--monthly",
+        "100000",
+        "--session",
+        "1000",
+    ]
     walls, floor = [], []
     code = None
     for _ in range(runs):
@@ -49,11 +61,22 @@ def measure(db: Path, built: dict, runs: int = 30) -> list[Figure]:
         floor.append(_wall([sys.executable, "-c", "pass"], e)[0])
     walls.sort()
     p95 = statistics.quantiles(walls, n=20, method="inclusive")[-1]
-    check_fig = at_most("guardrails.check_wall", statistics.median(walls), "s", CHECK_GOAL_S, goal="≤ 100 ms",
-                        p95_s=round(p95, 4), python_c_pass_median_s=round(statistics.median(floor), 4),
-                        exit_code=code, runs=runs, events=built.get("events"))
-    print(f"  ccmon check median {check_fig.value * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms "
-          f"(python -c pass {statistics.median(floor) * 1000:.0f} ms), exit {code}")
+    check_fig = at_most(
+        "guardrails.check_wall",
+        statistics.median(walls),
+        "s",
+        CHECK_GOAL_S,
+        goal="≤ 100 ms",
+        p95_s=round(p95, 4),
+        python_c_pass_median_s=round(statistics.median(floor), 4),
+        exit_code=code,
+        runs=runs,
+        events=built.get("events"),
+    )
+    print(
+        f"  ccmon check median {check_fig.value * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms "
+        f"(python -c pass {statistics.median(floor) * 1000:.0f} ms), exit {code}"
+    )
 
     report = [*_ccmon(), "report", "--db", str(db), "--since", "30d", "--by", "day", "--format", "json"]
     rwalls = []
@@ -64,9 +87,21 @@ def measure(db: Path, built: dict, runs: int = 30) -> list[Figure]:
         if out.returncode == 0:
             total = json.loads(out.stdout)["summary"]["cost_usd"]
     expected = built.get("cost")
-    verify = "ok" if total is not None and expected is not None and abs(total - expected) < 1e-6 * max(1, expected) \
+    verify = (
+        "ok"
+        if total is not None and expected is not None and abs(total - expected) < 1e-6 * max(1, expected)
         else f"report total {total} vs stored {expected}"
-    report_fig = at_most("guardrails.report_30d_by_day", statistics.median(rwalls), "s", REPORT_GOAL_S, goal="≤ 1 s",
-                         runs=3, total_cost=total, verify=verify, events=built.get("events"))
+    )
+    report_fig = at_most(
+        "guardrails.report_30d_by_day",
+        statistics.median(rwalls),
+        "s",
+        REPORT_GOAL_S,
+        goal="≤ 1 s",
+        runs=3,
+        total_cost=total,
+        verify=verify,
+        events=built.get("events"),
+    )
     print(f"  report --since 30d --by day median {report_fig.value:.2f} s ({verify})")
     return [check_fig, report_fig]

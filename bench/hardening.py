@@ -58,18 +58,23 @@ def logs_export(n: int, pad: int, session: str) -> bytes:
         rec = sl.log_records.add()
         rec.time_unix_nano = t0 + i
         rec.body.string_value = "claude_code.user_prompt"
-        rec.attributes.extend([KeyValue(key="event.name", value=AnyValue(string_value="user_prompt")),
-                               KeyValue(key="session.id", value=AnyValue(string_value=session)),
-                               KeyValue(key="event.sequence", value=AnyValue(int_value=i)),
-                               KeyValue(key="prompt_length", value=AnyValue(string_value=str(pad))),
-                               KeyValue(key="prompt", value=prompt)])
+        rec.attributes.extend(
+            [
+                KeyValue(key="event.name", value=AnyValue(string_value="user_prompt")),
+                KeyValue(key="session.id", value=AnyValue(string_value=session)),
+                KeyValue(key="event.sequence", value=AnyValue(int_value=i)),
+                KeyValue(key="prompt_length", value=AnyValue(string_value=str(pad))),
+                KeyValue(key="prompt", value=prompt),
+            ]
+        )
     return req.SerializeToString()
 
 
 def _post(port: int, signal: str, body: bytes, *, gz: bool = False, timeout: float = 600) -> tuple[int, dict]:
-    head = (f"POST /v1/{signal} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n" + ("Content-Encoding: gzip\r\n" if gz else "")
-            + "\r\n").encode()
+    head = (
+        f"POST /v1/{signal} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n" + ("Content-Encoding: gzip\r\n" if gz else "") + "\r\n"
+    ).encode()
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         s.sendall(head)
         s.sendall(body)
@@ -85,9 +90,26 @@ class _Serve:
     def __init__(self, db: Path) -> None:
         self.port = _free_port()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ccmon", "serve", "--db", str(db), "--retention-days", "0",
-             "--grpc-port", str(_free_port()), "--http-port", str(self.port)],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
+            [
+                sys.executable,
+                "-m",
+                "ccmon",
+                "serve",
+                "--db",
+                str(db),
+                "--retention-days",
+                "0",
+                "--grpc-port",
+                str(_free_port()),
+                "--http-port",
+                str(self.port),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env(),
+        )
         line = self.proc.stdout.readline()
         if "receiving OTLP" not in line:
             raise RuntimeError(f"ccmon serve did not start: {line}{self.proc.stderr.read()}")
@@ -124,7 +146,7 @@ def small_p99(tmp: Path, senders: int = 4) -> Figure:
 
     big = logs_export(40_000, 1_300, "big-session")
     body = gzip.compress(big, 1)
-    template = (ROOT / "tests/data/2.1.197/grpc/text")
+    template = ROOT / "tests/data/2.1.197/grpc/text"
     small = next(p.read_bytes() for p in sorted(template.iterdir()) if p.name.endswith("_grpc_metrics.pb"))
     db = tmp / "p99.db"
     srv = _Serve(db)
@@ -171,12 +193,23 @@ def small_p99(tmp: Path, senders: int = 4) -> Figure:
     stored = _stored_events(db)
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else None
-    fig = at_most("hardening.small_p99_beside_50mib", None if p99 is None else p99 * 1000, "ms", 250.0,
-                  goal="≤ 250 ms", big_status=status, big_seconds=round(big_s, 2), big_bytes=len(big),
-                  big_gzip_bytes=len(body), big_events_stored=stored, small_exports=len(latencies),
-                  small_p50_ms=round(latencies[len(latencies) // 2] * 1000, 1) if latencies else None,
-                  small_max_ms=round(latencies[-1] * 1000, 1) if latencies else None,
-                  server_peak_rss_mb=round(peak / MB), errors=errors[:3])
+    fig = at_most(
+        "hardening.small_p99_beside_50mib",
+        None if p99 is None else p99 * 1000,
+        "ms",
+        250.0,
+        goal="≤ 250 ms",
+        big_status=status,
+        big_seconds=round(big_s, 2),
+        big_bytes=len(big),
+        big_gzip_bytes=len(body),
+        big_events_stored=stored,
+        small_exports=len(latencies),
+        small_p50_ms=round(latencies[len(latencies) // 2] * 1000, 1) if latencies else None,
+        small_max_ms=round(latencies[-1] * 1000, 1) if latencies else None,
+        server_peak_rss_mb=round(peak / MB),
+        errors=errors[:3],
+    )
     if status != 200 or stored != 40_000 or errors:
         fig.met = False
     return fig
@@ -216,11 +249,21 @@ def rss_8x60(tmp: Path, senders: int = 8) -> Figure:
         srv.stop()
     stored = _stored_events(db)
     ok = all(a and a[-1] == 200 for a in answers)
-    fig = at_most("hardening.rss_8x60mib", peak / MB, "MB", 400.0, goal="≤ 400 MB",
-                  body_mb=round(len(body) / MB, 1), senders=senders, seconds=round(took, 1),
-                  rss_before_mb=round(base / MB), sampled_max_mb=round(max(samples, default=0) / MB),
-                  answers=[",".join(map(str, a)) for a in answers], events_stored=stored,
-                  events_expected=20_000 * senders)
+    fig = at_most(
+        "hardening.rss_8x60mib",
+        peak / MB,
+        "MB",
+        400.0,
+        goal="≤ 400 MB",
+        body_mb=round(len(body) / MB, 1),
+        senders=senders,
+        seconds=round(took, 1),
+        rss_before_mb=round(base / MB),
+        sampled_max_mb=round(max(samples, default=0) / MB),
+        answers=[",".join(map(str, a)) for a in answers],
+        events_stored=stored,
+        events_expected=20_000 * senders,
+    )
     if not ok or stored != 20_000 * senders:
         fig.met = False
     return fig

@@ -33,16 +33,47 @@ from .workload import expected_totals
 SERVER_CPU, LOADGEN_CPU = 0, 1
 
 
-def one_run(proto: str, mode: str, *, senders: int, seconds: float, warmup: float,
-            sessions: int = 10_000, extra: tuple[str, ...] = ()) -> dict[str, Any]:
+def one_run(
+    proto: str,
+    mode: str,
+    *,
+    senders: int,
+    seconds: float,
+    warmup: float,
+    sessions: int = 10_000,
+    extra: tuple[str, ...] = (),
+) -> dict[str, Any]:
     """One server + one generator; returns the generator's numbers plus the server's totals."""
-    srv = Child("ingest_server", "--mode", mode, "--proto", proto,
-                *(("--cpu", str(SERVER_CPU)) if SERVER_CPU is not None else ()))
+    srv = Child(
+        "ingest_server",
+        "--mode",
+        mode,
+        "--proto",
+        proto,
+        *(("--cpu", str(SERVER_CPU)) if SERVER_CPU is not None else ()),
+    )
     try:
         hello = srv.read()
-        gen = Child("loadgen", "--proto", proto, "--port", str(hello["port"]), "--server-pid", str(hello["pid"]),
-                    "--cpu", str(LOADGEN_CPU), "--concurrency", str(senders), "--seconds", str(seconds),
-                    "--warmup", str(warmup), "--sessions", str(sessions), *extra)
+        gen = Child(
+            "loadgen",
+            "--proto",
+            proto,
+            "--port",
+            str(hello["port"]),
+            "--server-pid",
+            str(hello["pid"]),
+            "--cpu",
+            str(LOADGEN_CPU),
+            "--concurrency",
+            str(senders),
+            "--seconds",
+            str(seconds),
+            "--warmup",
+            str(warmup),
+            "--sessions",
+            str(sessions),
+            *extra,
+        )
         try:
             res = gen.read()
         finally:
@@ -80,14 +111,23 @@ def verify(mode: str, res: dict[str, Any]) -> str:
 
 
 def _summary(res: dict[str, Any]) -> dict[str, Any]:
-    keep = ("rate", "exports_in_window", "window_s", "loadgen_cpu", "server_cpu", "latency_p50_ms",
-            "latency_p99_ms", "verify")
+    keep = (
+        "rate",
+        "exports_in_window",
+        "window_s",
+        "loadgen_cpu",
+        "server_cpu",
+        "latency_p50_ms",
+        "latency_p99_ms",
+        "verify",
+    )
     out = {k: (round(res[k], 3) if isinstance(res[k], float) else res[k]) for k in keep}
     srv = res["server"]
     out["server_rss_mb"] = round(srv["rss"] / 2**20, 1)
     # CPU µs per acknowledged export, by server thread (whole run, warm-up and drain included)
-    out["cpu_us_per_export_by_thread"] = {name: round(sec / max(srv["exports"], 1) * 1e6)
-                                          for name, sec in srv.get("thread_cpu_s", {}).items() if sec > 0}
+    out["cpu_us_per_export_by_thread"] = {
+        name: round(sec / max(srv["exports"], 1) * 1e6) for name, sec in srv.get("thread_cpu_s", {}).items() if sec > 0
+    }
     if "commits" in srv:
         out["exports_per_commit"] = round(srv["exports"] / max(srv["commits"], 1), 2)
         out["events_stored"] = srv["events"]
@@ -95,8 +135,9 @@ def _summary(res: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def measure(proto: str, *, senders: int = 32, seconds: float = 4.0, warmup: float = 1.0, repeats: int = 2,
-            log=print) -> list[Figure]:
+def measure(
+    proto: str, *, senders: int = 32, seconds: float = 4.0, warmup: float = 1.0, repeats: int = 2, log=print
+) -> list[Figure]:
     """Bare once, then decode and persist alternated ``repeats`` times (ABAB: the machine is
     shared, and alternating spreads other people's load over both sides of the ratio)."""
     extra = ("--channels", "2") if proto == "grpc" else ()
@@ -104,8 +145,10 @@ def measure(proto: str, *, senders: int = 32, seconds: float = 4.0, warmup: floa
     for mode in ["bare"] + ["decode", "persist"] * repeats:
         r = one_run(proto, mode, senders=senders, seconds=seconds, warmup=warmup, extra=extra)
         runs[mode].append(r)
-        log(f"  ingest {proto:4} {mode:7} {r['rate']:8.0f} exports/s  server cpu {r['server_cpu']:.2f}  "
-            f"loadgen cpu {r['loadgen_cpu']:.2f}  verify: {r['verify']}")
+        log(
+            f"  ingest {proto:4} {mode:7} {r['rate']:8.0f} exports/s  server cpu {r['server_cpu']:.2f}  "
+            f"loadgen cpu {r['loadgen_cpu']:.2f}  verify: {r['verify']}"
+        )
 
     def mean(mode: str, key: str) -> float:
         return sum(r[key] for r in runs[mode]) / len(runs[mode])
@@ -118,12 +161,19 @@ def measure(proto: str, *, senders: int = 32, seconds: float = 4.0, warmup: floa
     per = runs["persist"][-1]["server"]
     events_per_export = per["events"] / max(per["exports"], 1)
     fig = at_least(
-        f"ingest.{proto}", per_rate, "exports/s", dec_rate, min_ratio=0.5,
+        f"ingest.{proto}",
+        per_rate,
+        "exports/s",
+        dec_rate,
+        min_ratio=0.5,
         goal="≥ 0.5× decode-only server",
-        events_per_s=round(per_rate * events_per_export), senders=senders,
-        persist_runs=[_summary(r) for r in runs["persist"]], decode_only_runs=[_summary(r) for r in runs["decode"]],
-        verify="ok" if verified("persist") == verified("decode") == "ok" else
-        f"persist: {verified('persist')}; decode: {verified('decode')}",
+        events_per_s=round(per_rate * events_per_export),
+        senders=senders,
+        persist_runs=[_summary(r) for r in runs["persist"]],
+        decode_only_runs=[_summary(r) for r in runs["decode"]],
+        verify="ok"
+        if verified("persist") == verified("decode") == "ok"
+        else f"persist: {verified('persist')}; decode: {verified('decode')}",
     )
     if fig.detail["verify"] != "ok":
         fig.met = False  # a benchmark that loses data is not a result
@@ -131,9 +181,14 @@ def measure(proto: str, *, senders: int = 32, seconds: float = 4.0, warmup: floa
     # still has CPU to spare while the limit is measured.
     gen_cpu = max(r["loadgen_cpu"] for r in runs["decode"])
     gen = at_least(
-        f"ingest.{proto}.loadgen", bare_rate, "exports/s", dec_rate, min_ratio=1.0,
+        f"ingest.{proto}.loadgen",
+        bare_rate,
+        "exports/s",
+        dec_rate,
+        min_ratio=1.0,
         goal="> limit, and < 0.9 core busy in the limit runs",
-        loadgen_cpu_in_limit_runs=round(gen_cpu, 3), bare=_summary(runs["bare"][0]),
+        loadgen_cpu_in_limit_runs=round(gen_cpu, 3),
+        bare=_summary(runs["bare"][0]),
     )
     gen.met = bool(gen.met) and gen_cpu < 0.9 and verified("bare") == "ok"
     return [fig, gen]

@@ -93,7 +93,7 @@ class BareHttp(asyncio.Protocol):
                 if size == 0:
                     return pos
         i = head.find(b"content-length:")
-        n = int(head[i + 15:head.find(b"\r\n", i) if head.find(b"\r\n", i) > 0 else None]) if i >= 0 else 0
+        n = int(head[i + 15 : head.find(b"\r\n", i) if head.find(b"\r\n", i) > 0 else None]) if i >= 0 else 0
         return pos + n if len(buf) >= pos + n else 0
 
 
@@ -134,8 +134,9 @@ async def main(args: argparse.Namespace) -> None:
         Receiver, DecodeOnly = _receiver_classes()
         store = Store(Path(tmp.name) / "bench.db", retention_days=0)
         cls = Receiver if args.mode == "persist" else DecodeOnly
-        receiver = cls(store, grpc_port=0 if args.proto == "grpc" else None,
-                       http_port=0 if args.proto == "http" else None)
+        receiver = cls(
+            store, grpc_port=0 if args.proto == "grpc" else None, http_port=0 if args.proto == "http" else None
+        )
         await receiver.start()
         port = receiver.grpc_port if args.proto == "grpc" else receiver.http_port
     emit({"port": port, "pid": os.getpid()})

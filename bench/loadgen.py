@@ -50,14 +50,21 @@ async def http_sender(port: int) -> tuple[Send, Callable[[], None]]:
     host = f"Host: 127.0.0.1:{port}\r\n".encode()
 
     async def send(signal: str, body: bytes) -> None:
-        writer.write(b"POST /v1/" + signal.encode() + b" HTTP/1.1\r\n" + host +
-                     b"Content-Type: application/x-protobuf\r\nTransfer-Encoding: chunked\r\n"
-                     b"User-Agent: OTel-OTLP-Exporter-JavaScript/0.208.0\r\n\r\n" +
-                     f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n")
+        writer.write(
+            b"POST /v1/"
+            + signal.encode()
+            + b" HTTP/1.1\r\n"
+            + host
+            + b"Content-Type: application/x-protobuf\r\nTransfer-Encoding: chunked\r\n"
+            b"User-Agent: OTel-OTLP-Exporter-JavaScript/0.208.0\r\n\r\n"
+            + f"{len(body):x}\r\n".encode()
+            + body
+            + b"\r\n0\r\n\r\n"
+        )
         head = await reader.readuntil(b"\r\n\r\n")
         status = head[9:12]
         i = head.lower().find(b"content-length:")
-        n = int(head[i + 15:head.find(b"\r\n", i)]) if i >= 0 else 0
+        n = int(head[i + 15 : head.find(b"\r\n", i)]) if i >= 0 else 0
         body_in = await reader.readexactly(n) if n else b""
         if status != b"200":
             raise Failed(f"HTTP {status.decode()}: {body_in[:200]!r}")
@@ -68,8 +75,10 @@ async def http_sender(port: int) -> tuple[Send, Callable[[], None]]:
 def grpc_senders(port: int, channels: int) -> tuple[list[dict[str, Any]], list[Any]]:
     import grpc
 
-    chans = [grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=[("grpc.use_local_subchannel_pool", 1)])
-             for _ in range(channels)]
+    chans = [
+        grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=[("grpc.use_local_subchannel_pool", 1)])
+        for _ in range(channels)
+    ]
     methods = [{sig: ch.unary_unary(f"/{svc}/Export") for sig, svc in SERVICES.items()} for ch in chans]
     return methods, chans
 
@@ -124,6 +133,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         def make(m: dict[str, Any]) -> Send:
             async def send(signal: str, body: bytes) -> None:
                 await m[signal](body, timeout=30)
+
             return send
 
         sends = [make(methods[i % len(methods)]) for i in range(args.concurrency)]

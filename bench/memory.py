@@ -39,8 +39,18 @@ SOAK_EVENTS_PER_S = 500
 
 
 def build(db: Path, events: int, sessions: int) -> dict[str, Any]:
-    child = Child("memory_child", "build", "--db", str(db), "--events", str(events), "--sessions", str(sessions),
-                  "--cpu", str(SERVER_CPU))
+    child = Child(
+        "memory_child",
+        "build",
+        "--db",
+        str(db),
+        "--events",
+        str(events),
+        "--sessions",
+        str(sessions),
+        "--cpu",
+        str(SERVER_CPU),
+    )
     try:
         return child.read()
     finally:
@@ -50,12 +60,22 @@ def build(db: Path, events: int, sessions: int) -> dict[str, Any]:
 def rss_figure(res: dict[str, Any], events: int, sessions: int) -> Figure:
     exp = expected_totals(res["rounds"])
     problems = _compare(res, exp, sessions)
-    fig = at_most("memory.rss_1m_events", res["rss"] / MB, "MB", RSS_BUDGET / MB, goal="≤ 200 MB",
-                  events=res["events"], sessions=res["sessions"],
-                  rss_before_store_mb=round(res["rss_before_store"] / MB, 1),
-                  peak_rss_mb=round(res["peak_rss"] / MB, 1), ingest_s=round(res["ingest_s"], 1),
-                  events_per_s=round(res["events"] / res["ingest_s"]), db_mb=round(res["db_bytes"] / MB),
-                  verify=problems or "ok", target_events=events)
+    fig = at_most(
+        "memory.rss_1m_events",
+        res["rss"] / MB,
+        "MB",
+        RSS_BUDGET / MB,
+        goal="≤ 200 MB",
+        events=res["events"],
+        sessions=res["sessions"],
+        rss_before_store_mb=round(res["rss_before_store"] / MB, 1),
+        peak_rss_mb=round(res["peak_rss"] / MB, 1),
+        ingest_s=round(res["ingest_s"], 1),
+        events_per_s=round(res["events"] / res["ingest_s"]),
+        db_mb=round(res["db_bytes"] / MB),
+        verify=problems or "ok",
+        target_events=events,
+    )
     if problems:
         fig.met = False
     return fig
@@ -87,11 +107,20 @@ def restart(db: Path, built: dict[str, Any], sessions: int, runs: int = 3) -> Fi
             child.wait(120)
     best = sorted(results, key=lambda r: r["total_s"])[len(results) // 2]  # the median run
     problems = _compare(best, exp, sessions)
-    fig = at_most("restart.1m_events", best["total_s"], "s", RESTART_BUDGET_S, goal="≤ 2 s",
-                  open_s=round(best["open_s"], 3), first_snapshot_s=round(best["snapshot_s"], 3),
-                  import_s=round(best["import_s"], 3), rss_mb=round(best["rss"] / MB, 1),
-                  all_runs_s=[round(r["total_s"], 3) for r in results], events=best["events"],
-                  verify=problems or "ok")
+    fig = at_most(
+        "restart.1m_events",
+        best["total_s"],
+        "s",
+        RESTART_BUDGET_S,
+        goal="≤ 2 s",
+        open_s=round(best["open_s"], 3),
+        first_snapshot_s=round(best["snapshot_s"], 3),
+        import_s=round(best["import_s"], 3),
+        rss_mb=round(best["rss"] / MB, 1),
+        all_runs_s=[round(r["total_s"], 3) for r in results],
+        events=best["events"],
+        verify=problems or "ok",
+    )
     if problems:
         fig.met = False
     return fig
@@ -111,10 +140,27 @@ def soak(seconds: float, log=print, sessions: int = 200) -> Figure:
     try:
         hello = srv.read()
         pid = hello["pid"]
-        gen = Child("loadgen", "--proto", "grpc", "--port", str(hello["port"]), "--server-pid", str(pid),
-                    "--cpu", str(LOADGEN_CPU), "--concurrency", "8", "--warmup", str(warmup),
-                    "--seconds", str(seconds - warmup), "--sessions", str(sessions),
-                    "--rounds-per-second", f"{rounds_per_s:.4f}")
+        gen = Child(
+            "loadgen",
+            "--proto",
+            "grpc",
+            "--port",
+            str(hello["port"]),
+            "--server-pid",
+            str(pid),
+            "--cpu",
+            str(LOADGEN_CPU),
+            "--concurrency",
+            "8",
+            "--warmup",
+            str(warmup),
+            "--seconds",
+            str(seconds - warmup),
+            "--sessions",
+            str(sessions),
+            "--rounds-per-second",
+            f"{rounds_per_s:.4f}",
+        )
         samples: list[tuple[float, int]] = []
         t0 = time.monotonic()
         while gen.proc.poll() is None:
@@ -136,15 +182,31 @@ def soak(seconds: float, log=print, sessions: int = 200) -> Figure:
     events_per_s = res["rate"] * exp["events"] / max(exp["exports"], 1)
     problems = [] if not res["errors"] else [res["errors"][0]]
     if rep["events"] != exp["events"] or rep["points"] != exp["points"]:
-        problems.append(f"stored {rep['events']} events / {rep['points']} points, "
-                        f"expected {exp['events']:.0f} / {exp['points']:.0f}")
-    log(f"  soak {seconds:.0f} s at {events_per_s:.0f} events/s: RSS {start / MB:.1f} -> {end / MB:.1f} MB "
-        f"({growth:+.1f} %)")
-    fig = at_most("memory.soak_growth", growth, "%", 5.0, goal="≤ 5 % growth",
-                  seconds=seconds, warmup_s=warmup, events_per_s=round(events_per_s), sessions=sessions,
-                  rss_start_mb=round(start / MB, 1), rss_end_mb=round(end / MB, 1),
-                  rss_max_mb=round(max(measured) / MB, 1), server_cpu=round(res["server_cpu"], 3),
-                  rss_every_10s_mb=[round(r / MB, 1) for t, r in samples[::10]], verify="; ".join(problems) or "ok")
+        problems.append(
+            f"stored {rep['events']} events / {rep['points']} points, "
+            f"expected {exp['events']:.0f} / {exp['points']:.0f}"
+        )
+    log(
+        f"  soak {seconds:.0f} s at {events_per_s:.0f} events/s: RSS {start / MB:.1f} -> {end / MB:.1f} MB "
+        f"({growth:+.1f} %)"
+    )
+    fig = at_most(
+        "memory.soak_growth",
+        growth,
+        "%",
+        5.0,
+        goal="≤ 5 % growth",
+        seconds=seconds,
+        warmup_s=warmup,
+        events_per_s=round(events_per_s),
+        sessions=sessions,
+        rss_start_mb=round(start / MB, 1),
+        rss_end_mb=round(end / MB, 1),
+        rss_max_mb=round(max(measured) / MB, 1),
+        server_cpu=round(res["server_cpu"], 3),
+        rss_every_10s_mb=[round(r / MB, 1) for t, r in samples[::10]],
+        verify="; ".join(problems) or "ok",
+    )
     if problems:
         fig.met = False
     return fig

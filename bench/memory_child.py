@@ -24,8 +24,14 @@ from .proc import emit, pin, rss_bytes
 
 def _import_app_modules() -> list[str]:
     loaded = []
-    for mod in ("textual.app", "textual.widgets", "ccmon.ingest.receiver", "ccmon.ingest.grpc_server",
-                "ccmon.ingest.http_server", "ccmon.views.app"):
+    for mod in (
+        "textual.app",
+        "textual.widgets",
+        "ccmon.ingest.receiver",
+        "ccmon.ingest.grpc_server",
+        "ccmon.ingest.http_server",
+        "ccmon.views.app",
+    ):
         try:
             __import__(mod)
             loaded.append(mod)
@@ -84,8 +90,14 @@ def reopen(args: argparse.Namespace) -> dict[str, Any]:
     t1 = time.perf_counter()
     snap = store.snapshot()
     t2 = time.perf_counter()
-    out = {"open_s": t1 - t0, "snapshot_s": t2 - t1, "total_s": t2 - t0, "import_s": t0 - t_import,
-           "rss": rss_bytes(), **_totals(store, snap)}
+    out = {
+        "open_s": t1 - t0,
+        "snapshot_s": t2 - t1,
+        "total_s": t2 - t0,
+        "import_s": t0 - t_import,
+        "rss": rss_bytes(),
+        **_totals(store, snap),
+    }
     store.close()
     return out
 

@@ -37,7 +37,7 @@ def thread_cpu_seconds(pid: int | None = None) -> dict[str, float]:
                 raw = f.read()
         except OSError:
             continue
-        name = py_names.get(int(tid)) or raw[raw.index("(") + 1:raw.rindex(")")]
+        name = py_names.get(int(tid)) or raw[raw.index("(") + 1 : raw.rindex(")")]
         fields = raw.rsplit(")", 1)[1].split()
         out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / _TICK
     return out
@@ -68,9 +68,15 @@ class Child:
     """``python -m bench.<module> args`` with JSON lines on stdin/stdout."""
 
     def __init__(self, module: str, *args: str) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", f"bench.{module}", *args], cwd=ROOT,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True, env=env())
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", f"bench.{module}", *args],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env(),
+        )
 
     @property
     def pid(self) -> int:

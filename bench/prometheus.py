@@ -61,15 +61,27 @@ def sessions_series(n: int, now_s: float) -> tuple[list[tuple[dict[str, str], li
         length = rng.randint(5, 40)
         last = end_min - rng.randint(0, 55 - length)
         minutes = range(last - length + 1, last + 1)
-        std = {"job": "claude-code", "session_id": f"prom-session-{i:05d}", "user_email": f"user{i % 37}@example.com",
-               "organization_id": "org-bench", "user_account_uuid": f"acc-{i % 37:04d}",
-               "terminal_type": ("vscode", "tmux", "cursor")[i % 3]}
+        std = {
+            "job": "claude-code",
+            "session_id": f"prom-session-{i:05d}",
+            "user_email": f"user{i % 37}@example.com",
+            "organization_id": "org-bench",
+            "user_account_uuid": f"acc-{i % 37:04d}",
+            "terminal_type": ("vscode", "tmux", "cursor")[i % 3],
+        }
         models = MODELS[: 1 + i % 2]
         rates = {m: rng.uniform(0.005, 0.05) for m in models}
 
         # minutes and std bound as defaults: this session's, not whatever the loop holds later
-        def counter(name: str, labels: dict[str, str], per_min: float, integer: bool = False, *,
-                    minutes: range = minutes, std: dict[str, str] = std) -> float:
+        def counter(
+            name: str,
+            labels: dict[str, str],
+            per_min: float,
+            integer: bool = False,
+            *,
+            minutes: range = minutes,
+            std: dict[str, str] = std,
+        ) -> float:
             samples = []
             for k, m in enumerate(minutes, 1):
                 v = per_min * k
@@ -87,10 +99,17 @@ def sessions_series(n: int, now_s: float) -> tuple[list[tuple[dict[str, str], li
         counter("claude_code_active_time_seconds_total", {"type": "cli"}, 30.0)
         counter("claude_code_lines_of_code_count_total", {"type": "added"}, 9.0, True)
         counter("claude_code_lines_of_code_count_total", {"type": "removed"}, 3.0, True)
-        for tool, lang, dec in (("Edit", "Python", "accept"), ("Write", "Markdown", "accept"),
-                                ("Edit", "Python", "reject")):
-            counter("claude_code_code_edit_tool_decision_total",
-                    {"tool_name": tool, "decision": dec, "source": "config", "language": lang}, 0.5, True)
+        for tool, lang, dec in (
+            ("Edit", "Python", "accept"),
+            ("Write", "Markdown", "accept"),
+            ("Edit", "Python", "reject"),
+        ):
+            counter(
+                "claude_code_code_edit_tool_decision_total",
+                {"tool_name": tool, "decision": dec, "source": "config", "language": lang},
+                0.5,
+                True,
+            )
         if i % 4 == 0:
             counter("claude_code_commit_count_total", {}, 0.1, True)
     return out, total_cost
@@ -105,9 +124,16 @@ class Prometheus:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(Path(self.dir.name) / "prometheus.log", "w")
         self.proc = subprocess.Popen(
-            [binary, f"--config.file={cfg}", f"--storage.tsdb.path={self.dir.name}/data",
-             f"--web.listen-address=127.0.0.1:{self.port}", "--web.enable-remote-write-receiver"],
-            stdout=self.log, stderr=subprocess.STDOUT)
+            [
+                binary,
+                f"--config.file={cfg}",
+                f"--storage.tsdb.path={self.dir.name}/data",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--web.enable-remote-write-receiver",
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -161,8 +187,15 @@ async def _polls(url: str, n: int, timeout_s: float | None = None) -> dict[str, 
         snap = source.snapshot()
     finally:
         await source.stop()
-    return {"times": times, "queries": queries, "errors": errors, "sessions": len(snap.sessions),
-            "cost": snap.cost_total, "interval": source.config.interval_s, "timeout": source.config.timeout_s}
+    return {
+        "times": times,
+        "queries": queries,
+        "errors": errors,
+        "sessions": len(snap.sessions),
+        "cost": snap.cost_total,
+        "interval": source.config.interval_s,
+        "timeout": source.config.timeout_s,
+    }
 
 
 def measure(sessions: int = 1000, polls: int = 5, log=print) -> list[Figure]:
@@ -180,7 +213,7 @@ def measure(sessions: int = 1000, polls: int = 5, log=print) -> list[Figure]:
         series, total_cost = sessions_series(sessions, time.time())
         t0 = time.perf_counter()
         for i in range(0, len(series), 1000):
-            status, body = remote_write(prom.url, series[i:i + 1000])
+            status, body = remote_write(prom.url, series[i : i + 1000])
             if status != 204:
                 raise RuntimeError(f"remote write refused: {status} {body[:300]}")
         push_s = time.perf_counter() - t0
@@ -202,22 +235,47 @@ def measure(sessions: int = 1000, polls: int = 5, log=print) -> list[Figure]:
     if not math.isclose(res["cost"], total_cost, rel_tol=1e-6):
         problems.append(f"cost {res['cost']!r} shown, {total_cost!r} pushed")
     v = statistics.median(steady) if steady else None
-    log(f"  prometheus: {len(series)} series, first poll {res['times'][0] * 1000:.0f} ms, steady "
-        f"{(v or 0) * 1000:.0f} ms, {res['queries'][-1]} queries/poll")
+    log(
+        f"  prometheus: {len(series)} series, first poll {res['times'][0] * 1000:.0f} ms, steady "
+        f"{(v or 0) * 1000:.0f} ms, {res['queries'][-1]} queries/poll"
+    )
     extra: dict[str, Any] = {}
     if first_error:
-        extra = {"first_poll_with_default_timeout": f"failed after {failed_s:.1f} s: {first_error}",
-                 "default_timeout_s": default_timeout}
-    poll = at_most("prometheus.poll", v, "s", res["interval"], goal="< poll interval (no goal in the issue)",
-                   first_poll_s=round(res["times"][0], 3), steady_polls_s=[round(t, 3) for t in steady],
-                   series=len(series), sessions=sessions, push_s=round(push_s, 2), **extra,
-                   verify="; ".join(problems) or "ok")
-    first = at_most("prometheus.first_poll", res["times"][0], "s", default_timeout,
-                    goal="< the source's request timeout (no goal in the issue)", **extra)
+        extra = {
+            "first_poll_with_default_timeout": f"failed after {failed_s:.1f} s: {first_error}",
+            "default_timeout_s": default_timeout,
+        }
+    poll = at_most(
+        "prometheus.poll",
+        v,
+        "s",
+        res["interval"],
+        goal="< poll interval (no goal in the issue)",
+        first_poll_s=round(res["times"][0], 3),
+        steady_polls_s=[round(t, 3) for t in steady],
+        series=len(series),
+        sessions=sessions,
+        push_s=round(push_s, 2),
+        **extra,
+        verify="; ".join(problems) or "ok",
+    )
+    first = at_most(
+        "prometheus.first_poll",
+        res["times"][0],
+        "s",
+        default_timeout,
+        goal="< the source's request timeout (no goal in the issue)",
+        **extra,
+    )
     if problems:
         poll.met = False
     if first_error:
         first.met = False  # the CLI's own source never got its first poll through
-    queries = info("prometheus.queries_per_poll", res["queries"][-1], "queries",
-                   goal="fixed, independent of sessions (no goal in the issue)", per_poll=res["queries"])
+    queries = info(
+        "prometheus.queries_per_poll",
+        res["queries"][-1],
+        "queries",
+        goal="fixed, independent of sessions (no goal in the issue)",
+        per_poll=res["queries"],
+    )
     return [poll, first, queries]

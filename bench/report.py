@@ -43,18 +43,21 @@ def machine() -> dict[str, Any]:
     versions["sqlite"] = sqlite3.sqlite_version
     prom = ""
     try:
-        prom = subprocess.run(["prometheus", "--version"], capture_output=True, text=True,
-                              timeout=10).stdout.split("\n")[0]
+        prom = subprocess.run(["prometheus", "--version"], capture_output=True, text=True, timeout=10).stdout.split(
+            "\n"
+        )[0]
     except (OSError, subprocess.SubprocessError):
         pass
     if prom:
         versions["prometheus"] = prom.replace("prometheus, version ", "").split(" ")[0]
     commit = ""
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT,
-                                timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "ccmon"], capture_output=True, text=True,
-                               cwd=ROOT, timeout=10).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "ccmon"], capture_output=True, text=True, cwd=ROOT, timeout=10
+        ).stdout.strip()
         if dirty:
             commit += " + uncommitted changes in ccmon/"
     except (OSError, subprocess.SubprocessError):
@@ -118,21 +121,23 @@ def update_readme(mach: dict[str, Any], figures: list[Figure], options: dict[str
     readme = HERE / "README.md"
     text = readme.read_text() if readme.exists() else f"# ccmon benchmarks\n\n{BEGIN}\n{END}\n"
     v = mach["versions"]
-    block = "\n".join([
-        BEGIN,
-        f"Last full run: {mach['date']}, {took_s / 60:.1f} min, ccmon {mach['ccmon_commit']}, "
-        f"soak {options['soak_seconds']:g} s.",
-        "",
-        f"Machine: {mach['cpu']}, {mach['cores']} cores, {mach['memory']} RAM; {mach['python']}; {mach['os']}; "
-        + ", ".join(f"{k} {val}" for k, val in v.items())
-        + f". Load average {mach['loadavg_start']:.2f} at the start, {mach.get('loadavg_end', 0):.2f} at the end "
-        "(the machine is shared: ratios are measured side by side for that reason).",
-        "",
-        table_markdown(figures),
-        "",
-        "Every number with its details (CPU use, checks, baselines): `bench/results/latest.json`.",
-        END,
-    ])
+    block = "\n".join(
+        [
+            BEGIN,
+            f"Last full run: {mach['date']}, {took_s / 60:.1f} min, ccmon {mach['ccmon_commit']}, "
+            f"soak {options['soak_seconds']:g} s.",
+            "",
+            f"Machine: {mach['cpu']}, {mach['cores']} cores, {mach['memory']} RAM; {mach['python']}; {mach['os']}; "
+            + ", ".join(f"{k} {val}" for k, val in v.items())
+            + f". Load average {mach['loadavg_start']:.2f} at the start, {mach.get('loadavg_end', 0):.2f} at the end "
+            "(the machine is shared: ratios are measured side by side for that reason).",
+            "",
+            table_markdown(figures),
+            "",
+            "Every number with its details (CPU use, checks, baselines): `bench/results/latest.json`.",
+            END,
+        ]
+    )
     if BEGIN in text and END in text:
         pre, rest = text.split(BEGIN, 1)
         post = rest.split(END, 1)[1]

@@ -45,8 +45,7 @@ def _ccmon() -> list[str]:
 
 def _wall(cmd: list[str], stdin: bytes, e: dict[str, str]) -> float:
     t0 = time.perf_counter()
-    subprocess.run(cmd, input=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=e, cwd=ROOT,
-                   timeout=30)
+    subprocess.run(cmd, input=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=e, cwd=ROOT, timeout=30)
     return time.perf_counter() - t0
 
 
@@ -91,12 +90,23 @@ def _figure(name: str, times: dict[str, list[float]], log, **detail) -> Figure:
         extra = f", ccusage statusline median {statistics.median(times['ccusage']) * 1000:.0f} ms"
     else:
         detail["ccusage_statusline"] = "not installed"
-    log(f"  {name}: p95 {p95 * 1000:.0f} ms, median {med * 1000:.0f} ms "
-        f"(python -c pass median {statistics.median(p) * 1000:.0f} ms{extra})")
-    return at_most(name, p95, "s", GOAL_S, goal="p95 ≤ 80 ms", median_s=round(med, 4),
-                   over_python_median_s=round(med - statistics.median(p), 4),
-                   python_c_pass_median_s=round(statistics.median(p), 4), python_c_pass_p95_s=round(_p95(p), 4),
-                   runs=len(c), **detail)
+    log(
+        f"  {name}: p95 {p95 * 1000:.0f} ms, median {med * 1000:.0f} ms "
+        f"(python -c pass median {statistics.median(p) * 1000:.0f} ms{extra})"
+    )
+    return at_most(
+        name,
+        p95,
+        "s",
+        GOAL_S,
+        goal="p95 ≤ 80 ms",
+        median_s=round(med, 4),
+        over_python_median_s=round(med - statistics.median(p), 4),
+        python_c_pass_median_s=round(statistics.median(p), 4),
+        python_c_pass_p95_s=round(_p95(p), 4),
+        runs=len(c),
+        **detail,
+    )
 
 
 def measure(runs: int = 40, log=print) -> list[Figure]:
@@ -121,9 +131,27 @@ def measure(runs: int = 40, log=print) -> list[Figure]:
         store = Store(db, retention_days=0)
         ingest_capture(store, "2.1.330", "grpc/all")
         store.close()
-        srv = subprocess.Popen([sys.executable, "-m", "ccmon", "serve", "--db", str(db), "--grpc-port", "0",
-                                "--http-port", "0", "--retention-days", "0"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=env(), cwd=ROOT)
+        srv = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "ccmon",
+                "serve",
+                "--db",
+                str(db),
+                "--grpc-port",
+                "0",
+                "--http-port",
+                "0",
+                "--retention-days",
+                "0",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env(),
+            cwd=ROOT,
+        )
         try:
             banner = srv.stdout.readline()
             m = re.search(r"http [\d.]+:(\d+)", banner)

@@ -23,8 +23,11 @@ from typing import Any
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 # Delta-temporality captures of one session each (the CLI's default shape), both CLI versions.
-CONVERSATIONS = tuple(f"{v}/grpc/{name}" for v in ("2.1.197", "2.1.330")
-                      for name in ("all", "interactive", "commit_default_intervals", "write_hold_delta"))
+CONVERSATIONS = tuple(
+    f"{v}/grpc/{name}"
+    for v in ("2.1.197", "2.1.330")
+    for name in ("all", "interactive", "commit_default_intervals", "write_hold_delta")
+)
 SESSION_LEN = 36  # a UUID's length: the captured ids are UUIDs, so sentinel and value match
 _SESSION_SENTINEL = b"S" * SESSION_LEN
 _TS_BASE = 0x7A5E5E5E00000000  # sentinel timestamps: _TS_BASE + index, unlikely anywhere else
@@ -156,8 +159,7 @@ def _split(signal: str, body: bytes, stamps: list[int], t0: int) -> Template:
 class Workload:
     """Round ``r`` -> the list of (signal, body) one CLI session would send."""
 
-    def __init__(self, tag: str, sessions: int, base_ns: int,
-                 conversations: tuple[str, ...] = CONVERSATIONS) -> None:
+    def __init__(self, tag: str, sessions: int, base_ns: int, conversations: tuple[str, ...] = CONVERSATIONS) -> None:
         self.tag = tag
         self.sessions = sessions
         self.base_ns = base_ns

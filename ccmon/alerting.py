@@ -25,8 +25,15 @@ Sink = Callable[[Alert], None]
 
 
 class Watcher:
-    def __init__(self, cfg: Config, db_path, *, clock: Callable[[], int] = time.time_ns,
-                 busy_s: float = 1.0, idle_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        cfg: Config,
+        db_path,
+        *,
+        clock: Callable[[], int] = time.time_ns,
+        busy_s: float = 1.0,
+        idle_s: float = 30.0,
+    ) -> None:
         self.cfg = cfg
         self.db_path = db_path
         self.clock = clock
@@ -77,8 +84,9 @@ class Watcher:
             spend.feed_recent(self._conn, self.engine, now_ns, self._index)
         if not self.cfg.budgets.any():
             return []
-        return evaluate(self.cfg.budgets, spend.read_spend(self._conn, self.cfg.budgets, now_ns, index=self._index),
-                        now_ns)
+        return evaluate(
+            self.cfg.budgets, spend.read_spend(self._conn, self.cfg.budgets, now_ns, index=self._index), now_ns
+        )
 
     async def evaluate(self, prime: bool = False) -> list[Alert]:
         now = self.clock()

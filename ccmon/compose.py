@@ -16,8 +16,10 @@ import sys
 from . import __version__
 from .errors import CcmonError
 
-LOST_WHILE_CLOSED = ("this dashboard was the receiver: whatever Claude Code exports while no ccmon runs is "
-                     "lost for good. To keep capturing all day: ccmon service install (or ccmon serve &)")
+LOST_WHILE_CLOSED = (
+    "this dashboard was the receiver: whatever Claude Code exports while no ccmon runs is "
+    "lost for good. To keep capturing all day: ccmon service install (or ccmon serve &)"
+)
 
 
 def open_store(args: argparse.Namespace, *, load: bool = True):
@@ -40,8 +42,11 @@ def _is_loopback(bind: str) -> bool:
 
 def _warn_if_public(bind: str) -> None:
     if not _is_loopback(bind):
-        print(f"ccmon: warning: listening on {bind}, not loopback: anyone who can reach this "
-              "machine can send telemetry to it", file=sys.stderr)
+        print(
+            f"ccmon: warning: listening on {bind}, not loopback: anyone who can reach this "
+            "machine can send telemetry to it",
+            file=sys.stderr,
+        )
 
 
 def own_db(args: argparse.Namespace, kind: str):
@@ -85,16 +90,25 @@ def security(args: argparse.Namespace):
     if bool(cert) != bool(key):
         raise CcmonError("--tls-cert and --tls-key go together", 2)
     if token is None and not _is_loopback(args.bind) and not getattr(args, "allow_unauthenticated", False):
-        raise CcmonError(f"--bind {args.bind} is not loopback: anyone who can reach it could write to ccmon. "
-                         "Set a token (--token or CCMON_TOKEN), or add --allow-unauthenticated", 2)
+        raise CcmonError(
+            f"--bind {args.bind} is not loopback: anyone who can reach it could write to ccmon. "
+            "Set a token (--token or CCMON_TOKEN), or add --allow-unauthenticated",
+            2,
+        )
     return Security(token=token, tls_cert=cert, tls_key=key)
 
 
 def make_receiver(args: argparse.Namespace, store, sec):
     from .ingest.receiver import Receiver
 
-    return Receiver(store, bind=args.bind, grpc_port=args.grpc_port, http_port=args.http_port,
-                    security=sec, max_connections=getattr(args, "max_connections", None))
+    return Receiver(
+        store,
+        bind=args.bind,
+        grpc_port=args.grpc_port,
+        http_port=args.http_port,
+        security=sec,
+        max_connections=getattr(args, "max_connections", None),
+    )
 
 
 def _log_to_stderr() -> None:

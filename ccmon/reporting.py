@@ -25,9 +25,11 @@ def _warn_if_nothing_receives(path: str, conn: sqlite3.Connection) -> None:
         return
     age_min = (time.time_ns() - newest) // 60_000_000_000
     age = f"{age_min // 1440} d" if age_min >= 2880 else f"{age_min // 60} h" if age_min >= 120 else f"{age_min} min"
-    print(f"ccmon: note: the newest data is {age} old and no ccmon receiver is running on {path}: whatever "
-          "Claude Code exported meanwhile was refused and is lost. Keep one running: ccmon service install",
-          file=sys.stderr)
+    print(
+        f"ccmon: note: the newest data is {age} old and no ccmon receiver is running on {path}: whatever "
+        "Claude Code exported meanwhile was refused and is lost. Keep one running: ccmon service install",
+        file=sys.stderr,
+    )
 
 
 def report(args: argparse.Namespace) -> int:
@@ -65,8 +67,9 @@ def report(args: argparse.Namespace) -> int:
             _warn_if_nothing_receives(args.db, conn)
             conn.close()
         except FileNotFoundError:
-            raise CcmonError(f"no ccmon database at {args.db}: run `ccmon` or `ccmon serve` first, "
-                             "or pass --db") from None
+            raise CcmonError(
+                f"no ccmon database at {args.db}: run `ccmon` or `ccmon serve` first, or pass --db"
+            ) from None
         except sqlite3.Error as exc:
             raise CcmonError(f"cannot read {args.db}: {exc}") from None
         snap = built.aggs.snapshot(0, SourceStatus(kind="otlp", where=str(args.db)))

@@ -26,11 +26,19 @@ FIXED_NS = 1_795_463_910_000_000_000
 # A busy-looking day for the screenshots: both CLI versions, interactive and headless runs,
 # errors, prompts with resource attributes (team, department).
 SHOWCASE = (  # in the order they were recorded, as a live dashboard would have received them
-    ("2.1.197", "grpc/all"), ("2.1.197", "grpc/all_prompts_resattrs"), ("2.1.197", "grpc/error400"),
-    ("2.1.197", "grpc/continue"), ("2.1.197", "grpc/interactive"),
-    ("2.1.330", "grpc/text"), ("2.1.330", "grpc/all"), ("2.1.330", "grpc/write_hold_delta"),
-    ("2.1.330", "grpc/commit_default_intervals"), ("2.1.330", "grpc/all_prompts_resattrs"),
-    ("2.1.330", "grpc/error529_retried"), ("2.1.330", "grpc/error400_twice"), ("2.1.330", "grpc/interactive"),
+    ("2.1.197", "grpc/all"),
+    ("2.1.197", "grpc/all_prompts_resattrs"),
+    ("2.1.197", "grpc/error400"),
+    ("2.1.197", "grpc/continue"),
+    ("2.1.197", "grpc/interactive"),
+    ("2.1.330", "grpc/text"),
+    ("2.1.330", "grpc/all"),
+    ("2.1.330", "grpc/write_hold_delta"),
+    ("2.1.330", "grpc/commit_default_intervals"),
+    ("2.1.330", "grpc/all_prompts_resattrs"),
+    ("2.1.330", "grpc/error529_retried"),
+    ("2.1.330", "grpc/error400_twice"),
+    ("2.1.330", "grpc/interactive"),
     ("2.1.330", "grpc/interactive_exit_flush"),
 )
 
@@ -61,8 +69,9 @@ class StoreSource:
     """A ``Source`` over a prepared store with a fixed description and nothing to start: the
     screenshots show the same text on every machine."""
 
-    def __init__(self, store: Store, where: str = "grpc 127.0.0.1:4317, http 127.0.0.1:4318",
-                 stats: ReceiverStats | None = None) -> None:
+    def __init__(
+        self, store: Store, where: str = "grpc 127.0.0.1:4317, http 127.0.0.1:4318", stats: ReceiverStats | None = None
+    ) -> None:
         self.store = store
         store.where = where
         self.stats = stats or getattr(store, "test_stats", None) or ReceiverStats(store.clock)
@@ -91,8 +100,9 @@ class StoreSource:
 
     async def session_detail(self, key: str):
         events = self.store.session_events(key, 5000)
-        return build_detail(key, events, self.store.session_cost_points(key), 5000,
-                            self.store.session_interactions(key))
+        return build_detail(
+            key, events, self.store.session_cost_points(key), 5000, self.store.session_interactions(key)
+        )
 
 
 def fixed_store(path: Path, *folders: tuple[str, str]) -> Store:
@@ -121,8 +131,15 @@ def utc():
 
 def screen_text(app) -> str:
     """What the terminal would show, as plain text (control codes would survive here too)."""
-    console = Console(width=app.size.width, height=app.size.height, file=io.StringIO(), force_terminal=True,
-                      color_system="truecolor", record=True, legacy_windows=False)
+    console = Console(
+        width=app.size.width,
+        height=app.size.height,
+        file=io.StringIO(),
+        force_terminal=True,
+        color_system="truecolor",
+        record=True,
+        legacy_windows=False,
+    )
     console.print(app.screen._compositor.render_update(full=True))
     return console.export_text(styles=False)
 
@@ -131,8 +148,8 @@ def pane_lines(app, selector: str) -> list[str]:
     """The screen lines a widget covers, its side borders stripped and runs of spaces made one,
     so assertions read like the pane does (``"Total $0.2367 today $0.2367"``)."""
     region = app.screen.query_one(selector).region
-    lines = screen_text(app).splitlines()[region.y:region.bottom]
-    return [" ".join(line[region.x:region.right].strip().strip("│").split()) for line in lines]
+    lines = screen_text(app).splitlines()[region.y : region.bottom]
+    return [" ".join(line[region.x : region.right].strip().strip("│").split()) for line in lines]
 
 
 async def wait_for(pilot, predicate, what: str, timeout: float = 30.0) -> None:
@@ -153,8 +170,11 @@ async def started(pilot, app) -> None:
 async def caught_up(pilot, app) -> None:
     """Wait until the app shows everything its source has (a tick refreshed after the last
     change), then until the screen has been redrawn."""
-    await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.version == app.source.version,
-                   "the app to catch up with its source")
+    await wait_for(
+        pilot,
+        lambda: app.snapshot is not None and app.snapshot.version == app.source.version,
+        "the app to catch up with its source",
+    )
     await pilot.pause()
 
 

@@ -83,9 +83,20 @@ class Session:
         self.events.append((t, name, {"session.id": self.sid, "event.sequence": self.seq, **self.common, **attrs}))
         self.seq += 1
 
-    def request(self, t: int, prompt: str, cost: float, *, tokens=(100, 50, 1000, 200), cw5=None, cw1h=None,
-                model: str = "claude-opus-5-5", metric: bool = True, metric_attrs: dict | None = None,
-                **attrs: Any) -> None:
+    def request(
+        self,
+        t: int,
+        prompt: str,
+        cost: float,
+        *,
+        tokens=(100, 50, 1000, 200),
+        cw5=None,
+        cw1h=None,
+        model: str = "claude-opus-5-5",
+        metric: bool = True,
+        metric_attrs: dict | None = None,
+        **attrs: Any,
+    ) -> None:
         """An api_request event and, unless ``metric`` is False, the cost.usage and token.usage
         points Claude Code would export for it."""
         inp, out, cr, cw = tokens
@@ -94,9 +105,23 @@ class Session:
             extra["cache_creation_5m_tokens"] = cw5
         if cw1h is not None:
             extra["cache_creation_1h_tokens"] = cw1h
-        self.event(t, "api_request", **{"prompt.id": prompt, "model": model, "input_tokens": inp, "output_tokens": out,
-                                        "cache_read_tokens": cr, "cache_creation_tokens": cw, "cost_usd": cost,
-                                        "duration_ms": 1000, "ttft_ms": 300, **extra, **attrs})
+        self.event(
+            t,
+            "api_request",
+            **{
+                "prompt.id": prompt,
+                "model": model,
+                "input_tokens": inp,
+                "output_tokens": out,
+                "cache_read_tokens": cr,
+                "cache_creation_tokens": cw,
+                "cost_usd": cost,
+                "duration_ms": 1000,
+                "ttft_ms": 300,
+                **extra,
+                **attrs,
+            },
+        )
         if metric:
             mattrs = {"session.id": self.sid, "model": model, **self.common, **(metric_attrs or {})}
             for k in ("query_source", "effort", "agent.name", "skill.name", "plugin.name", "mcp_server.name"):

@@ -53,8 +53,11 @@ def capture(version: str, folder: str) -> list[Export]:
         if not m:
             continue
         n = int(m.group(1))
-        out.append(Export(n, m.group(3), f.read_bytes(), m.group(4) == "json",
-                          meta.get(n, {}).get("content_encoding") == "gzip"))
+        out.append(
+            Export(
+                n, m.group(3), f.read_bytes(), m.group(4) == "json", meta.get(n, {}).get("content_encoding") == "gzip"
+            )
+        )
     if not out:
         raise FileNotFoundError(f"no capture at {root}")
     return out
@@ -81,28 +84,41 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def grpc_export(port: int, signal: str, body: bytes, *, compression: grpc.Compression | None = None,
-                timeout: float = 10.0) -> bytes:
+def grpc_export(
+    port: int, signal: str, body: bytes, *, compression: grpc.Compression | None = None, timeout: float = 10.0
+) -> bytes:
     with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
         call = ch.unary_unary(f"/{SERVICES[signal]}/Export")
         return call(body, timeout=timeout, compression=compression)
 
 
-def http_export(port: int, signal: str, body: bytes, *, json_body: bool = False, gzip_body: bool = False,
-                chunked: bool = False, timeout: float = 10.0,
-                content_type: str | None = None) -> tuple[int, dict, bytes]:
+def http_export(
+    port: int,
+    signal: str,
+    body: bytes,
+    *,
+    json_body: bool = False,
+    gzip_body: bool = False,
+    chunked: bool = False,
+    timeout: float = 10.0,
+    content_type: str | None = None,
+) -> tuple[int, dict, bytes]:
     """POST one export over a raw socket, framed exactly as asked (Content-Length or chunked)."""
     payload = gzip.compress(body) if gzip_body else body
     ctype = content_type or ("application/json" if json_body else "application/x-protobuf")
-    head = [f"POST /v1/{signal} HTTP/1.1", f"Host: 127.0.0.1:{port}", f"Content-Type: {ctype}",
-            "User-Agent: OTel-OTLP-Exporter-JavaScript/0.208.0"]
+    head = [
+        f"POST /v1/{signal} HTTP/1.1",
+        f"Host: 127.0.0.1:{port}",
+        f"Content-Type: {ctype}",
+        "User-Agent: OTel-OTLP-Exporter-JavaScript/0.208.0",
+    ]
     if gzip_body:
         head.append("Content-Encoding: gzip")
     if chunked:
         head.append("Transfer-Encoding: chunked")
         framed = b""
         for i in range(0, len(payload), 1000):  # several chunks, as a streaming client sends
-            part = payload[i:i + 1000]
+            part = payload[i : i + 1000]
             framed += f"{len(part):x}\r\n".encode() + part + b"\r\n"
         framed += b"0\r\n\r\n"
     else:
@@ -139,8 +155,14 @@ def replay(port_grpc: int | None, port_http: int | None, exports: list[Export], 
             grpc_export(port_grpc, e.signal, e.body)
             continue
         assert port_http is not None
-        status, _, body = http_export(port_http, e.signal, e.body, json_body=e.json,
-                                      gzip_body=e.gzip or how == "http-gzip", chunked=how == "http-chunked")
+        status, _, body = http_export(
+            port_http,
+            e.signal,
+            e.body,
+            json_body=e.json,
+            gzip_body=e.gzip or how == "http-gzip",
+            chunked=how == "http-chunked",
+        )
         assert status == 200, (status, body)
 
 
@@ -153,9 +175,24 @@ class ServeProcess:
         self.http_port = free_port()
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ccmon", "serve", "--db", str(db), "--grpc-port", str(self.grpc_port),
-             "--http-port", str(self.http_port), *extra],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+            [
+                sys.executable,
+                "-m",
+                "ccmon",
+                "serve",
+                "--db",
+                str(db),
+                "--grpc-port",
+                str(self.grpc_port),
+                "--http-port",
+                str(self.http_port),
+                *extra,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         self.banner = self.proc.stdout.readline()
         if "receiving OTLP" not in self.banner:
             self.proc.kill()
@@ -173,8 +210,12 @@ class ServeProcess:
 
 
 def report(db: Path, *extra: str) -> dict:
-    out = subprocess.run([sys.executable, "-m", "ccmon", "report", "--json", "--db", str(db), *extra],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "ccmon", "report", "--json", "--db", str(db), *extra],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 

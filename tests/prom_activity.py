@@ -45,6 +45,7 @@ def minute_of(at_s: int) -> int:
 
 def activity(m: int) -> list[Series]:
     """The series, ``m`` being minute M (unix minutes)."""
+
     def at(minute: int, second: int) -> int:
         return (minute * 60 + second) * 1000
 
@@ -53,15 +54,25 @@ def activity(m: int) -> list[Series]:
 
     out = [
         Series(COST, labels("ended"), tuple((at(m - 200 + k, 17), round(0.10 + 0.02 * k, 10)) for k in range(31))),
-        Series(COST, labels("reset"),
-               tuple((at(m - 90 + k, 17), round(0.05 * (k + 1), 10)) for k in range(30))
-               + tuple((at(m - 59 + k, 17), round(0.05 * (k + 1), 10)) for k in range(20)), resets_at=(30,)),
+        Series(
+            COST,
+            labels("reset"),
+            tuple((at(m - 90 + k, 17), round(0.05 * (k + 1), 10)) for k in range(30))
+            + tuple((at(m - 59 + k, 17), round(0.05 * (k + 1), 10)) for k in range(20)),
+            resets_at=(30,),
+        ),
         Series(COST, labels("six"), tuple((at(m - 37 + k, 13), round(0.05 + 0.10 * k, 10)) for k in range(7))),
         Series(COST, labels("new"), tuple((at(m - 4 + k, 41), v) for k, v in enumerate((0.30, 0.40, 0.55, 0.60)))),
-        Series(TOKENS, labels("new", type="input"),
-               tuple((at(m - 4 + k, 41), v) for k, v in enumerate((1000.0, 1500.0, 2100.0, 2200.0)))),
-        Series(TOKENS, labels("new", type="output"),
-               tuple((at(m - 4 + k, 41), v) for k, v in enumerate((100.0, 150.0, 210.0, 220.0)))),
+        Series(
+            TOKENS,
+            labels("new", type="input"),
+            tuple((at(m - 4 + k, 41), v) for k, v in enumerate((1000.0, 1500.0, 2100.0, 2200.0))),
+        ),
+        Series(
+            TOKENS,
+            labels("new", type="output"),
+            tuple((at(m - 4 + k, 41), v) for k, v in enumerate((100.0, 150.0, 210.0, 220.0))),
+        ),
     ]
     return out
 
@@ -89,8 +100,9 @@ def otlp_export(series: list[Series]) -> bytes:
         for i, (t_ms, v) in enumerate(s.samples):
             if i in s.resets_at:
                 start = t_ms
-            dp = metric.sum.data_points.add(start_time_unix_nano=start * 1_000_000, time_unix_nano=t_ms * 1_000_000,
-                                            as_double=v)
+            dp = metric.sum.data_points.add(
+                start_time_unix_nano=start * 1_000_000, time_unix_nano=t_ms * 1_000_000, as_double=v
+            )
             for k, val in s.labels.items():
                 dp.attributes.add(key=_OTEL.get(k, k)).value.string_value = val
     return req.SerializeToString()

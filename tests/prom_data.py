@@ -48,15 +48,27 @@ class Variant:
         return metric_name(family, self.style, self.prefix)
 
 
-USERS = {"alice": ("u-alice", "alice@example.com", "vscode"), "bob": ("u-bob", "bob@example.com", "tmux"),
-         "carol": ("u-carol", "carol@example.com", "cursor"), "dave": ("u-dave", "dave@example.com", "xterm")}
+USERS = {
+    "alice": ("u-alice", "alice@example.com", "vscode"),
+    "bob": ("u-bob", "bob@example.com", "tmux"),
+    "carol": ("u-carol", "carol@example.com", "cursor"),
+    "dave": ("u-dave", "dave@example.com", "xterm"),
+}
 
 
 def team_history(end_s: int, v: Variant = Variant()) -> list:
     out = []
 
-    def add(family: str, who: str, extra: dict[str, str], per_minute: float, minutes: int = 120,
-            start: float = 0.0, ends_before_s: int = 0, team: str = "platform") -> None:
+    def add(
+        family: str,
+        who: str,
+        extra: dict[str, str],
+        per_minute: float,
+        minutes: int = 120,
+        start: float = 0.0,
+        ends_before_s: int = 0,
+        team: str = "platform",
+    ) -> None:
         user_id, email, terminal = USERS[who]
         labels = {"team": team, "terminal_type": terminal, **v.pipeline_labels, **extra}
         labels.update({k: val for k, val in (("user_id", user_id), ("user_email", email)) if k in v.user_labels})
@@ -70,8 +82,14 @@ def team_history(end_s: int, v: Variant = Variant()) -> list:
             add(names.TOKENS, who, {"model": model, "type": spelled.get(kind, kind)}, per_minute, start=start, **kw)
 
     def edit(who: str, tool: str, language: str, source: str, decision: str, n: float, **kw) -> None:
-        add(names.EDIT_DECISION, who, {v.tool_label: tool, "language": language, "source": source,
-                                        "decision": decision}, 0, start=n, **kw)
+        add(
+            names.EDIT_DECISION,
+            who,
+            {v.tool_label: tool, "language": language, "source": source, "decision": decision},
+            0,
+            start=n,
+            **kw,
+        )
 
     add(names.COST, "alice", {"model": SONNET}, 0.05)
     add(names.COST, "alice", {"model": HAIKU}, 0.01)
@@ -108,6 +126,7 @@ def team_history(end_s: int, v: Variant = Variant()) -> list:
 
 def expected_report(end_s: int) -> dict:
     """The report figures for ``team_history(end_s)`` narrowed to team "platform"."""
+
     def at(t: int) -> str:
         return iso(t * 1_000_000_000)
 
@@ -128,15 +147,33 @@ def expected_report(end_s: int) -> dict:
             {"tool_name": "Write", "language": "Markdown", "source": "config", "decision": "accept", "count": 2},
         ],
         "sessions": [
-            {"session_id": "sess-carol", "user_id": "u-carol", "cost_usd": 0.5,
-             "tokens": {"input": 0, "output": 0, "cacheRead": 0, "cacheCreation": 0}, "models": [SONNET],
-             "first_seen": at(end_s - 4 * 3600), "last_seen": at(end_s - 4 * 3600)},  # flat: counted once
-            {"session_id": "sess-alice", "user_id": "u-alice", "cost_usd": 7.2,
-             "tokens": {"input": 1320, "output": 600, "cacheRead": 12000, "cacheCreation": 2400},
-             "models": [HAIKU, SONNET], "first_seen": at(end_s - 7200), "last_seen": at(end_s)},
-            {"session_id": "sess-bob", "user_id": "u-bob", "cost_usd": 10.0,
-             "tokens": {"input": 2680, "output": 1000, "cacheRead": 0, "cacheCreation": 1600},
-             "models": [OPUS], "first_seen": at(end_s - 5400), "last_seen": at(end_s)},
+            {
+                "session_id": "sess-carol",
+                "user_id": "u-carol",
+                "cost_usd": 0.5,
+                "tokens": {"input": 0, "output": 0, "cacheRead": 0, "cacheCreation": 0},
+                "models": [SONNET],
+                "first_seen": at(end_s - 4 * 3600),
+                "last_seen": at(end_s - 4 * 3600),
+            },  # flat: counted once
+            {
+                "session_id": "sess-alice",
+                "user_id": "u-alice",
+                "cost_usd": 7.2,
+                "tokens": {"input": 1320, "output": 600, "cacheRead": 12000, "cacheCreation": 2400},
+                "models": [HAIKU, SONNET],
+                "first_seen": at(end_s - 7200),
+                "last_seen": at(end_s),
+            },
+            {
+                "session_id": "sess-bob",
+                "user_id": "u-bob",
+                "cost_usd": 10.0,
+                "tokens": {"input": 2680, "output": 1000, "cacheRead": 0, "cacheCreation": 1600},
+                "models": [OPUS],
+                "first_seen": at(end_s - 5400),
+                "last_seen": at(end_s),
+            },
         ],
         "first_seen": at(end_s - 4 * 3600),
         "last_seen": at(end_s),
@@ -154,8 +191,11 @@ def aligned_now() -> int:
 
 def figures(snap) -> dict:
     """A snapshot's report, without the keys that name the server or the time of asking."""
-    return {k: v for k, v in report_dict(snap).items()
-            if k not in ("source", "since", "naming", "today_usd", "burn_usd_per_hour", "other_telemetry")}
+    return {
+        k: v
+        for k, v in report_dict(snap).items()
+        if k not in ("source", "since", "naming", "today_usd", "burn_usd_per_hour", "other_telemetry")
+    }
 
 
 def seconds_since_midnight(at_s: float) -> float:

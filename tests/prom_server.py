@@ -70,8 +70,13 @@ class Prometheus:
         self.proc: subprocess.Popen | None = None
         config = ["global:", "  scrape_interval: 1s", "  evaluation_interval: 1s", "scrape_configs:"]
         for name, target, path, honor, labels in jobs:
-            config += [f"  - job_name: {name}", f"    metrics_path: {path}", f"    honor_labels: {str(honor).lower()}",
-                       "    static_configs:", f"      - targets: ['{target}']"]
+            config += [
+                f"  - job_name: {name}",
+                f"    metrics_path: {path}",
+                f"    honor_labels: {str(honor).lower()}",
+                "    static_configs:",
+                f"      - targets: ['{target}']",
+            ]
             if labels:
                 config.append("        labels: {" + ", ".join(f"{k}: '{v}'" for k, v in labels.items()) + "}")
         (directory / "prometheus.yml").write_text("\n".join(config) + "\n")
@@ -79,10 +84,17 @@ class Prometheus:
     def start(self) -> Prometheus:
         log = open(self.dir / "prometheus.log", "ab")
         self.proc = subprocess.Popen(
-            [prometheus_binary(), f"--config.file={self.dir / 'prometheus.yml'}",
-             f"--storage.tsdb.path={self.dir / 'data'}", f"--web.listen-address=127.0.0.1:{self.port}",
-             "--web.enable-remote-write-receiver"],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            [
+                prometheus_binary(),
+                f"--config.file={self.dir / 'prometheus.yml'}",
+                f"--storage.tsdb.path={self.dir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--web.enable-remote-write-receiver",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
         log.close()
         deadline = time.monotonic() + READY_TIMEOUT_S
         while True:
@@ -148,9 +160,16 @@ class VictoriaMetrics:
     def start(self) -> VictoriaMetrics:
         log = open(self.dir / "victoria-metrics.log", "ab")
         self.proc = subprocess.Popen(
-            [binary("victoria-metrics"), f"-httpListenAddr=127.0.0.1:{self.port}",
-             f"-storageDataPath={self.dir / 'vmdata'}", "-retentionPeriod=100y"],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            [
+                binary("victoria-metrics"),
+                f"-httpListenAddr=127.0.0.1:{self.port}",
+                f"-storageDataPath={self.dir / 'vmdata'}",
+                "-retentionPeriod=100y",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
         log.close()
         deadline = time.monotonic() + READY_TIMEOUT_S
         while True:
@@ -174,10 +193,16 @@ class VictoriaMetrics:
         assert status == 204, body
         stamps = [t for _, samples in series for t, _ in samples]
         self.pushed = getattr(self, "pushed", 0) + sum(math.isfinite(v) for _, samples in series for _, v in samples)
-        self.span = (min(stamps + [self.span[0]]), max(stamps + [self.span[1]])) if hasattr(self, "span") else (
-            min(stamps), max(stamps))
-        query = {"query": f'sum(count_over_time({{__name__=~".+"}}[{self.span[1] - self.span[0] + 1000}ms]))',
-                 "time": f"{self.span[1] / 1000:.3f}", "nocache": "1"}
+        self.span = (
+            (min(stamps + [self.span[0]]), max(stamps + [self.span[1]]))
+            if hasattr(self, "span")
+            else (min(stamps), max(stamps))
+        )
+        query = {
+            "query": f'sum(count_over_time({{__name__=~".+"}}[{self.span[1] - self.span[0] + 1000}ms]))',
+            "time": f"{self.span[1] / 1000:.3f}",
+            "nocache": "1",
+        }
         deadline = time.monotonic() + READY_TIMEOUT_S
         while True:
             assert httpx.get(self.url + "/internal/force_flush").status_code == 200
@@ -201,13 +226,16 @@ class VictoriaMetrics:
         return out
 
 
-def counter(name: str, labels: dict[str, str], end_s: int, per_minute: float, minutes: int = 120,
-            start: float = 0.0) -> tuple[dict[str, str], list[tuple[int, float]]]:
+def counter(
+    name: str, labels: dict[str, str], end_s: int, per_minute: float, minutes: int = 120, start: float = 0.0
+) -> tuple[dict[str, str], list[tuple[int, float]]]:
     """A counter sampled once a minute for ``minutes`` minutes up to ``end_s``, growing by
     ``per_minute`` each minute: ``increase(x[1h])`` is then exactly ``60 * per_minute``."""
     first = end_s - minutes * 60
-    return ({"__name__": name, **labels},
-            [((first + i * 60) * 1000, start + per_minute * i) for i in range(minutes + 1)])
+    return (
+        {"__name__": name, **labels},
+        [((first + i * 60) * 1000, start + per_minute * i) for i in range(minutes + 1)],
+    )
 
 
 @pytest.fixture
@@ -233,8 +261,9 @@ def tsdb(request, tmp_path):
 @pytest.fixture(scope="module")
 def fake_exporter():
     """``fake_exporter.py`` on a free port: Claude Code's metrics the way a Collector shows them."""
-    proc = subprocess.Popen([sys.executable, str(HERE / "fake_exporter.py"), "--port", "0"],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "fake_exporter.py"), "--port", "0"], stdout=subprocess.PIPE, text=True
+    )
     try:
         yield f"127.0.0.1:{int(proc.stdout.readline().split('=')[1])}"
     finally:

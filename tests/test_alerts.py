@@ -78,8 +78,11 @@ def failed_bash(rec) -> None:
 def send_everything(port: int) -> None:
     """Cost, tokens, two failing Bash calls, an API error, a rejected Write: all as of now."""
     now = time.time_ns()
-    for folder, edit in (("grpc/all", failed_bash), ("grpc/error400_persistent", None),
-                         ("grpc/write_denied_headless", None)):
+    for folder, edit in (
+        ("grpc/all", failed_bash),
+        ("grpc/error400_persistent", None),
+        ("grpc/write_denied_headless", None),
+    ):
         version = "2.1.197" if folder == "grpc/all" else "2.1.330"
         for signal, body in moved(capture(version, folder), now, edit):
             grpc_export(port, signal, body)
@@ -111,10 +114,16 @@ def test_every_rule_fires_once_per_cooldown_in_serve_log_and_notification(tmp_pa
         # Runaway rules: once each. The daily budget: once for everything, then per user (two of
         # the three users spent anything; one passes 50 % then 100 % as its exports arrive).
         assert sorted(rule_of(x) for x in first if "[budget]" not in x) == [
-            "cost_surge", "error_storm", "failing_tools", "rejection_hotspot", "token_rate"]
+            "cost_surge",
+            "error_storm",
+            "failing_tools",
+            "rejection_hotspot",
+            "token_rate",
+        ]
         budgets = sorted(x.split("] ", 1)[1] for x in first if "[budget]" in x)
         assert [b for b in budgets if b.startswith("budget daily:")] == [
-            "budget daily: $0.24 of $0.05 (473%), over by $0.19"]
+            "budget daily: $0.24 of $0.05 (473%), over by $0.19"
+        ]
         assert budgets[0].startswith("budget daily (user:026403d4") and "$0.24 of $0.05 (473%)" in budgets[0]
         assert budgets[-2].startswith("budget daily (user:4a6c9b49") and "$0.06 of $0.05 (119%)" in budgets[-2]
         assert len(budgets) in (3, 4)
@@ -135,7 +144,12 @@ def test_every_rule_fires_once_per_cooldown_in_serve_log_and_notification(tmp_pa
         second = collect(q, lambda out: len(out) >= 5)
         second += collect(q, lambda out: False, timeout=1.5)
         assert sorted(rule_of(x) for x in second) == [
-            "cost_surge", "error_storm", "failing_tools", "rejection_hotspot", "token_rate"]
+            "cost_surge",
+            "error_storm",
+            "failing_tools",
+            "rejection_hotspot",
+            "token_rate",
+        ]
     finally:
         assert srv.stop() == 0
     calls = [c for c in log.read_text().splitlines() if c]
@@ -149,7 +163,8 @@ def test_no_notify_and_rules_switched_off(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
     (tmp_path / "cfg" / "ccmon").mkdir(parents=True)
     (tmp_path / "cfg" / "ccmon" / "config.toml").write_text(
-        RULES_TOML + 'off = ["cost_surge", "token_rate", "error_storm", "failing_tools", "rejection_hotspot"]\n')
+        RULES_TOML + 'off = ["cost_surge", "token_rate", "error_storm", "failing_tools", "rejection_hotspot"]\n'
+    )
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
     srv = ServeProcess(tmp_path / "ccmon.db", "--retention-days", "0", "--no-notify", "--daily", "0.2")
     try:
@@ -165,6 +180,7 @@ def test_no_notify_and_rules_switched_off(tmp_path, monkeypatch):
 
 
 # -- the engine, pure ---------------------------------------------------------------------------
+
 
 def test_engine_windows_and_cooldown_with_a_fixed_clock():
     e = AlertEngine(AlertRules(cooldown_minutes=10, error_storm=3, window_minutes=5))
@@ -182,8 +198,12 @@ def test_engine_windows_and_cooldown_with_a_fixed_clock():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 30), st.floats(0, 5)), max_size=40), st.integers(1, 10),
-       st.floats(0.5, 30), st.integers(0, 40))
+@given(
+    st.lists(st.tuples(st.integers(0, 30), st.floats(0, 5)), max_size=40),
+    st.integers(1, 10),
+    st.floats(0.5, 30),
+    st.integers(0, 40),
+)
 def test_cost_surge_against_a_reference(points, window, limit, now_min):
     e = AlertEngine(AlertRules(cost_surge_usd_per_hour=limit, surge_window_minutes=window))
     for minute, usd in points:

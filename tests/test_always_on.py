@@ -32,8 +32,24 @@ def _args(*argv: str):
 
 
 def _serve(db, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ccmon", "serve", "--db", str(db), "--grpc-port", str(free_port()),
-                           "--http-port", str(free_port()), *extra], capture_output=True, text=True, timeout=30)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ccmon",
+            "serve",
+            "--db",
+            str(db),
+            "--grpc-port",
+            str(free_port()),
+            "--http-port",
+            str(free_port()),
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
 
 
 def test_second_receiver_on_the_same_db_exits_2_naming_the_owner_and_the_first_keeps_working(tmp_path):
@@ -90,14 +106,26 @@ async def test_dashboard_attaches_to_serve_and_shows_its_exports_live(tmp_path):
             assert "Total $0.0000 today $0.0000" in pane_lines(app, "#cost")
 
             await send(srv.grpc_port, capture("2.1.197", "grpc/all"))
-            await wait_for(pilot, lambda: "Total $0.2367 today $0.2367" in pane_lines(app, "#cost")
-                           and "Requests 6" in pane_lines(app, "#api"), "the first capture's metrics and logs")
+            await wait_for(
+                pilot,
+                lambda: (
+                    "Total $0.2367 today $0.2367" in pane_lines(app, "#cost")
+                    and "Requests 6" in pane_lines(app, "#api")
+                ),
+                "the first capture's metrics and logs",
+            )
             assert "Latency p50 33 ms · p95 119 ms" in pane_lines(app, "#api")
             assert "$/commit $0.2367 (all spend ÷ 1)" in pane_lines(app, "#productivity")
 
             await send(None, capture("2.1.197", "grpc/interactive"), how="http", http_port=srv.http_port)
-            await wait_for(pilot, lambda: "Total $0.4340 today $0.4340" in pane_lines(app, "#cost")
-                           and pane_lines(app, "#sessions")[0].startswith("╭─ Sessions 2 ·"), "the second")
+            await wait_for(
+                pilot,
+                lambda: (
+                    "Total $0.4340 today $0.4340" in pane_lines(app, "#cost")
+                    and pane_lines(app, "#sessions")[0].startswith("╭─ Sessions 2 ·")
+                ),
+                "the second",
+            )
             await caught_up(pilot, app)
             assert "All edits 2 of 2 · 100% 1 of 2 · 50%" in pane_lines(app, "#edits")
             assert pane_lines(app, "#sessions")[0].startswith("╭─ Sessions 2 ·")
@@ -105,7 +133,8 @@ async def test_dashboard_attaches_to_serve_and_shows_its_exports_live(tmp_path):
             r = report(db)
             assert round(app.snapshot.cost_total, 10) == r["cost_usd"]
             assert {s.key: round(s.cost, 10) for s in app.snapshot.sessions} == {
-                s["session_id"]: s["cost_usd"] for s in r["sessions"]}
+                s["session_id"]: s["cost_usd"] for s in r["sessions"]
+            }
 
             srv.stop()
             await wait_for(pilot, lambda: "STALE" in " ".join(pane_lines(app, "#status")), "the receiver to stop")
@@ -135,8 +164,11 @@ async def test_two_viewers_at_once_show_the_same_numbers(tmp_path, monkeypatch):
 
             def seen(v) -> tuple:
                 snap = v.snapshot()
-                return (round(snap.cost_total, 10), {s.key: round(s.cost, 10) for s in snap.sessions},
-                        dict(snap.events_by_name))
+                return (
+                    round(snap.cost_total, 10),
+                    {s.key: round(s.cost, 10) for s in snap.sessions},
+                    dict(snap.events_by_name),
+                )
 
             expected = (want["cost_usd"], {s["session_id"]: s["cost_usd"] for s in want["sessions"]}, want["events"])
             assert expected[0] == 0.1786872 and len(expected[1]) == 2
@@ -186,8 +218,9 @@ async def test_dashboard_started_while_serve_runs_on_its_ports_attaches(tmp_path
 
 async def test_serve_is_refused_while_a_dashboard_is_the_receiver(tmp_path):
     db = tmp_path / "ccmon.db"
-    app = make_app(_args("--db", str(db), "--grpc-port", "0", "--http-port", "0", "--retention-days", "0"),
-                   clock=lambda: FIXED_NS)
+    app = make_app(
+        _args("--db", str(db), "--grpc-port", "0", "--http-port", "0", "--retention-days", "0"), clock=lambda: FIXED_NS
+    )
     assert isinstance(app.source, OtlpSource)
     async with app.run_test(size=(160, 48)) as pilot:
         await started(pilot, app)
@@ -215,8 +248,9 @@ async def test_embedded_receiver_refreshes_on_the_export_not_on_a_timer(tmp_path
     async with app.run_test(size=(160, 48)) as pilot:
         await started(pilot, app)
         await send(app.source.receiver.grpc_port, capture("2.1.197", "grpc/all"))
-        await wait_for(pilot, lambda: "Total $0.2367 today $0.2367" in pane_lines(app, "#cost"), "the export",
-                       timeout=10)
+        await wait_for(
+            pilot, lambda: "Total $0.2367 today $0.2367" in pane_lines(app, "#cost"), "the export", timeout=10
+        )
 
 
 def _digest(*paths) -> list[str]:
@@ -322,14 +356,20 @@ async def test_a_viewer_shows_the_plan_limits_its_receiver_got(tmp_path):
     db = tmp_path / "ccmon.db"
     srv = ServeProcess(db, "--retention-days", "0")
     try:
-        app = make_app(_args("--db", str(db), "--grpc-port", "0", "--http-port", "0"),
-                       clock=lambda: NOW_S * 1_000_000_000)
+        app = make_app(
+            _args("--db", str(db), "--grpc-port", "0", "--http-port", "0"), clock=lambda: NOW_S * 1_000_000_000
+        )
         assert isinstance(app.source, ViewerSource)
         async with app.run_test(size=(160, 48)) as pilot:
             await started(pilot, app)
             assert statusline(srv.http_port, EXAMPLE).returncode == 0
-            await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.limits is not None
-                           and app.snapshot.limits.received == 1, "the status line in the viewer")
+            await wait_for(
+                pilot,
+                lambda: (
+                    app.snapshot is not None and app.snapshot.limits is not None and app.snapshot.limits.received == 1
+                ),
+                "the status line in the viewer",
+            )
             await caught_up(pilot, app)
             lines = pane_lines(app, "#limits")
             assert lines[1].startswith("5 h ") and lines[1].endswith(" 46%")

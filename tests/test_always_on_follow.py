@@ -18,9 +18,16 @@ from ccmon.model.aggregate import Aggregates
 from ccmon.model.snapshot import SourceStatus
 from ccmon.model.store import Store, rebuild
 
-CAPTURES = (("2.1.197", "grpc/all"), ("2.1.197", "grpc/error400"), ("2.1.197", "grpc/interactive"),
-            ("2.1.330", "grpc/all"), ("2.1.330", "grpc/write_hold_delta"), ("2.1.330", "grpc/error529_retried"),
-            ("2.1.330", "grpc/interactive"), ("2.1.197", "grpc/write_hold_cumulative"))
+CAPTURES = (
+    ("2.1.197", "grpc/all"),
+    ("2.1.197", "grpc/error400"),
+    ("2.1.197", "grpc/interactive"),
+    ("2.1.330", "grpc/all"),
+    ("2.1.330", "grpc/write_hold_delta"),
+    ("2.1.330", "grpc/error529_retried"),
+    ("2.1.330", "grpc/interactive"),
+    ("2.1.197", "grpc/write_hold_cumulative"),
+)
 
 
 def _norm(x):
@@ -53,8 +60,7 @@ def _restart(path) -> dict:
 
 
 @settings(max_examples=12, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, len(CAPTURES) - 1), st.booleans()), min_size=1, max_size=6),
-       st.booleans())
+@given(st.lists(st.tuples(st.integers(0, len(CAPTURES) - 1), st.booleans()), min_size=1, max_size=6), st.booleans())
 def test_follower_equals_a_restart_whatever_the_order_of_exports_and_looks(tmp_path_factory, steps, look_first):
     path = tmp_path_factory.mktemp("follow") / "ccmon.db"
     store = Store(path, retention_days=0, clock=lambda: FIXED_NS)

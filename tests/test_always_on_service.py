@@ -21,8 +21,13 @@ from otlp_client import ServeProcess, capture, free_port, replay, report
 
 
 def _ccmon(*args: str, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ccmon", *args], capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "ccmon", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def _body(dry_run_stdout: str) -> str:
@@ -32,8 +37,9 @@ def _body(dry_run_stdout: str) -> str:
 
 def _run_serve(argv: list[str], db: Path) -> None:
     """Run what the service would run: it receives, stores, and stops cleanly on SIGTERM."""
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+    )
     try:
         banner = proc.stdout.readline()
         assert "receiving OTLP" in banner, proc.stderr.read()
@@ -49,8 +55,16 @@ def _run_serve(argv: list[str], db: Path) -> None:
 
 def _options(tmp_path: Path) -> tuple[Path, list[str]]:
     db = tmp_path / "my data" / "ccmon.db"  # a space: the unit must quote it
-    return db, ["--db", str(db), "--grpc-port", str(free_port()), "--http-port", str(free_port()),
-                "--retention-days", "7"]
+    return db, [
+        "--db",
+        str(db),
+        "--grpc-port",
+        str(free_port()),
+        "--http-port",
+        str(free_port()),
+        "--retention-days",
+        "7",
+    ]
 
 
 def test_systemd_unit_is_valid_and_its_command_works(tmp_path):
@@ -65,8 +79,22 @@ def test_systemd_unit_is_valid_and_its_command_works(tmp_path):
     unit = _body(out.stdout)
     exec_start = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
     argv = shlex.split(exec_start.removeprefix("ExecStart="))
-    assert argv == [sys.executable, "-m", "ccmon", "serve", "--db", str(db), "--bind", "127.0.0.1",
-                    "--grpc-port", opts[3], "--http-port", opts[5], "--retention-days", "7"]
+    assert argv == [
+        sys.executable,
+        "-m",
+        "ccmon",
+        "serve",
+        "--db",
+        str(db),
+        "--bind",
+        "127.0.0.1",
+        "--grpc-port",
+        opts[3],
+        "--http-port",
+        opts[5],
+        "--retention-days",
+        "7",
+    ]
     for line in ("Restart=on-failure", "RestartPreventExitStatus=2", "WantedBy=default.target"):
         assert line in unit.splitlines()
     f = tmp_path / "ccmon.service"
@@ -98,8 +126,9 @@ def test_launchd_plist_round_trips_and_its_command_works(tmp_path):
 
 def test_without_a_service_manager_it_says_so_and_prints_the_command(tmp_path):
     db, opts = _options(tmp_path)
-    out = _ccmon("service", "install", *opts,
-                 env={"CCMON_SERVICE_MANAGER": "none", "XDG_STATE_HOME": str(tmp_path / "st")})
+    out = _ccmon(
+        "service", "install", *opts, env={"CCMON_SERVICE_MANAGER": "none", "XDG_STATE_HOME": str(tmp_path / "st")}
+    )
     assert out.returncode == 1
     assert out.stdout.startswith("cannot install a service: ")
     cmd = out.stdout.strip().splitlines()[-1].strip()
@@ -113,12 +142,15 @@ def test_without_a_service_manager_it_says_so_and_prints_the_command(tmp_path):
 def test_install_that_the_service_manager_refuses_is_one_line_and_leaves_nothing(tmp_path):
     """Here systemctl exists but has no user manager to talk to (a container): forced to use it
     anyway, install fails on its first command, says which, and removes the unit it wrote."""
-    if not shutil.which("systemctl") or subprocess.run(["systemctl", "--user", "show-environment"],
-                                                       capture_output=True).returncode == 0:
+    if (
+        not shutil.which("systemctl")
+        or subprocess.run(["systemctl", "--user", "show-environment"], capture_output=True).returncode == 0
+    ):
         pytest.skip("needs systemctl without a user manager (e.g. a container)")
     db, opts = _options(tmp_path)
-    out = _ccmon("service", "install", *opts,
-                 env={"CCMON_SERVICE_MANAGER": "systemd", "XDG_CONFIG_HOME": str(tmp_path / "cfg")})
+    out = _ccmon(
+        "service", "install", *opts, env={"CCMON_SERVICE_MANAGER": "systemd", "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
+    )
     assert out.returncode == 1 and out.stdout == ""
     (line,) = out.stderr.splitlines()
     assert line.startswith("ccmon: systemctl --user daemon-reload failed: ")
@@ -145,8 +177,10 @@ def test_status_says_who_receives_since_when_and_the_last_export(tmp_path):
         out = _ccmon("service", "status", "--db", str(db), env=env)
         assert out.returncode == 0, out.stderr
         lines = out.stdout.splitlines()
-        assert lines[1].startswith(f"receiver: ccmon serve, pid {srv.proc.pid}, :{srv.grpc_port}/:{srv.http_port}, "
-                                   f"running since {time.strftime('%Y-%m-%d', time.gmtime())}")
+        assert lines[1].startswith(
+            f"receiver: ccmon serve, pid {srv.proc.pid}, :{srv.grpc_port}/:{srv.http_port}, "
+            f"running since {time.strftime('%Y-%m-%d', time.gmtime())}"
+        )
         # The capture was recorded on 2026-11-23, 02:03-02:06 UTC: its newest point is the last export.
         assert lines[2].startswith("last export: 2026-11-23 02:0") and lines[2].endswith(f"ago) in {db}")
     finally:
@@ -177,9 +211,11 @@ def test_quitting_a_dashboard_that_is_the_receiver_says_exports_are_lost(tmp_pat
     """The real `ccmon` in a terminal (a pty): start, press q, read what it says on the way out."""
     pid, fd = pty.fork()
     if pid == 0:  # the child: the dashboard on free ports and a temporary database
-        os.execvpe(sys.executable, [sys.executable, "-m", "ccmon", "--db", str(tmp_path / "ccmon.db"),
-                                    "--grpc-port", "0", "--http-port", "0"],
-                   {**os.environ, "TERM": "xterm-256color", "COLUMNS": "160", "LINES": "48"})
+        os.execvpe(
+            sys.executable,
+            [sys.executable, "-m", "ccmon", "--db", str(tmp_path / "ccmon.db"), "--grpc-port", "0", "--http-port", "0"],
+            {**os.environ, "TERM": "xterm-256color", "COLUMNS": "160", "LINES": "48"},
+        )
     out = b""
 
     def read_until(pred, timeout: float) -> None:

@@ -27,8 +27,9 @@ def env(tmp_path, monkeypatch):
 
 
 def app_for(tmp_path, *extra, clock=lambda: FIXED_NS):
-    args = build_parser().parse_args(["--db", str(tmp_path / "ccmon.db"), "--grpc-port", "0", "--http-port", "0",
-                                      "--retention-days", "0", *extra])
+    args = build_parser().parse_args(
+        ["--db", str(tmp_path / "ccmon.db"), "--grpc-port", "0", "--http-port", "0", "--retention-days", "0", *extra]
+    )
     return make_app(args, **({"clock": clock} if clock else {}))
 
 
@@ -103,9 +104,13 @@ async def test_a_viewer_of_serve_shows_the_strip_and_the_banner(tmp_path, env):
             await started(pilot, app)
             for signal, body in moved(capture("2.1.197", "grpc/all"), time.time_ns() - 1_000_000_000):
                 grpc_export(srv.grpc_port, signal, body)
-            await wait_for(pilot, lambda: "Budget day $0.24/$0.30 79%" in " ".join(pane_lines(app, "#budget")),
-                           "the strip")
-            await wait_for(pilot, lambda: "budget daily: $0.24 of $0.30 (79%)" in " ".join(pane_lines(app, "#budget")),
-                           "the banner")
+            await wait_for(
+                pilot, lambda: "Budget day $0.24/$0.30 79%" in " ".join(pane_lines(app, "#budget")), "the strip"
+            )
+            await wait_for(
+                pilot,
+                lambda: "budget daily: $0.24 of $0.30 (79%)" in " ".join(pane_lines(app, "#budget")),
+                "the banner",
+            )
     finally:
         srv.stop()

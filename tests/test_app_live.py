@@ -16,8 +16,9 @@ from ccmon.compose import make_app
 @pytest.fixture
 def args(tmp_path):
     """The command line a user types, on free ports and a temporary database."""
-    return build_parser().parse_args(["--db", str(tmp_path / "ccmon.db"), "--grpc-port", "0", "--http-port", "0",
-                                      "--retention-days", "0"])
+    return build_parser().parse_args(
+        ["--db", str(tmp_path / "ccmon.db"), "--grpc-port", "0", "--http-port", "0", "--retention-days", "0"]
+    )
 
 
 pytestmark = pytest.mark.usefixtures("utc")
@@ -75,8 +76,11 @@ async def test_grpc_all_shows_every_figure(args):
 
         # Enter on the (focused) sessions table opens the session screen.
         await pilot.press("enter")
-        await wait_for(pilot, lambda: "API requests (6)" in " ".join(pane_lines(app, "#session-calls")),
-                       "the session's API requests")
+        await wait_for(
+            pilot,
+            lambda: "API requests (6)" in " ".join(pane_lines(app, "#session-calls")),
+            "the session's API requests",
+        )
         calls = pane_lines(app, "#session-calls")
         rows = [line for line in calls if "claude-opus-4-8" in line]
         assert len(rows) == 6
@@ -203,7 +207,8 @@ async def test_session_screen_reads_the_trace_spans(args):
 
         await wait_for(pilot, lambda: "Traces:" in note(), "the trace line")
         assert " ".join(pane_lines(app, "#session-note")) == (
-            "Traces: 1 prompt(s) end to end, median 0.3 s, longest 0.3 s (Claude Code's tracing beta)")
+            "Traces: 1 prompt(s) end to end, median 0.3 s, longest 0.3 s (Claude Code's tracing beta)"
+        )
 
 
 async def test_status_bar_counts_other_telemetry(args):
@@ -214,8 +219,15 @@ async def test_status_bar_counts_other_telemetry(args):
     app = dashboard(args)
     async with app.run_test(size=(160, 48)) as pilot:
         grpc_port, http_port = await ports(pilot, app)
-        await send_one(grpc_port, http_port, metrics([(FIXED_NS - 10**9, FIXED_NS, 3.0)], name="http.requests",
-                                                     service="checkout"), "grpc")
-        await wait_for(pilot, lambda: "1 other telemetry" in " ".join(pane_lines(app, "#status")),
-                       "the other sender on the status bar")
+        await send_one(
+            grpc_port,
+            http_port,
+            metrics([(FIXED_NS - 10**9, FIXED_NS, 3.0)], name="http.requests", service="checkout"),
+            "grpc",
+        )
+        await wait_for(
+            pilot,
+            lambda: "1 other telemetry" in " ".join(pane_lines(app, "#status")),
+            "the other sender on the status bar",
+        )
         assert app.snapshot.sessions == () and app.snapshot.cost_total == 0.0

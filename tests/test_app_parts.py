@@ -35,30 +35,41 @@ def test_formats():
 
 
 def _session(key: str, cost: float, labels: tuple[tuple[str, str], ...] = (), user: str = "u") -> SessionRow:
-    return SessionRow(key=key, user=user, models=("m",), cost=cost, tokens=Tokens(1, 2, 3, 4), first_ns=0,
-                      last_ns=0, labels=labels)
+    return SessionRow(
+        key=key, user=user, models=("m",), cost=cost, tokens=Tokens(1, 2, 3, 4), first_ns=0, last_ns=0, labels=labels
+    )
 
 
 def test_grouping_by_any_label_stays_bounded():
     assert dimensions(("team", "terminal.type", "os.version", "user.id")) == (
-        "user.id", "terminal.type", "os.version", "team")
+        "user.id",
+        "terminal.type",
+        "os.version",
+        "team",
+    )
     assert dimensions(()) == ("user.id",)  # sessions always have a user
     sessions = [_session(f"s{i}", 1.0 + i, (("team", f"t{i % 4}"),)) for i in range(8)] + [_session("x", 0.5)]
     rows = group_sessions(sessions, "team")
     assert [(r.value, r.sessions, r.cost) for r in rows] == [
-        ("t3", 2, 12.0), ("t2", 2, 10.0), ("t1", 2, 8.0), ("t0", 2, 6.0), ("(unset)", 1, 0.5)]
+        ("t3", 2, 12.0),
+        ("t2", 2, 10.0),
+        ("t1", 2, 8.0),
+        ("t0", 2, 6.0),
+        ("(unset)", 1, 0.5),
+    ]
     assert rows[0].tokens == Tokens(2, 4, 6, 8)
     capped = group_sessions(sessions, "team", limit=3)
-    assert [(r.value, r.sessions, r.cost) for r in capped] == [("t3", 2, 12.0), ("t2", 2, 10.0),
-                                                              ("(3 more)", 5, 14.5)]
+    assert [(r.value, r.sessions, r.cost) for r in capped] == [("t3", 2, 12.0), ("t2", 2, 10.0), ("(3 more)", 5, 14.5)]
     assert sum(r.cost for r in capped) == sum(s.cost for s in sessions)
 
 
 def test_edit_rates_keep_auto_and_human_apart():
-    rows = (EditRow("Write", "Python", "config", "accept", 3),
-            EditRow("Write", "Python", "user_temporary", "accept", 1),
-            EditRow("Write", "Go", "user_reject", "reject", 1),
-            EditRow("Edit", "Go", "hook", "accept", 2))
+    rows = (
+        EditRow("Write", "Python", "config", "accept", 3),
+        EditRow("Write", "Python", "user_temporary", "accept", 1),
+        EditRow("Write", "Go", "user_reject", "reject", 1),
+        EditRow("Edit", "Go", "hook", "accept", 2),
+    )
     (total,) = edit_rates(rows, "all")
     assert (total.auto.accepted, total.auto.total, total.human.accepted, total.human.total) == (5, 5, 1, 2)
     by_tool = {r.label: r for r in edit_rates(rows, "tool")}
@@ -109,10 +120,18 @@ async def test_keyed_table_touches_only_what_changed(utc):
 def _prometheus(snap):
     """What a Prometheus source gives: metrics only, every event-derived field None."""
     return dataclasses.replace(
-        snap, events_by_name=None, api_requests=None, api_errors=None, latency_p50_ms=None, latency_p95_ms=None,
-        retries=None, recent_events=None,
-        status=SourceStatus(kind="prometheus", where="http://prom:9090", naming="otel",
-                            last_payload_ns={"metrics": FIXED_NS}))
+        snap,
+        events_by_name=None,
+        api_requests=None,
+        api_errors=None,
+        latency_p50_ms=None,
+        latency_p95_ms=None,
+        retries=None,
+        recent_events=None,
+        status=SourceStatus(
+            kind="prometheus", where="http://prom:9090", naming="otel", last_payload_ns={"metrics": FIXED_NS}
+        ),
+    )
 
 
 class _PrometheusLike(StoreSource):
@@ -143,6 +162,14 @@ async def test_palette_lists_the_footer_actions(tmp_path):
     app = CcmonApp(StoreSource(fixed_store(tmp_path / "db")))
     async with app.run_test():
         titles = {c.title for c in app.get_system_commands(app.main)}
-    assert {"Pause / resume", "Sort sessions", "Filter", "Group by", "Open session", "Zoom pane", "Next pane", "Help",
-            "Quit"} <= titles
-
+    assert {
+        "Pause / resume",
+        "Sort sessions",
+        "Filter",
+        "Group by",
+        "Open session",
+        "Zoom pane",
+        "Next pane",
+        "Help",
+        "Quit",
+    } <= titles

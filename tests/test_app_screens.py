@@ -48,8 +48,9 @@ def app(tmp_path):
 
 async def _ttft_loaded(pilot) -> None:
     """API health reads the time to first token on a worker: wait for it."""
-    await wait_for(pilot, lambda: any(w._ttft_for is not None for w in pilot.app.main.query("#api")),
-                   "the time to first token")
+    await wait_for(
+        pilot, lambda: any(w._ttft_for is not None for w in pilot.app.main.query("#api")), "the time to first token"
+    )
 
 
 def test_main_80x24(screenshot, app):

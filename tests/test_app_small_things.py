@@ -28,15 +28,20 @@ def store(tmp_path_factory):
 def test_report_into_a_closed_pipe_ends_quietly(store):
     """`ccmon report | head -0`: the reader is gone before ccmon writes; no traceback."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "ccmon", "report", "--db", str(store.path)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ccmon", "report", "--db", str(store.path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
     proc.stdout.close()  # like `head` exiting at once
     _, err = proc.communicate(timeout=60)
     assert b"Traceback" not in err and b"BrokenPipeError" not in err, err.decode()
     assert proc.returncode == 141
     # And a reader that stays gets the whole report.
-    run = subprocess.run([sys.executable, "-m", "ccmon", "report", "--db", str(store.path)],
-                         capture_output=True, env=env, timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-m", "ccmon", "report", "--db", str(store.path)], capture_output=True, env=env, timeout=60
+    )
     assert run.returncode == 0 and b"$1.4941" in run.stdout
 
 
@@ -67,8 +72,13 @@ async def test_theme_sort_and_group_by_are_remembered(store, tmp_path):
         app.theme = "nord"
         await pilot.pause()
         await pilot.press("q")
-    assert json.loads(state.read_text()) == {"theme": "nord", "sort": "cost", "descending": False,
-                                             "group_by": second, "range": "24 h"}
+    assert json.loads(state.read_text()) == {
+        "theme": "nord",
+        "sort": "cost",
+        "descending": False,
+        "group_by": second,
+        "range": "24 h",
+    }
 
     again = CcmonApp(StoreSource(store), clock=lambda: FIXED_NS, state_path=state)
     async with again.run_test(size=(160, 48)) as pilot:
@@ -92,8 +102,15 @@ async def test_prometheus_never_reached_says_so_and_shows_no_zeros(tmp_path):
     url = f"http://127.0.0.1:{free_port()}"
     app = make_app(build_parser().parse_args(["--prometheus", url, "--interval", "0.05"]))
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.status.last_error is not None
-                       and app.snapshot.version == app.source.version, "a failed poll on screen")
+        await wait_for(
+            pilot,
+            lambda: (
+                app.snapshot is not None
+                and app.snapshot.status.last_error is not None
+                and app.snapshot.version == app.source.version
+            ),
+            "a failed poll on screen",
+        )
         await pilot.pause()
         text = " ".join(pane_lines(app, "#waiting"))
         assert f"Prometheus {url}: not connected yet: cannot connect: " in text, text

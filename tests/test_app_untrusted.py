@@ -60,8 +60,14 @@ def metrics_request() -> bytes:
         m.sum.data_points.append(dp)
 
     sum_metric("claude_code.cost.usage", 0.5, model=MODEL)
-    sum_metric("claude_code.code_edit_tool.decision", 1.0, tool_name=TOOL, language=CLEAR + "lang",
-               decision="accept", source="user_temporary")
+    sum_metric(
+        "claude_code.code_edit_tool.decision",
+        1.0,
+        tool_name=TOOL,
+        language=CLEAR + "lang",
+        decision="accept",
+        source="user_temporary",
+    )
     return req.SerializeToString()
 
 
@@ -69,9 +75,12 @@ def logs_request() -> bytes:
     req = ExportLogsServiceRequest()
     rl = req.resource_logs.add()
     sl = rl.scope_logs.add()
-    for i, (name, extra) in enumerate((("user_prompt", {"prompt": PROMPT, "prompt_length": "3"}),
-                                       ("tool_decision", {"tool_name": TOOL, "decision": "accept",
-                                                          "source": "config"}))):
+    for i, (name, extra) in enumerate(
+        (
+            ("user_prompt", {"prompt": PROMPT, "prompt_length": "3"}),
+            ("tool_decision", {"tool_name": TOOL, "decision": "accept", "source": "config"}),
+        )
+    ):
         rec = LogRecord(time_unix_nano=T_NS + i, body=AnyValue(string_value=f"claude_code.{name}"))
         rec.attributes.extend(_attrs(session_id=SESSION, event_name=name))
         for k, v in extra.items():

@@ -37,6 +37,7 @@ def ns(*a) -> int:
 
 # -- pure: periods, levels, pace ------------------------------------------------------------
 
+
 def test_periods_are_calendar_periods_in_local_time():
     now = ns(2026, 12, 2, 15, 30)  # a Wednesday
     assert period_bounds("daily", now, UTC) == (ns(2026, 12, 2), ns(2026, 12, 3))
@@ -68,13 +69,19 @@ def test_pace_in_the_first_minutes_projects_at_least_an_hour():
 
 def test_per_user_and_per_session_worst_first():
     now = ns(2026, 12, 2, 12)
-    spend = Spend(total={"daily": 5.0, "weekly": 5.0, "monthly": 5.0},
-                  by_user={"ann": {"daily": 4.5}, "bob": {"daily": 0.5}},
-                  sessions={"s1": ("ann", 3.5), "s2": ("bob", 0.5)})
+    spend = Spend(
+        total={"daily": 5.0, "weekly": 5.0, "monthly": 5.0},
+        by_user={"ann": {"daily": 4.5}, "bob": {"daily": 0.5}},
+        sessions={"s1": ("ann", 3.5), "s2": ("bob", 0.5)},
+    )
     states = evaluate(Budgets(daily=4.0, session=3.0), spend, now, UTC)
     assert [(s.kind, s.scope, s.level) for s in states] == [
-        ("daily", "all", "over"), ("session", "session:s1", "over"), ("daily", "user:ann", "over"),
-        ("session", "session:s2", "ok"), ("daily", "user:bob", "ok")]  # by fraction: 125, 117, 113, 17, 13 %
+        ("daily", "all", "over"),
+        ("session", "session:s1", "over"),
+        ("daily", "user:ann", "over"),
+        ("session", "session:s2", "ok"),
+        ("daily", "user:bob", "ok"),
+    ]  # by fraction: 125, 117, 113, 17, 13 %
     assert worst(states) == "over" and worst(states[3:]) == "ok" and worst([]) == "ok"
 
 
@@ -89,13 +96,15 @@ def test_level_against_a_reference(fraction, thresholds):
 
 # -- the config file --------------------------------------------------------------------------
 
+
 def test_config_file_and_flags(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     assert config.load() == config.Config()  # no file: defaults
     (tmp_path / "ccmon").mkdir()
     (tmp_path / "ccmon" / "config.toml").write_text(
         "[budgets]\ndaily = 10\nsession = 2.5\nthresholds = [80, 50, 100]\n"
-        "[alerts]\ncooldown_minutes = 5\noff = ['rejection_hotspot']\nnotify = false\n[plans]\npro = 17\n")
+        "[alerts]\ncooldown_minutes = 5\noff = ['rejection_hotspot']\nnotify = false\n[plans]\npro = 17\n"
+    )
     cfg = config.load()
     assert cfg.budgets == Budgets(daily=10.0, session=2.5, thresholds=(0.5, 0.8, 1.0))
     assert cfg.rules.cooldown_minutes == 5.0 and cfg.rules.off == {"rejection_hotspot"} and cfg.notify is False
@@ -118,12 +127,19 @@ def test_config_file_and_flags(tmp_path, monkeypatch):
 
 # -- ccmon check, a process over a store filled through the receiver ---------------------------
 
+
 def run_check(db: Path, *extra: str, stdin: str | None = None, env: dict | None = None, cfg_home: Path | None = None):
     e = {**os.environ, **(env or {})}
     e["XDG_CONFIG_HOME"] = str(cfg_home or db.parent / "no-config")
     e["XDG_CACHE_HOME"] = str(db.parent / "cache")
-    return subprocess.run([sys.executable, "-m", "ccmon", "check", "--db", str(db), *extra], input=stdin,
-                          capture_output=True, text=True, timeout=60, env=e)
+    return subprocess.run(
+        [sys.executable, "-m", "ccmon", "check", "--db", str(db), *extra],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=e,
+    )
 
 
 async def fill_now(rx) -> None:
@@ -146,7 +162,12 @@ async def test_check_exit_codes_and_json(otlp, tmp_path):
     assert data["status"] == "warning" and data["alerts"] == []
     (b,) = data["budgets"]
     assert (b["kind"], b["scope"], b["spent_usd"], b["level"], b["threshold"]) == (
-        "daily", "all", ALL_197_COST, "warning", 0.5)
+        "daily",
+        "all",
+        ALL_197_COST,
+        "warning",
+        0.5,
+    )
     over = run_check(db, "--monthly", "0.2", "--weekly", "100")
     assert over.returncode == 2 and "monthly: $0.24 of $0.20 (118%), over by $0.04" in over.stdout
     sess = json.loads(run_check(db, "--session", "0.2", "--json").stdout)
@@ -167,7 +188,10 @@ async def test_check_reads_the_config_file(otlp, tmp_path):
     assert run_check(db, "--daily", "0.25", cfg_home=home).returncode == 1  # the flag wins: 95 %
     (home / "ccmon" / "config.toml").write_text("[budgets]\ndaily = -1\n")
     bad = run_check(db, cfg_home=home)
-    assert bad.returncode == 2 and bad.stderr.strip() == "ccmon: config: [budgets] daily must be a number of USD >= 0, not -1"
+    assert (
+        bad.returncode == 2
+        and bad.stderr.strip() == "ccmon: config: [budgets] daily must be a number of USD >= 0, not -1"
+    )
 
 
 def readme_hook_command() -> str:
@@ -186,23 +210,28 @@ async def test_readme_hook_refuses_prompts_once_the_budget_is_spent(otlp, tmp_pa
     home = tmp_path / "cfg"
     (home / "ccmon").mkdir(parents=True)
     cfg = home / "ccmon" / "config.toml"
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "CCMON_DB": str(db), "XDG_CONFIG_HOME": str(home), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "CCMON_DB": str(db),
+        "XDG_CONFIG_HOME": str(home),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+    }
     hook_json = HOOK_INPUT.read_text()
     assert json.loads(hook_json)["hook_event_name"] == "UserPromptSubmit"
     command = readme_hook_command()
 
     def hook():
-        return subprocess.run(["sh", "-c", command], input=hook_json, capture_output=True, text=True, env=env,
-                              timeout=60)
+        return subprocess.run(
+            ["sh", "-c", command], input=hook_json, capture_output=True, text=True, env=env, timeout=60
+        )
 
     cfg.write_text("[budgets]\ndaily = 5\n")
     r = hook()
     assert (r.returncode, r.stdout, r.stderr) == (0, "", ""), r.stderr  # 5 %: the prompt goes on, nothing said
     cfg.write_text("[budgets]\ndaily = 0.4\n")
     r = hook()
-    assert r.returncode == 0 and json.loads(r.stdout)["systemMessage"].startswith(
-        "ccmon: daily: $0.24 of $0.40 (59%)")
+    assert r.returncode == 0 and json.loads(r.stdout)["systemMessage"].startswith("ccmon: daily: $0.24 of $0.40 (59%)")
     cfg.write_text("[budgets]\ndaily = 0.2\n")
     r = hook()
     assert r.returncode == 2  # Claude Code's protocol: exit 2 blocks the prompt, stderr says why
@@ -212,8 +241,9 @@ async def test_readme_hook_refuses_prompts_once_the_budget_is_spent(otlp, tmp_pa
     assert hook().returncode == 0  # the hook JSON's session has spent nothing
     payload = json.loads(hook_json)
     payload["session_id"] = SESSION_197
-    r = subprocess.run(["sh", "-c", command], input=json.dumps(payload), capture_output=True, text=True, env=env,
-                       timeout=60)
+    r = subprocess.run(
+        ["sh", "-c", command], input=json.dumps(payload), capture_output=True, text=True, env=env, timeout=60
+    )
     assert r.returncode == 2 and f"session (session:{SESSION_197}): $0.24 of $0.10" in r.stderr
 
 
@@ -245,8 +275,10 @@ def test_series_index_reads_only_new_rows_and_notices_another_database(tmp_path)
     assert again.max_id == first.max_id  # from the file
     again.refresh(conn)
     assert len(again.ids["claude_code.cost.usage"]) == 2
-    assert {session for _, session in again.owner.values()} == {"99fc81a6-b7d4-432b-865e-b6c1b520f191",
-                                                                 "84296a7e-e92e-4855-843d-dc2a7218c363"}
+    assert {session for _, session in again.owner.values()} == {
+        "99fc81a6-b7d4-432b-865e-b6c1b520f191",
+        "84296a7e-e92e-4855-843d-dc2a7218c363",
+    }
     conn.close()
     for f in tmp_path.glob("s.db*"):
         f.unlink()

@@ -27,32 +27,38 @@ def test_every_anyvalue_kind_becomes_python():
     assert any_value(AnyValue()) is None
 
 
-@pytest.mark.parametrize("key,raw,expected", [
-    ("prompt_length", "5", 5),
-    ("success", "true", True),
-    ("success", "false", False),
-    ("duration_ms", "9", 9),
-    ("duration_ms", 9.0, 9),
-    ("tool_result_size_bytes", "1024", 1024),
-    ("cost_usd", 0.03945175, 0.03945175),
-    ("period_days", "30", 30),
-    ("used_default", "true", True),
-    ("prompt", "5", "5"),  # free text is never guessed at
-    ("prompt", "true", "true"),
-    ("duration_ms", "soon", "soon"),  # not a number: kept, not dropped
-])
+@pytest.mark.parametrize(
+    "key,raw,expected",
+    [
+        ("prompt_length", "5", 5),
+        ("success", "true", True),
+        ("success", "false", False),
+        ("duration_ms", "9", 9),
+        ("duration_ms", 9.0, 9),
+        ("tool_result_size_bytes", "1024", 1024),
+        ("cost_usd", 0.03945175, 0.03945175),
+        ("period_days", "30", 30),
+        ("used_default", "true", True),
+        ("prompt", "5", "5"),  # free text is never guessed at
+        ("prompt", "true", "true"),
+        ("duration_ms", "soon", "soon"),  # not a number: kept, not dropped
+    ],
+)
 def test_claude_code_string_numbers_are_coerced_by_key(key, raw, expected):
     got = coerce(key, raw)
     assert got == expected and type(got) is type(expected)
 
 
-@pytest.mark.parametrize("raw,group", [
-    ("claude-opus-4-8[1m]", "claude-opus-4-8"),
-    ("claude-opus-4-8", "claude-opus-4-8"),
-    ("claude-sonnet-5 [200k]", "claude-sonnet-5"),
-    ("[weird]", "[weird]"),
-    (None, "unknown"),
-])
+@pytest.mark.parametrize(
+    "raw,group",
+    [
+        ("claude-opus-4-8[1m]", "claude-opus-4-8"),
+        ("claude-opus-4-8", "claude-opus-4-8"),
+        ("claude-sonnet-5 [200k]", "claude-sonnet-5"),
+        ("[weird]", "[weird]"),
+        (None, "unknown"),
+    ],
+)
 def test_model_names_group_without_bracketed_suffix(raw, group):
     assert names.model_group(raw) == group
 
@@ -72,8 +78,16 @@ def test_grpc_all_metrics_decode_to_points_with_temporality_and_raw_model():
     by_metric = {}
     for p in batch.points:
         by_metric.setdefault(p.metric, []).append(p)
-    assert set(by_metric) == {names.SESSIONS, names.LINES, names.PULL_REQUESTS, names.COMMITS, names.COST,
-                              names.TOKENS, names.EDIT_DECISION, names.ACTIVE_TIME}
+    assert set(by_metric) == {
+        names.SESSIONS,
+        names.LINES,
+        names.PULL_REQUESTS,
+        names.COMMITS,
+        names.COST,
+        names.TOKENS,
+        names.EDIT_DECISION,
+        names.ACTIVE_TIME,
+    }
     (cost,) = by_metric[names.COST]
     assert cost.value == pytest.approx(0.2367105, abs=1e-12)
     assert cost.attrs["model"] == "claude-opus-4-8[1m]"  # raw label kept
@@ -139,13 +153,16 @@ def test_otlp_json_hex_ids_numbers_as_strings_and_unknown_fields():
     assert ev.attrs["n"] == 42 and ev.attrs["m"] == 43
 
 
-@pytest.mark.parametrize("body,json_body,msg", [
-    (b"\xff\xff\xff", False, "not a protobuf logs export"),
-    (b"{not json", True, "body is not JSON"),
-    (b"[1,2]", True, "must be an object"),
-    (b'{"resourceLogs": 5}', True, "not an OTLP/JSON logs export"),
-    (b'{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"traceId":"zz"}]}]}]}', True, "traceId is not hex"),
-])
+@pytest.mark.parametrize(
+    "body,json_body,msg",
+    [
+        (b"\xff\xff\xff", False, "not a protobuf logs export"),
+        (b"{not json", True, "body is not JSON"),
+        (b"[1,2]", True, "must be an object"),
+        (b'{"resourceLogs": 5}', True, "not an OTLP/JSON logs export"),
+        (b'{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"traceId":"zz"}]}]}]}', True, "traceId is not hex"),
+    ],
+)
 def test_bad_payloads_say_why(body, json_body, msg):
     with pytest.raises(BadPayload, match=msg):
         parse("logs", body, json_body=json_body)

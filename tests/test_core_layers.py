@@ -22,9 +22,11 @@ def modules(sub: str) -> list[str]:
 
 
 def loaded_after_importing(mods: list[str]) -> set[str]:
-    code = ("import importlib, json, sys\n"
-            f"for m in {mods!r}: importlib.import_module(m)\n"
-            "print(json.dumps(sorted(sys.modules)))")
+    code = (
+        "import importlib, json, sys\n"
+        f"for m in {mods!r}: importlib.import_module(m)\n"
+        "print(json.dumps(sorted(sys.modules)))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return set(json.loads(out.stdout))
 
@@ -55,10 +57,12 @@ def test_views_speak_no_protocol():
 
 @pytest.mark.parametrize("argv", [["--version"], ["--help"], ["report", "--help"], ["serve", "--help"]])
 def test_help_and_version_import_nothing_heavy(argv):
-    code = ("import sys, json\nfrom ccmon.cli import main\n"
-            f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
-            "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('textual', 'grpc', 'httpx', 'google', 'rich', 'sqlite3'))))")
+    code = (
+        "import sys, json\nfrom ccmon.cli import main\n"
+        f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('textual', 'grpc', 'httpx', 'google', 'rich', 'sqlite3'))))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
 
@@ -79,16 +83,19 @@ def _imports(path: Path, module: str) -> set[str]:
     """Every ccmon module ``path`` imports, at any depth (lazy imports too), except under
     ``if TYPE_CHECKING:``."""
     tree = ast.parse(path.read_text())
-    typing_only = {id(n) for node in ast.walk(tree)
-                   if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.dump(node.test)
-                   for n in ast.walk(node)}
+    typing_only = {
+        id(n)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.dump(node.test)
+        for n in ast.walk(node)
+    }
     package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
     out = set()
     for n in ast.walk(tree):
         if id(n) in typing_only:
             continue
         if isinstance(n, ast.ImportFrom):
-            base = package[:len(package) - n.level + 1] if n.level else []
+            base = package[: len(package) - n.level + 1] if n.level else []
             target = ".".join(base + ([n.module] if n.module else []))
             out.update(f"{target}.{a.name}" for a in n.names)
             out.add(target)

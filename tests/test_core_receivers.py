@@ -17,15 +17,32 @@ from ccmon.model.report import report_dict
 # (version, folder) -> the exact figures each capture must give, whatever the transport.
 # Cross-checked independently: for every folder the summed cost.usage equals the summed
 # api_request.cost_usd (test_metric_cost_equals_event_cost).
-ALL_197 = dict(cost=0.2367105, models={"claude-opus-4-8": 0.2367105},
-               tokens={"input": 7404, "output": 3402, "cacheRead": 53406, "cacheCreation": 14070},
-               lines={"added": 6, "removed": 1}, commits=1, prs=1,
-               edits=[("Edit", "Plain text", "config", "accept", 1), ("Write", "Plain text", "config", "accept", 1)])
+ALL_197 = dict(
+    cost=0.2367105,
+    models={"claude-opus-4-8": 0.2367105},
+    tokens={"input": 7404, "output": 3402, "cacheRead": 53406, "cacheCreation": 14070},
+    lines={"added": 6, "removed": 1},
+    commits=1,
+    prs=1,
+    edits=[("Edit", "Plain text", "config", "accept", 1), ("Write", "Plain text", "config", "accept", 1)],
+)
 ALL_330 = {**ALL_197, "cost": 0.1786872, "models": {"claude-opus-5-5": 0.1786872}}
 
 
-def check(r: dict, *, cost, models, tokens=None, lines=None, commits=0, prs=0, edits=(), events=None,
-          api_errors=None, sessions=1):
+def check(
+    r: dict,
+    *,
+    cost,
+    models,
+    tokens=None,
+    lines=None,
+    commits=0,
+    prs=0,
+    edits=(),
+    events=None,
+    api_errors=None,
+    sessions=1,
+):
     assert r["cost_usd"] == cost
     assert r["cost_by_model"] == models
     if tokens is not None:
@@ -33,8 +50,9 @@ def check(r: dict, *, cost, models, tokens=None, lines=None, commits=0, prs=0, e
     if lines is not None:
         assert r["lines"] == lines
     assert (r["commits"], r["pull_requests"]) == (commits, prs)
-    assert [(e["tool_name"], e["language"], e["source"], e["decision"], e["count"])
-            for e in r["edit_decisions"]] == list(edits)
+    assert [
+        (e["tool_name"], e["language"], e["source"], e["decision"], e["count"]) for e in r["edit_decisions"]
+    ] == list(edits)
     if events is not None:
         for name, n in events.items():
             assert r["events"].get(name, 0) == n, name
@@ -48,32 +66,44 @@ async def send(rx, exports, how):
     return report_dict(rx.store.snapshot())
 
 
-@pytest.mark.parametrize("version,expected,events", [
-    ("2.1.197", ALL_197, {"api_request": 6, "tool_decision": 5, "tool_result": 5}),
-    ("2.1.330", ALL_330, {"api_request": 6, "tool_decision": 5, "tool_result": 5, "plugin_loaded": 3}),
-])
-@pytest.mark.parametrize("folder,how", [
-    ("grpc/all", "grpc"),
-    ("http_protobuf/all", "http"),
-    ("http_protobuf/all", "http-chunked"),
-    ("http_protobuf/all", "http-gzip"),
-    ("http_json/all", "http"),
-    ("http_json/all", "http-chunked"),
-    ("http_json/all", "http-gzip"),
-])
+@pytest.mark.parametrize(
+    "version,expected,events",
+    [
+        ("2.1.197", ALL_197, {"api_request": 6, "tool_decision": 5, "tool_result": 5}),
+        ("2.1.330", ALL_330, {"api_request": 6, "tool_decision": 5, "tool_result": 5, "plugin_loaded": 3}),
+    ],
+)
+@pytest.mark.parametrize(
+    "folder,how",
+    [
+        ("grpc/all", "grpc"),
+        ("http_protobuf/all", "http"),
+        ("http_protobuf/all", "http-chunked"),
+        ("http_protobuf/all", "http-gzip"),
+        ("http_json/all", "http"),
+        ("http_json/all", "http-chunked"),
+        ("http_json/all", "http-gzip"),
+    ],
+)
 async def test_scenario_all_gives_exact_totals_on_every_transport(otlp, version, expected, events, folder, how):
     r = await send(otlp, capture(version, folder), how)
     check(r, **expected, events=events, api_errors={})
     assert r["cache_ratio"] == round(53406 / (7404 + 53406 + 14070), 6)
 
 
-@pytest.mark.parametrize("version,cost,model", [("2.1.197", 0.0789035, "claude-opus-4-8"),
-                                                ("2.1.330", 0.0595624, "claude-opus-5-5")])
+@pytest.mark.parametrize(
+    "version,cost,model", [("2.1.197", 0.0789035, "claude-opus-4-8"), ("2.1.330", 0.0595624, "claude-opus-5-5")]
+)
 @pytest.mark.parametrize("folder", ["grpc/write_hold_delta", "grpc/write_hold_cumulative"])
 async def test_delta_and_cumulative_give_the_same_totals(otlp, version, cost, model, folder):
     r = await send(otlp, capture(version, folder), "grpc")
-    check(r, cost=cost, models={model: cost}, lines={"added": 4, "removed": 0},
-          edits=[("Write", "Plain text", "config", "accept", 1)])
+    check(
+        r,
+        cost=cost,
+        models={model: cost},
+        lines={"added": 4, "removed": 0},
+        edits=[("Write", "Plain text", "config", "accept", 1)],
+    )
 
 
 async def test_cumulative_resent_every_second_is_not_double_counted_even_replayed_twice(otlp):
@@ -104,8 +134,9 @@ async def test_2_1_330_persistent_400_and_headless_denial(otlp):
 
 async def test_2_1_330_headless_write_denial_is_one_reject(otlp):
     r = await send(otlp, capture("2.1.330", "grpc/write_denied_headless"), "grpc")
-    assert [(e["tool_name"], e["source"], e["decision"], e["count"]) for e in r["edit_decisions"]] == \
-        [("Write", "config", "reject", 1)]
+    assert [(e["tool_name"], e["source"], e["decision"], e["count"]) for e in r["edit_decisions"]] == [
+        ("Write", "config", "reject", 1)
+    ]
 
 
 async def test_sessions_fall_back_to_user_when_session_id_is_off(otlp):
@@ -117,8 +148,10 @@ async def test_sessions_fall_back_to_user_when_session_id_is_off(otlp):
 
 async def test_interactive_tui_rejects_accepts_and_user_time(otlp):
     r = await send(otlp, capture("2.1.197", "grpc/interactive"), "grpc")
-    assert [(e["tool_name"], e["source"], e["decision"]) for e in r["edit_decisions"]] == \
-        [("Write", "user_reject", "reject"), ("Write", "user_temporary", "accept")]
+    assert [(e["tool_name"], e["source"], e["decision"]) for e in r["edit_decisions"]] == [
+        ("Write", "user_reject", "reject"),
+        ("Write", "user_temporary", "accept"),
+    ]
     assert r["active_time_s"]["user"] == 1.684 and r["events"]["permission_mode_changed"] == 3
 
 
@@ -136,9 +169,21 @@ async def test_traces_are_accepted_and_stored(otlp):
     assert (lanes[("traces", "grpc")], lanes[("traces", "http/json")]) == (grpc_traces, http_traces)
 
 
-ALL_FOLDERS = [(v, f) for v in ("2.1.197", "2.1.330") for f in (
-    "grpc/text", "grpc/all", "grpc/all_prompts_resattrs", "grpc/commit_default_intervals", "grpc/error529_retried",
-    "grpc/interactive", "grpc/write_hold_delta", "http_protobuf/text_gzip", "http_json/text")]
+ALL_FOLDERS = [
+    (v, f)
+    for v in ("2.1.197", "2.1.330")
+    for f in (
+        "grpc/text",
+        "grpc/all",
+        "grpc/all_prompts_resattrs",
+        "grpc/commit_default_intervals",
+        "grpc/error529_retried",
+        "grpc/interactive",
+        "grpc/write_hold_delta",
+        "http_protobuf/text_gzip",
+        "http_json/text",
+    )
+]
 
 
 @pytest.mark.parametrize("version,folder", ALL_FOLDERS)
@@ -148,12 +193,14 @@ async def test_metric_cost_equals_event_cost(otlp, version, folder):
     exports = capture(version, folder)
     r = await send(otlp, exports, "grpc" if folder.startswith("grpc") else "http")
     rows = otlp.store._read.execute(
-        "SELECT SUM(json_extract(attrs, '$.cost_usd')) FROM events WHERE name = 'api_request'").fetchone()
+        "SELECT SUM(json_extract(attrs, '$.cost_usd')) FROM events WHERE name = 'api_request'"
+    ).fetchone()
     assert r["cost_usd"] == round(rows[0] or 0.0, 10)
     assert r["cost_usd"] > 0
 
 
 # --- error answers ----------------------------------------------------------------------------
+
 
 async def test_grpc_undecodable_is_invalid_argument_and_counted(otlp):
     with pytest.raises(grpc.RpcError) as err:
@@ -187,12 +234,15 @@ async def test_http_200_answers_in_the_request_content_type(otlp):
     assert (status, headers["content-type"], body) == (200, "application/x-protobuf", b"")
 
 
-@pytest.mark.parametrize("body,ctype,status,needle", [
-    (b"\xff\xff", "application/x-protobuf", 400, b"not a protobuf logs export"),
-    (b"{oops", "application/json", 400, b"body is not JSON"),
-    (b"hello", "text/plain", 415, b"unsupported content type"),
-    (b"hello", "", 415, b"unsupported content type"),
-])
+@pytest.mark.parametrize(
+    "body,ctype,status,needle",
+    [
+        (b"\xff\xff", "application/x-protobuf", 400, b"not a protobuf logs export"),
+        (b"{oops", "application/json", 400, b"body is not JSON"),
+        (b"hello", "text/plain", 415, b"unsupported content type"),
+        (b"hello", "", 415, b"unsupported content type"),
+    ],
+)
 async def test_http_bad_bodies(otlp, body, ctype, status, needle):
     got, headers, reply = await asyncio.to_thread(http_export, otlp.http_port, "logs", body, content_type=ctype or " ")
     assert got == status and needle in reply
@@ -214,26 +264,34 @@ def _raw(port: int, request: bytes) -> tuple[int, dict, bytes]:
 
 async def test_http_wrong_path_and_method(otlp):
     status, _, body = await asyncio.to_thread(
-        _raw, otlp.http_port,
-        b"POST /v1/nothing HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi")
+        _raw,
+        otlp.http_port,
+        b"POST /v1/nothing HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi",
+    )
     assert status == 404 and b"/v1/nothing" in body
     status, headers, _ = await asyncio.to_thread(
-        _raw, otlp.http_port, b"GET /v1/metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        _raw, otlp.http_port, b"GET /v1/metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
     assert status == 405 and headers["allow"] == "POST"
 
 
 async def test_http_body_over_limit_is_413_before_reading_it(otlp):
     status, headers, _ = await asyncio.to_thread(
-        _raw, otlp.http_port,
+        _raw,
+        otlp.http_port,
         b"POST /v1/logs HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
-        b"Content-Length: 70000000\r\n\r\n")
+        b"Content-Length: 70000000\r\n\r\n",
+    )
     assert status == 413
 
 
 async def test_http_gzip_bomb_is_413(otlp):
     bomb = gzip.compress(b"\0" * (65 * 1024 * 1024))  # 64 KiB on the wire, 65 MiB inflated
-    raw = (b"POST /v1/logs HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\nContent-Encoding: gzip\r\n"
-           + f"Content-Length: {len(bomb)}\r\nConnection: close\r\n\r\n".encode() + bomb)
+    raw = (
+        b"POST /v1/logs HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\nContent-Encoding: gzip\r\n"
+        + f"Content-Length: {len(bomb)}\r\nConnection: close\r\n\r\n".encode()
+        + bomb
+    )
     status, _, body = await asyncio.to_thread(_raw, otlp.http_port, raw)
     assert status == 413 and b"inflates past" in body
 
@@ -246,8 +304,11 @@ async def test_http_keep_alive_serves_several_exports_on_one_connection(otlp):
             f = s.makefile("rb")
             statuses = []
             for e in exports:
-                s.sendall(f"POST /v1/{e.signal} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
-                          f"Content-Length: {len(e.body)}\r\n\r\n".encode() + e.body)
+                s.sendall(
+                    f"POST /v1/{e.signal} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+                    f"Content-Length: {len(e.body)}\r\n\r\n".encode()
+                    + e.body
+                )
                 line = f.readline()
                 statuses.append(int(line.split()[1]))
                 length = 0

@@ -23,13 +23,17 @@ def _exporters(protocol: str, port: int, temporality: AggregationTemporality):
         from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
 
-        return (OTLPMetricExporter(endpoint=f"127.0.0.1:{port}", insecure=True, preferred_temporality=pref),
-                OTLPLogExporter(endpoint=f"127.0.0.1:{port}", insecure=True))
+        return (
+            OTLPMetricExporter(endpoint=f"127.0.0.1:{port}", insecure=True, preferred_temporality=pref),
+            OTLPLogExporter(endpoint=f"127.0.0.1:{port}", insecure=True),
+        )
     from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
     from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 
-    return (OTLPMetricExporter(endpoint=f"http://127.0.0.1:{port}/v1/metrics", preferred_temporality=pref),
-            OTLPLogExporter(endpoint=f"http://127.0.0.1:{port}/v1/logs"))
+    return (
+        OTLPMetricExporter(endpoint=f"http://127.0.0.1:{port}/v1/metrics", preferred_temporality=pref),
+        OTLPLogExporter(endpoint=f"http://127.0.0.1:{port}/v1/logs"),
+    )
 
 
 def _record(protocol: str, port: int, temporality: AggregationTemporality) -> None:
@@ -56,17 +60,28 @@ def _record(protocol: str, port: int, temporality: AggregationTemporality) -> No
     logs = LoggerProvider(resource=RESOURCE)
     logs.add_log_record_processor(SimpleLogRecordProcessor(log_exporter))
     logger = logs.get_logger("com.anthropic.claude_code.events")
-    logger.emit(body="claude_code.api_request", attributes={
-        **who, "event.name": "api_request", "event.sequence": 0, "model": "claude-sonnet-5",
-        "duration_ms": "250", "cost_usd": 0.5})
-    logger.emit(body="claude_code.api_error", attributes={
-        **who, "event.name": "api_error", "event.sequence": 1, "status_code": "529", "attempt": 2})
+    logger.emit(
+        body="claude_code.api_request",
+        attributes={
+            **who,
+            "event.name": "api_request",
+            "event.sequence": 0,
+            "model": "claude-sonnet-5",
+            "duration_ms": "250",
+            "cost_usd": 0.5,
+        },
+    )
+    logger.emit(
+        body="claude_code.api_error",
+        attributes={**who, "event.name": "api_error", "event.sequence": 1, "status_code": "529", "attempt": 2},
+    )
     logs.shutdown()
 
 
 @pytest.mark.parametrize("protocol", ["grpc", "http"])
-@pytest.mark.parametrize("temporality", [AggregationTemporality.DELTA, AggregationTemporality.CUMULATIVE],
-                         ids=["delta", "cumulative"])
+@pytest.mark.parametrize(
+    "temporality", [AggregationTemporality.DELTA, AggregationTemporality.CUMULATIVE], ids=["delta", "cumulative"]
+)
 async def test_sdk_exporters_give_exact_totals(otlp, protocol, temporality):
     port = otlp.grpc_port if protocol == "grpc" else otlp.http_port
     await asyncio.to_thread(_record, protocol, port, temporality)

@@ -78,9 +78,23 @@ def test_port_in_use_is_one_clear_line(tmp_path):
         blocker.bind(("127.0.0.1", 0))
         blocker.listen()
         port = blocker.getsockname()[1]
-        out = subprocess.run([sys.executable, "-m", "ccmon", "serve", "--db", str(tmp_path / "x.db"),
-                              "--grpc-port", str(free_port()), "--http-port", str(port)],
-                             capture_output=True, text=True, timeout=30)
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "ccmon",
+                "serve",
+                "--db",
+                str(tmp_path / "x.db"),
+                "--grpc-port",
+                str(free_port()),
+                "--http-port",
+                str(port),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     assert out.returncode == 2
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("ccmon: ") and f"127.0.0.1:{port}" in lines[0]
@@ -89,9 +103,23 @@ def test_port_in_use_is_one_clear_line(tmp_path):
 def test_grpc_port_in_use_is_one_clear_line(tmp_path):
     srv = ServeProcess(tmp_path / "a.db")
     try:
-        out = subprocess.run([sys.executable, "-m", "ccmon", "serve", "--db", str(tmp_path / "b.db"),
-                              "--grpc-port", str(srv.grpc_port), "--http-port", str(free_port())],
-                             capture_output=True, text=True, timeout=30)
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "ccmon",
+                "serve",
+                "--db",
+                str(tmp_path / "b.db"),
+                "--grpc-port",
+                str(srv.grpc_port),
+                "--http-port",
+                str(free_port()),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     finally:
         srv.stop()
     assert out.returncode == 2
@@ -155,8 +183,13 @@ def test_default_db_follows_xdg_data_home(tmp_path, env_key):
 
     env = {**os.environ, env_key: str(tmp_path / "xdg")}
     env.pop("CCMON_DB", None)
-    p = subprocess.Popen([sys.executable, "-m", "ccmon", "serve", "--grpc-port", "0", "--http-port", "0"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    p = subprocess.Popen(
+        [sys.executable, "-m", "ccmon", "serve", "--grpc-port", "0", "--http-port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     banner = p.stdout.readline()
     p.send_signal(signal.SIGTERM)
     p.wait(10)

@@ -16,8 +16,15 @@ S = 1_000_000_000
 T0 = 1_795_000_000 * S  # a fixed 2026 instant
 
 
-def cost(value: float, start: int, end: int, *, cumulative: bool = False, session: str = "s1",
-         model: str = "claude-opus-4-8[1m]") -> Point:
+def cost(
+    value: float,
+    start: int,
+    end: int,
+    *,
+    cumulative: bool = False,
+    session: str = "s1",
+    model: str = "claude-opus-4-8[1m]",
+) -> Point:
     attrs = {"session.id": session, "user.id": "u1", "model": model}
     return Point(names.COST, f"{names.COST}\x1f{{}}\x1f{canonical(attrs)}", attrs, start, end, value, cumulative, "USD")
 
@@ -128,9 +135,16 @@ def test_retention_rolls_old_events_up_and_keeps_their_counts(tmp_path):
     path = tmp_path / "c.db"
     now = T0 + 40 * 86400 * S
     st = Store(path, retention_days=30, clock=lambda: now)
-    st.ingest(batch(cost(1.0, T0, T0 + S), events=(
-        _event(T0, seq=0), _event(T0 + S, name="api_error", seq=1, status_code=400),
-        _event(now - S, seq=2))))
+    st.ingest(
+        batch(
+            cost(1.0, T0, T0 + S),
+            events=(
+                _event(T0, seq=0),
+                _event(T0 + S, name="api_error", seq=1, status_code=400),
+                _event(now - S, seq=2),
+            ),
+        )
+    )
     st.close()
     st = Store(path, retention_days=30, clock=lambda: now)  # start-up applies retention
     raw = st._conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
@@ -145,8 +159,13 @@ def test_retention_rolls_old_events_up_and_keeps_their_counts(tmp_path):
 def test_since_limits_the_rebuild(tmp_path):
     path = tmp_path / "c.db"
     st = Store(path, retention_days=0, clock=lambda: T0 + 7300 * S)
-    st.ingest(batch(cost(1.0, T0, T0 + S), cost(2.0, T0 + 7200 * S, T0 + 7201 * S),
-                    events=(_event(T0, seq=0), _event(T0 + 7200 * S, seq=1))))
+    st.ingest(
+        batch(
+            cost(1.0, T0, T0 + S),
+            cost(2.0, T0 + 7200 * S, T0 + 7201 * S),
+            events=(_event(T0, seq=0), _event(T0 + 7200 * S, seq=1)),
+        )
+    )
     st.close()
     conn = sqlite3.connect(path)
     snap = rebuild(conn, since_ns=T0 + 3600 * S).aggs.snapshot(0, st.status())
@@ -175,8 +194,12 @@ def test_rollups_and_raw_rows_rebuild_the_same_totals(tmp_path):
 
     path = tmp_path / "c.db"
     st = Store(path, retention_days=0)
-    for version, folder in (("2.1.197", "grpc/all"), ("2.1.197", "grpc/interactive"),
-                            ("2.1.330", "grpc/write_hold_cumulative"), ("2.1.330", "grpc/error400_persistent")):
+    for version, folder in (
+        ("2.1.197", "grpc/all"),
+        ("2.1.197", "grpc/interactive"),
+        ("2.1.330", "grpc/write_hold_cumulative"),
+        ("2.1.330", "grpc/error400_persistent"),
+    ):
         for e in capture(version, folder):
             st.ingest(decode(e.signal, e.body))
     live = report_dict(st.snapshot())

@@ -38,8 +38,17 @@ def _attrs(target, d: dict) -> None:
             kv.value.int_value = v
 
 
-def metrics(points, *, name=names.COST, temporality=DELTA, monotonic=True, kind="sum",
-            service="claude-code", session="s1", extra=None) -> ExportMetricsServiceRequest:
+def metrics(
+    points,
+    *,
+    name=names.COST,
+    temporality=DELTA,
+    monotonic=True,
+    kind="sum",
+    service="claude-code",
+    session="s1",
+    extra=None,
+) -> ExportMetricsServiceRequest:
     """One metric with ``points`` = [(start_ns, end_ns, value), ...] for one session."""
     req = ExportMetricsServiceRequest()
     rm = req.resource_metrics.add()
@@ -53,8 +62,16 @@ def metrics(points, *, name=names.COST, temporality=DELTA, monotonic=True, kind=
         dps = m.gauge.data_points
     for start, end, value in points:
         dp = dps.add(start_time_unix_nano=start, time_unix_nano=end, as_double=value)
-        _attrs(dp.attributes, {"session.id": session, "user.id": "u1", "model": "claude-opus-4-8",
-                               **({"type": "input"} if name == names.TOKENS else {}), **(extra or {})})
+        _attrs(
+            dp.attributes,
+            {
+                "session.id": session,
+                "user.id": "u1",
+                "model": "claude-opus-4-8",
+                **({"type": "input"} if name == names.TOKENS else {}),
+                **(extra or {}),
+            },
+        )
     return req
 
 
@@ -97,18 +114,27 @@ def now_ns() -> int:
 
 # -- Rule 1: finite numbers only ---------------------------------------------------------------
 
+
 @pytest.mark.parametrize("how", HOW)
 async def test_infinite_and_overflowing_values_are_refused_with_partial_success(otlp, how, tmp_path):
     t = now_ns()
     store = otlp.store
-    req = metrics([(t - 2 * S, t - S, float("inf")), (t - 3 * S, t - 2 * S, 1e308), (t - 4 * S, t - 3 * S, 1e308),
-                   (t - 5 * S, t - 4 * S, 0.25)], name=names.TOKENS)
+    req = metrics(
+        [
+            (t - 2 * S, t - S, float("inf")),
+            (t - 3 * S, t - 2 * S, 1e308),
+            (t - 4 * S, t - 3 * S, 1e308),
+            (t - 5 * S, t - 4 * S, 0.25),
+        ],
+        name=names.TOKENS,
+    )
     resp = await send(otlp.grpc_port, otlp.http_port, req, how)
     assert resp.partial_success.rejected_data_points == 3
     assert "not a finite number" in resp.partial_success.error_message
     assert "\n" not in resp.partial_success.error_message
-    cost = await send(otlp.grpc_port, otlp.http_port, metrics([(t - 2 * S, t - S, float("inf")),
-                                                               (t - 2 * S, t - S, 0.5)]), how)
+    cost = await send(
+        otlp.grpc_port, otlp.http_port, metrics([(t - 2 * S, t - S, float("inf")), (t - 2 * S, t - S, 0.5)]), how
+    )
     assert cost.partial_success.rejected_data_points == 1
     snap = store.snapshot()
     assert snap.tokens.input == 0.25 and snap.cost_total == 0.5  # the rest of each export is stored
@@ -122,8 +148,12 @@ async def test_infinite_and_overflowing_values_are_refused_with_partial_success(
 
 async def test_non_finite_event_attributes_are_kept_as_text(otlp):
     t = now_ns()
-    req = logs([(t - S, "api_request", {"duration_ms": "1e400", "event.sequence": 1, "cost_usd": float("nan")}),
-                (t, "api_request", {"duration_ms": float("inf"), "event.sequence": 2})])
+    req = logs(
+        [
+            (t - S, "api_request", {"duration_ms": "1e400", "event.sequence": 1, "cost_usd": float("nan")}),
+            (t, "api_request", {"duration_ms": float("inf"), "event.sequence": 2}),
+        ]
+    )
     resp = await send(otlp.grpc_port, otlp.http_port, req, "grpc")
     assert not resp.HasField("partial_success")  # nothing refused: the attributes are kept as text
     store = otlp.store
@@ -139,27 +169,40 @@ async def test_the_dashboard_starts_on_what_once_crashed_it(otlp, tmp_path, utc)
     from ccmon.compose import make_app
 
     t = now_ns()
-    await send(otlp.grpc_port, otlp.http_port, metrics([(t - 2 * S, t - S, float("inf")),
-                                                        (t - 2 * S, t - S, 1e308), (t - 3 * S, t - S, 1e308),
-                                                        (t - 4 * S, t - S, 1500.0)], name=names.TOKENS), "grpc")
+    await send(
+        otlp.grpc_port,
+        otlp.http_port,
+        metrics(
+            [
+                (t - 2 * S, t - S, float("inf")),
+                (t - 2 * S, t - S, 1e308),
+                (t - 3 * S, t - S, 1e308),
+                (t - 4 * S, t - S, 1500.0),
+            ],
+            name=names.TOKENS,
+        ),
+        "grpc",
+    )
     await send(otlp.grpc_port, otlp.http_port, logs([(t, "api_request", {"duration_ms": "1e400"})]), "grpc")
-    args = build_parser().parse_args(["--db", str(otlp.store.path), "--grpc-port", "0", "--http-port", "0",
-                                      "--retention-days", "0"])
+    args = build_parser().parse_args(
+        ["--db", str(otlp.store.path), "--grpc-port", "0", "--http-port", "0", "--retention-days", "0"]
+    )
     app = make_app(args, clock=lambda: t)
     async with app.run_test(size=(160, 48)) as pilot:
         await started(pilot, app)
-        await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.tokens.input == 1500.0,
-                       "the stored tokens")
+        await wait_for(
+            pilot, lambda: app.snapshot is not None and app.snapshot.tokens.input == 1500.0, "the stored tokens"
+        )
         assert app.return_code is None
 
 
 # -- Rule 2: monotonic means monotonic ---------------------------------------------------------
 
+
 @pytest.mark.parametrize("how", HOW)
 async def test_a_negative_delta_on_a_monotonic_sum_is_refused(otlp, how):
     t = now_ns()
-    resp = await send(otlp.grpc_port, otlp.http_port,
-                      metrics([(t - 2 * S, t - S, 1.0), (t - S, t, -5.0)]), how)
+    resp = await send(otlp.grpc_port, otlp.http_port, metrics([(t - 2 * S, t - S, 1.0), (t - S, t, -5.0)]), how)
     assert resp.partial_success.rejected_data_points == 1
     assert "negative value -5 on a monotonic sum" in resp.partial_success.error_message
     assert otlp.store.snapshot().cost_total == 1.0  # before: -4.0
@@ -178,8 +221,12 @@ async def test_a_cumulative_counter_that_goes_down_is_a_reset(otlp):
 @pytest.mark.parametrize("kind,monotonic", [("gauge", True), ("sum", False)])
 async def test_only_monotonic_sums_count_as_cost(otlp, kind, monotonic):
     t = now_ns()
-    await send(otlp.grpc_port, otlp.http_port,
-               metrics([(t - S, t, 7.0)], kind=kind, monotonic=monotonic, temporality=CUMULATIVE), "grpc")
+    await send(
+        otlp.grpc_port,
+        otlp.http_port,
+        metrics([(t - S, t, 7.0)], kind=kind, monotonic=monotonic, temporality=CUMULATIVE),
+        "grpc",
+    )
     snap = otlp.store.snapshot()
     assert snap.cost_total == 0.0 and snap.sessions == ()
     label = "gauge" if kind == "gauge" else "non-monotonic sum"
@@ -188,13 +235,19 @@ async def test_only_monotonic_sums_count_as_cost(otlp, kind, monotonic):
 
 # -- Rule 3: Claude Code's data, and the rest ---------------------------------------------------
 
+
 async def test_another_service_never_becomes_sessions_requests_or_cost(otlp):
     t = now_ns()
     for how in HOW:
-        await send(otlp.grpc_port, otlp.http_port, metrics([(t - S, t, 3.0)], name="http.requests",
-                                                           service="checkout", session="phantom"), how)
-        await send(otlp.grpc_port, otlp.http_port, logs([(t, "api_request", {"event.sequence": 1})],
-                                                        service="checkout"), how)
+        await send(
+            otlp.grpc_port,
+            otlp.http_port,
+            metrics([(t - S, t, 3.0)], name="http.requests", service="checkout", session="phantom"),
+            how,
+        )
+        await send(
+            otlp.grpc_port, otlp.http_port, logs([(t, "api_request", {"event.sequence": 1})], service="checkout"), how
+        )
     # a gauge named like Claude Code's cost (a claude_code.* name: Claude Code's data by rule 3)
     # is not a counter (rule 2): kept as "other", not cost, no session
     await send(otlp.grpc_port, otlp.http_port, metrics([(t - S, t, 9.0)], kind="gauge", service="checkout"), "grpc")
@@ -207,6 +260,7 @@ async def test_another_service_never_becomes_sessions_requests_or_cost(otlp):
 
 
 # -- Rules 4 and 5: time and rates --------------------------------------------------------------
+
 
 async def test_burn_rates_count_complete_minutes_and_survive_a_future_point(tmp_path):
     """A steady $6.00/h ($0.10 every minute) reads $6.00/h at every second of a minute (before:
@@ -248,13 +302,13 @@ async def test_a_cumulative_backlog_is_spread_over_its_interval(otlp):
     assert max(snap.cost_per_minute) == pytest.approx(3.0 / 180, rel=1e-9)
     assert snap.cost_total == pytest.approx(3.0, rel=1e-12)
     # the next value is growth since the last one: placed at its own end
-    await send(otlp.grpc_port, otlp.http_port, metrics([(start, end + 30 * S, 3.5)], temporality=CUMULATIVE),
-               "grpc")
+    await send(otlp.grpc_port, otlp.http_port, metrics([(start, end + 30 * S, 3.5)], temporality=CUMULATIVE), "grpc")
     snap = otlp.store.snapshot(now_ns=end + 40 * S)
     assert snap.cost_per_minute[-1] == pytest.approx(0.5) and snap.cost_total == pytest.approx(3.5, rel=1e-12)
 
 
 # -- Rule 6: once only ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("how", HOW)
 async def test_a_resent_record_without_sequence_counts_once(otlp, how):
@@ -281,8 +335,7 @@ async def test_dedupe_keys_outlive_retention_and_since_keeps_the_cut_day(tmp_pat
     # (the first a minute into the day where the cutoff allows: `--since` below is counted from
     # the report process's own clock, which starts a moment after this test computes it)
     first = day_start + min(60 * S, (cutoff - day_start) // 2)
-    cut_day = logs([(first, "user_prompt", {}),
-                    (cutoff + (day_start + 86400 * S - cutoff) // 2, "user_prompt", {})])
+    cut_day = logs([(first, "user_prompt", {}), (cutoff + (day_start + 86400 * S - cutoff) // 2, "user_prompt", {})])
     serve = ServeProcess(db, "--retention-days", "30")
     try:
         await send(serve.grpc_port, serve.http_port, old, "grpc")
@@ -328,8 +381,13 @@ async def test_spans_from_another_service_are_other_telemetry(otlp):
     for service, span in (("checkout", "GET /cart"), ("claude-code", "claude_code.tool")):
         rs = req.resource_spans.add()
         _attrs(rs.resource.attributes, {"service.name": service})
-        rs.scope_spans.add().spans.add(name=span, trace_id=b"\x01" * 16, span_id=bytes([len(service)] * 8),
-                                       start_time_unix_nano=now_ns() - S, end_time_unix_nano=now_ns())
+        rs.scope_spans.add().spans.add(
+            name=span,
+            trace_id=b"\x01" * 16,
+            span_id=bytes([len(service)] * 8),
+            start_time_unix_nano=now_ns() - S,
+            end_time_unix_nano=now_ns(),
+        )
     await asyncio.to_thread(grpc_export, otlp.grpc_port, "traces", req.SerializeToString())
     import sqlite3
 

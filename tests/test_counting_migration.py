@@ -56,18 +56,22 @@ def test_the_store_migrates_and_counts_exactly_what_the_old_release_did(old_db):
     assert got["events"] == {**want["events"], "api_request": 11}
     # latencies come from the raw events still stored; the "inf" one is text, not a latency
     conn = st._conn
-    durations = sorted(d for (d,) in conn.execute(
-        "SELECT json_extract(attrs, '$.duration_ms') FROM events WHERE name = 'api_request'")
-        if isinstance(d, (int, float)))
+    durations = sorted(
+        d
+        for (d,) in conn.execute("SELECT json_extract(attrs, '$.duration_ms') FROM events WHERE name = 'api_request'")
+        if isinstance(d, (int, float))
+    )
     # the 8 from the captures: the cut day is wholly in the rollup now (its raw rows swept)
     assert durations == [20, 21, 26, 33, 54, 60, 119, 3509]
     assert got["latency_ms"] == {"p50": 33.0, "p95": 3509.0}
-    assert {k: got[k] for k in ("lines", "commits", "edit_decisions", "cost_by_model", "active_time_s")} == \
-        {k: want[k] for k in ("lines", "commits", "edit_decisions", "cost_by_model", "active_time_s")}
+    assert {k: got[k] for k in ("lines", "commits", "edit_decisions", "cost_by_model", "active_time_s")} == {
+        k: want[k] for k in ("lines", "commits", "edit_decisions", "cost_by_model", "active_time_s")
+    }
     # the session of the quarantined +Inf delta had nothing else: it has no row
     # ("old" also got the Infinity event, later)
-    assert got["sessions"] == [{**s, "last_seen": "2026-11-23T19:58:20.000Z"} if s["session_id"] == "old" else s
-                               for s in want["sessions"]]
+    assert got["sessions"] == [
+        {**s, "last_seen": "2026-11-23T19:58:20.000Z"} if s["session_id"] == "old" else s for s in want["sessions"]
+    ]
     json.dumps(got, allow_nan=False)  # strict JSON
     assert conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == (str(db.SCHEMA_VERSION),)
     # ... but it is kept, in quarantine, not deleted
@@ -92,8 +96,20 @@ def test_migration_keeps_dedupe_keys_and_the_cut_day(old_db):
     for e in capture("2.1.197", "grpc/all"):
         st.ingest(decode(e.signal, e.body))
     a = {"session.id": "old", "user.id": "u1", "event.name": "api_request", "event.sequence": 2, "duration_ms": 20}
-    st.ingest(Batch("logs", events=[Event("api_request", (NOW - 30 * DAY) // DAY * DAY + 22 * 3600 * S, a,
-                                          "claude_code.api_request", {"service.name": "claude-code"})]))
+    st.ingest(
+        Batch(
+            "logs",
+            events=[
+                Event(
+                    "api_request",
+                    (NOW - 30 * DAY) // DAY * DAY + 22 * 3600 * S,
+                    a,
+                    "claude_code.api_request",
+                    {"service.name": "claude-code"},
+                )
+            ],
+        )
+    )
     assert report_dict(st.snapshot(NOW)) == before
     # the day the old sweep cut in two is counted whole from the rollup, not half from raw rows
     cut_day = (NOW - 30 * DAY) // DAY
@@ -106,8 +122,12 @@ def test_migration_keeps_dedupe_keys_and_the_cut_day(old_db):
 
 def test_report_reads_an_old_database_directly(old_db):
     """`ccmon report` opens read-only; an old database is migrated once, then read."""
-    out = subprocess.run([sys.executable, "-m", "ccmon", "report", "--json", "--db", str(old_db)],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "ccmon", "report", "--json", "--db", str(old_db)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     assert "Infinity" not in out.stdout and "NaN" not in out.stdout
     data = json.loads(out.stdout)

@@ -57,6 +57,7 @@ EPOCH_STARTS = [-3 * HOUR, -90 * S, 2 * MIN, -25 * HOUR]  # relative to T0: rest
 
 # -- the reference -------------------------------------------------------------------------------
 
+
 class Reference:
     def __init__(self) -> None:
         self.cost = 0.0
@@ -163,6 +164,7 @@ class Reference:
 
 # -- turning a generated stream into OTLP requests ---------------------------------------------
 
+
 def _kv(target, key, value) -> None:
     kv = target.add(key=key)
     if isinstance(value, int):
@@ -210,6 +212,7 @@ def logs_request(records) -> ExportLogsServiceRequest:
 
 # -- streams ---------------------------------------------------------------------------------------
 
+
 @st.composite
 def points(draw):
     """(series, start, end, value) with times relative to the clock at sending (0 = arrival);
@@ -232,9 +235,12 @@ def at_clock(items, now: int) -> list[tuple[int, int, int, float]]:
 
 
 records = st.tuples(
-    st.sampled_from([T0 - HOUR, T0, T0 + 5 * S]), st.sampled_from(["a", "b"]),
-    st.sampled_from([None, None, 1, 2]), st.sampled_from([10, 20]),
-    st.sampled_from(["claude-code", "claude-code", "checkout"]))
+    st.sampled_from([T0 - HOUR, T0, T0 + 5 * S]),
+    st.sampled_from(["a", "b"]),
+    st.sampled_from([None, None, 1, 2]),
+    st.sampled_from([10, 20]),
+    st.sampled_from(["claude-code", "claude-code", "checkout"]),
+)
 
 exports = st.one_of(
     st.tuples(st.just("metrics"), st.lists(points(), min_size=1, max_size=6)),
@@ -290,8 +296,11 @@ def check(store: Store, ref: Reference, now: int) -> None:
     assert all(math.isfinite(x) for x in (snap.cost_total, snap.cost_today, snap.burn_5m, snap.burn_1h))
 
 
-@settings(max_examples=int(os.environ.get("CCMON_PROPERTY_EXAMPLES", "60")), deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=int(os.environ.get("CCMON_PROPERTY_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(st.lists(steps, min_size=1, max_size=10))
 def test_store_equals_the_reference_model(stream):
     ref = Reference()
@@ -332,16 +341,23 @@ def test_store_equals_the_reference_model(stream):
 
 # -- retention, re-sends and --since: never drop or double a day ---------------------------------
 
-event_steps = st.lists(st.tuples(
-    st.integers(0, 9),  # the event's day, counted back from the clock
-    st.integers(0, 86_399),  # its second in that day
-    st.sampled_from([None, 7]),  # event.sequence
-    st.integers(0, 30),  # how many hours the clock moves on after it (a sweep runs each time)
-), min_size=1, max_size=25)
+event_steps = st.lists(
+    st.tuples(
+        st.integers(0, 9),  # the event's day, counted back from the clock
+        st.integers(0, 86_399),  # its second in that day
+        st.sampled_from([None, 7]),  # event.sequence
+        st.integers(0, 30),  # how many hours the clock moves on after it (a sweep runs each time)
+    ),
+    min_size=1,
+    max_size=25,
+)
 
 
-@settings(max_examples=int(os.environ.get("CCMON_PROPERTY_EXAMPLES", "60")) // 2, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=int(os.environ.get("CCMON_PROPERTY_EXAMPLES", "60")) // 2,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(event_steps, st.lists(st.integers(0, 12 * 86_400), min_size=1, max_size=6), st.sampled_from([1, 3, 7]))
 def test_since_and_retention_never_drop_or_double_a_day(steps, since_ago_s, retention_days):
     from ccmon.model.store import rebuild

@@ -22,14 +22,17 @@ DAY = counting.DAY_NS
 T0 = 1_795_435_200 * S  # 2026-11-23 09:20 UTC
 
 
-@pytest.mark.parametrize("value,monotonic,why", [
-    (float("inf"), False, "not a finite number"),
-    (float("-inf"), False, "not a finite number"),
-    (float("nan"), True, "not a finite number"),
-    (1e308, False, "beyond"),
-    (-2e15, False, "beyond"),
-    (-0.5, True, "negative value -0.5 on a monotonic sum"),
-])
+@pytest.mark.parametrize(
+    "value,monotonic,why",
+    [
+        (float("inf"), False, "not a finite number"),
+        (float("-inf"), False, "not a finite number"),
+        (float("nan"), True, "not a finite number"),
+        (1e308, False, "beyond"),
+        (-2e15, False, "beyond"),
+        (-0.5, True, "negative value -0.5 on a monotonic sum"),
+    ],
+)
 def test_values_that_cannot_be_counted_say_why(value, monotonic, why):
     assert why in counting.refuse_value(value, monotonic=monotonic)
 
@@ -75,8 +78,11 @@ def test_a_first_cumulative_value_is_spread_over_its_interval():
     start = T0 - 3 * MIN - 30 * S  # 3.5 minutes before T0, which is on a minute boundary
     parts = counting.placement(start, T0, 7.0, T0, spread=True)
     assert [(f // S, t // MIN, round(p, 12)) for f, t, p in parts] == [
-        (start // S, T0 // MIN - 4, 1.0), ((T0 - 3 * MIN) // S, T0 // MIN - 3, 2.0),
-        ((T0 - 2 * MIN) // S, T0 // MIN - 2, 2.0), ((T0 - MIN) // S, T0 // MIN - 1, 2.0)]
+        (start // S, T0 // MIN - 4, 1.0),
+        ((T0 - 3 * MIN) // S, T0 // MIN - 3, 2.0),
+        ((T0 - 2 * MIN) // S, T0 // MIN - 2, 2.0),
+        ((T0 - MIN) // S, T0 // MIN - 1, 2.0),
+    ]
     # not spread: one piece at the end, first seen at the start
     assert counting.placement(start, T0, 7.0, T0, spread=False) == [(start, T0, 7.0)]
     # per minute over the interval's last 24 hours, per hour before that
@@ -87,8 +93,13 @@ def test_a_first_cumulative_value_is_spread_over_its_interval():
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.integers(0, 3 * DAY), st.integers(1, 2 * DAY), st.floats(0, 1e15), st.integers(-40 * DAY, 10 * MIN),
-       st.booleans())
+@given(
+    st.integers(0, 3 * DAY),
+    st.integers(1, 2 * DAY),
+    st.floats(0, 1e15),
+    st.integers(-40 * DAY, 10 * MIN),
+    st.booleans(),
+)
 def test_placement_keeps_every_amount_and_one_piece_per_minute(start_before, length, amount, arrival_offset, spread):
     end = T0
     start = end - start_before if start_before else 0

@@ -108,7 +108,9 @@ def test_http_aimed_at_the_grpc_port(where):
 def test_ports_of_this_ccmon_count_too(where):
     target = Target("127.0.0.1", 5317, 5318)
     shell = {**env_object(target, "grpc"), "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:5318"}
-    assert findings(shell, target)["grpc_to_http_port"].fix.startswith("OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:5317")
+    assert findings(shell, target)["grpc_to_http_port"].fix.startswith(
+        "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:5317"
+    )
 
 
 def test_signal_path_appended_to_the_generic_endpoint(where):
@@ -119,14 +121,17 @@ def test_signal_path_appended_to_the_generic_endpoint(where):
     assert report.endpoint == "http://127.0.0.1:4318/v1/metrics/v1/metrics"
 
 
-@pytest.mark.parametrize("typo,meant", [
-    ("OTEL_EXPORTER_OLTP_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"),
-    ("OTEL_EXPORTER_OTPL_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"),
-    ("OLTP_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"),
-    ("OTEL_METRIC_EXPORT_INTERVALL", "OTEL_METRIC_EXPORT_INTERVAL"),
-    ("OTEL_METRICS_EXPORT_INTERVAL", "OTEL_METRIC_EXPORT_INTERVAL"),
-    ("CLAUDE_CODE_ENABLE_TELEMETERY", "CLAUDE_CODE_ENABLE_TELEMETRY"),
-])
+@pytest.mark.parametrize(
+    "typo,meant",
+    [
+        ("OTEL_EXPORTER_OLTP_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"),
+        ("OTEL_EXPORTER_OTPL_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"),
+        ("OLTP_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"),
+        ("OTEL_METRIC_EXPORT_INTERVALL", "OTEL_METRIC_EXPORT_INTERVAL"),
+        ("OTEL_METRICS_EXPORT_INTERVAL", "OTEL_METRIC_EXPORT_INTERVAL"),
+        ("CLAUDE_CODE_ENABLE_TELEMETERY", "CLAUDE_CODE_ENABLE_TELEMETRY"),
+    ],
+)
 def test_typos_name_the_intended_variable(where, typo, meant):
     user(where[0], {**GOOD, typo: "x"})
     got = findings({})
@@ -168,15 +173,16 @@ def test_a_switch_off_in_a_repository_applies(where):
     user(home, GOOD)
     write(repo / ".claude" / "settings.local.json", {"env": {"CLAUDE_CODE_ENABLE_TELEMETRY": "0"}})
     f = findings({})["telemetry_disabled"]
-    assert f.message == ("telemetry is not enabled (local project settings sets it to '0'): "
-                         "Claude Code sends nothing")
+    assert f.message == ("telemetry is not enabled (local project settings sets it to '0'): Claude Code sends nothing")
     assert f.source == "local project settings"
 
 
 def test_managed_settings_pin_another_destination(where, tmp_path):
     home, _ = where
     user(home, {**GOOD, "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "http://127.0.0.1:4317"})
-    write(tmp_path / "managed-settings.json", {"env": {"OTEL_EXPORTER_OTLP_ENDPOINT": "https://otel.corp.example:4317"}})
+    write(
+        tmp_path / "managed-settings.json", {"env": {"OTEL_EXPORTER_OTLP_ENDPOINT": "https://otel.corp.example:4317"}}
+    )
     report = doctor.inspect(TARGET, {})
     f = {f.code: f for f in report.findings}["managed_pins_destination"]
     assert f.severity == "error" and f.fix.startswith("ask whoever manages this machine")
@@ -218,8 +224,9 @@ def test_statusline_missing_or_foreign(where):
     user(where[0], GOOD)
     assert findings({})["statusline"].fix == "ccmon setup --statusline"
     user(where[0], GOOD, statusLine={"type": "command", "command": "~/bin/line.sh"})
-    assert findings({})["statusline"].message == ("the ccmon status line is not installed "
-                                                  "(statusLine runs '~/bin/line.sh')")
+    assert findings({})["statusline"].message == (
+        "the ccmon status line is not installed (statusLine runs '~/bin/line.sh')"
+    )
 
 
 def test_a_settings_file_that_is_not_json(where):
@@ -231,14 +238,20 @@ def test_a_settings_file_that_is_not_json(where):
 def test_shell_loses_to_user_settings(where):
     user(where[0], GOOD)
     report = doctor.inspect(TARGET, {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"})
-    assert (report.env["OTEL_EXPORTER_OTLP_PROTOCOL"], report.origin["OTEL_EXPORTER_OTLP_PROTOCOL"]) == \
-        ("grpc", "user settings")
+    assert (report.env["OTEL_EXPORTER_OTLP_PROTOCOL"], report.origin["OTEL_EXPORTER_OTLP_PROTOCOL"]) == (
+        "grpc",
+        "user settings",
+    )
 
 
 # -- precedence, against a reference model -----------------------------------------------------
 
-NAMES = ("CLAUDE_CODE_ENABLE_TELEMETRY", "OTEL_METRICS_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT",
-         "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
+NAMES = (
+    "CLAUDE_CODE_ENABLE_TELEMETRY",
+    "OTEL_METRICS_EXPORTER",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+)
 VALUES = ("0", "1", "none", "otlp", "http://a:1")
 LAYERS = ("shell environment", "user settings", "project settings", "local project settings", "managed settings")
 layer_env = st.dictionaries(st.sampled_from(NAMES), st.sampled_from(VALUES), max_size=4)
@@ -253,8 +266,9 @@ def reference(envs: list[dict[str, str]]) -> dict[str, str]:
             if name not in env:
                 continue
             if "project" in layer and not (
-                    (name == "CLAUDE_CODE_ENABLE_TELEMETRY" and env[name] in ("0",))
-                    or (name == "OTEL_METRICS_EXPORTER" and env[name] == "none")):
+                (name == "CLAUDE_CODE_ENABLE_TELEMETRY" and env[name] in ("0",))
+                or (name == "OTEL_METRICS_EXPORTER" and env[name] == "none")
+            ):
                 continue
             out[name] = env[name]
             break

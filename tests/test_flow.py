@@ -37,8 +37,9 @@ pytestmark = pytest.mark.usefixtures("utc")
 
 @pytest.fixture
 def args(tmp_path):
-    return build_parser().parse_args(["--db", str(tmp_path / "ccmon.db"), "--grpc-port", "0", "--http-port", "0",
-                                      "--retention-days", "0"])
+    return build_parser().parse_args(
+        ["--db", str(tmp_path / "ccmon.db"), "--grpc-port", "0", "--http-port", "0", "--retention-days", "0"]
+    )
 
 
 def flow_text(app) -> str:
@@ -52,8 +53,10 @@ async def test_waiting_then_data_then_flow_with_rejections(args):
         rx = app.source.receiver
         await wait_for(pilot, lambda: f"http://127.0.0.1:{rx.grpc_port}" in flow_text(app), "the waiting screen")
         text = flow_text(app)
-        assert f"Waiting for Claude Code's telemetry on grpc 127.0.0.1:{rx.grpc_port}, http 127.0.0.1:{rx.http_port}" \
+        assert (
+            f"Waiting for Claude Code's telemetry on grpc 127.0.0.1:{rx.grpc_port}, http 127.0.0.1:{rx.http_port}"
             in text
+        )
         assert f"export OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:{rx.grpc_port}" in text
         assert "export CLAUDE_CODE_ENABLE_TELEMETRY=1" in text and "ccmon setup (shows the diff" in text
         assert app.main.query_one("#dashboard").display is False
@@ -83,8 +86,9 @@ async def test_waiting_then_data_then_flow_with_rejections(args):
         assert "metrics http/protobuf: 1 rejected, last answered 404: no such path '/v1/metrics/v1/metrics'" in text
         assert "claude-code 2.1.197" in text and "Claude Code" in text
         senders = app.source.flow(FIXED_NS).senders
-        assert [(x.service_name, x.service_version, x.payloads, x.other) for x in senders] == \
-            [("claude-code", "2.1.197", metrics + logs, False)]
+        assert [(x.service_name, x.service_version, x.payloads, x.other) for x in senders] == [
+            ("claude-code", "2.1.197", metrics + logs, False)
+        ]
         assert senders[0].user_agent.startswith("grpc-python/")  # the test's client; the CLI's says grpc-node-js
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is app.main, "back on the main screen")
@@ -116,10 +120,15 @@ def test_waiting_100x40(screenshot, tmp_path):
 def _flow_app(tmp_path):
     store = fixed_store(tmp_path / "ccmon.db", *SHOWCASE)
     stats = store.test_stats
-    stats.rejected("logs", Via(HTTP_PROTOBUF, 2, "curl/8.5.0"), "400",
-                   "not a protobuf logs export: Error parsing message")
-    stats.rejected("metrics", Via(HTTP_PROTOBUF, 310, "OTel-OTLP-Exporter-JavaScript/0.208.0"), "404",
-                   "no such path '/v1/metrics/v1/metrics'")
+    stats.rejected(
+        "logs", Via(HTTP_PROTOBUF, 2, "curl/8.5.0"), "400", "not a protobuf logs export: Error parsing message"
+    )
+    stats.rejected(
+        "metrics",
+        Via(HTTP_PROTOBUF, 310, "OTel-OTLP-Exporter-JavaScript/0.208.0"),
+        "404",
+        "no such path '/v1/metrics/v1/metrics'",
+    )
     stats.accepted("metrics", Via(GRPC, 120, "ccmon-doctor/0.1.0"), Batch("metrics"))
     return CcmonApp(StoreSource(store), clock=lambda: FIXED_NS)
 
@@ -135,6 +144,7 @@ def test_flow_160x48(screenshot, tmp_path):
 
 
 # -- statistics and hints ------------------------------------------------------------------------
+
 
 def test_stats_rates_partial_and_senders():
     now = [100 * S]
@@ -162,8 +172,10 @@ def _lane(signal, first, last, accepted=5, gap=0, **kw):
 def test_hint_metrics_without_logs():
     flow = Flow("x", (_lane("metrics", 0, 10 * S),), (FlowSender("claude-code", "2.1.330", "", 5, 10 * S),))
     assert hints(flow, 29 * S) == []
-    assert hints(flow, 30 * S) == ["Metrics arrive but no logs (events): set OTEL_LOGS_EXPORTER=otlp where Claude "
-                                   "Code reads its settings (run `ccmon doctor`)."]
+    assert hints(flow, 30 * S) == [
+        "Metrics arrive but no logs (events): set OTEL_LOGS_EXPORTER=otlp where Claude "
+        "Code reads its settings (run `ccmon doctor`)."
+    ]
 
 
 def test_hint_logs_without_metrics():
@@ -177,19 +189,26 @@ def test_hint_exports_stopped_while_a_session_was_active():
     assert hints(flow, 219 * S) == []
     assert hints(flow, 220 * S)[0] == (
         "metrics over grpc stopped 120 s ago after arriving every ~5 s: the session may have ended, or Claude Code "
-        "lost the endpoint (`claude --debug` shows [3P telemetry] lines; run `ccmon doctor`).")
+        "lost the endpoint (`claude --debug` shows [3P telemetry] lines; run `ccmon doctor`)."
+    )
 
 
 def test_hint_only_other_telemetry():
-    flow = Flow("x", (_lane("metrics", 0, 0, accepted=1), _lane("logs", 0, 0, accepted=1)),
-                (FlowSender("ccmon-doctor", "0.1.0", "ccmon-doctor/0.1.0", 1, 0),))
-    assert hints(flow, 1 * S) == ["Only other telemetry so far (not service.name claude-code): Claude Code itself "
-                                  "has not sent anything here yet."]
+    flow = Flow(
+        "x",
+        (_lane("metrics", 0, 0, accepted=1), _lane("logs", 0, 0, accepted=1)),
+        (FlowSender("ccmon-doctor", "0.1.0", "ccmon-doctor/0.1.0", 1, 0),),
+    )
+    assert hints(flow, 1 * S) == [
+        "Only other telemetry so far (not service.name claude-code): Claude Code itself has not sent anything here yet."
+    ]
 
 
 def test_hint_signal_path_twice():
-    lane = FlowLane("metrics", "http/protobuf", rejected=2, last_status="404",
-                    last_reason="no such path '/v1/metrics/v1/metrics'")
+    lane = FlowLane(
+        "metrics", "http/protobuf", rejected=2, last_status="404", last_reason="no such path '/v1/metrics/v1/metrics'"
+    )
     assert hints(Flow("x", (lane,)), 0) == [
         "metrics over http/protobuf went to a path with /v1/metrics twice: OTEL_EXPORTER_OTLP_ENDPOINT must not end "
-        "in /v1/...; the exporters add it."]
+        "in /v1/...; the exporters add it."
+    ]

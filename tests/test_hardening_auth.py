@@ -37,8 +37,9 @@ async def guarded(tmp_path):
         store.close()
 
 
-def _post(port: int, auth: str | None, json_body: bool = False, body: bytes = METRICS,
-          tls: ssl.SSLContext | None = None) -> tuple[int, dict, bytes]:
+def _post(
+    port: int, auth: str | None, json_body: bool = False, body: bytes = METRICS, tls: ssl.SSLContext | None = None
+) -> tuple[int, dict, bytes]:
     ctype = "application/json" if json_body else "application/x-protobuf"
     head = f"POST /v1/metrics HTTP/1.1\r\nHost: x\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
     if auth is not None:
@@ -86,8 +87,11 @@ async def test_the_right_token_is_accepted_on_both_protocols(guarded):
 
 def _grpc_with(port: int, metadata, creds: grpc.ChannelCredentials | None = None) -> bytes:
     target = f"127.0.0.1:{port}"
-    ch = (grpc.secure_channel(target, creds, options=[("grpc.ssl_target_name_override", "localhost")]) if creds
-          else grpc.insecure_channel(target))
+    ch = (
+        grpc.secure_channel(target, creds, options=[("grpc.ssl_target_name_override", "localhost")])
+        if creds
+        else grpc.insecure_channel(target)
+    )
     with ch:
         call = ch.unary_unary("/opentelemetry.proto.collector.metrics.v1.MetricsService/Export")
         return call(METRICS, timeout=10, metadata=metadata)
@@ -97,9 +101,24 @@ def test_the_sdk_sends_the_token_from_otel_exporter_otlp_headers(tmp_path, monke
     """The way Claude Code passes it: OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer ..."."""
     env = {**os.environ, "CCMON_TOKEN": TOKEN, "PYTHONUNBUFFERED": "1"}
     grpc_port, http_port = free_port(), free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "ccmon", "serve", "--db", str(tmp_path / "t.db"),
-                             "--grpc-port", str(grpc_port), "--http-port", str(http_port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ccmon",
+            "serve",
+            "--db",
+            str(tmp_path / "t.db"),
+            "--grpc-port",
+            str(grpc_port),
+            "--http-port",
+            str(http_port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         banner = proc.stdout.readline()
         assert "receiving OTLP" in banner and TOKEN not in banner
@@ -112,12 +131,17 @@ def test_the_sdk_sends_the_token_from_otel_exporter_otlp_headers(tmp_path, monke
             reader = PeriodicExportingMetricReader(exporter, export_interval_millis=3_600_000)
             meters = MeterProvider(metric_readers=[reader])
             meters.get_meter("m").create_counter("claude_code.cost.usage").add(
-                0.5, {"session.id": "sdk", "model": "claude-opus-4-8"})
+                0.5, {"session.id": "sdk", "model": "claude-opus-4-8"}
+            )
             meters.shutdown()
 
         record(OTLPMetricExporter(endpoint=f"http://127.0.0.1:{http_port}/v1/metrics"))
-        out = subprocess.run([sys.executable, "-m", "ccmon", "report", "--json", "--db", str(tmp_path / "t.db")],
-                             capture_output=True, text=True, timeout=30)
+        out = subprocess.run(
+            [sys.executable, "-m", "ccmon", "report", "--json", "--db", str(tmp_path / "t.db")],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert '"cost_usd": 0.5' in out.stdout
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer guess")
         record(OTLPMetricExporter(endpoint=f"http://127.0.0.1:{http_port}/v1/metrics"))  # refused: 401
@@ -131,9 +155,28 @@ def _self_signed(tmp_path) -> tuple[str, str]:
     if shutil.which("openssl") is None:
         pytest.skip("needs the openssl CLI to make a test certificate")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
-                    str(cert), "-days", "1", "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
     return str(cert), str(key)
 
 
@@ -163,8 +206,13 @@ async def test_tls_on_both_protocols_with_a_token(tmp_path):
 
 
 def _ccmon(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ccmon", *args], capture_output=True, text=True, timeout=30,
-                          env=env or {k: v for k, v in os.environ.items() if k != "CCMON_TOKEN"})
+    return subprocess.run(
+        [sys.executable, "-m", "ccmon", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env or {k: v for k, v in os.environ.items() if k != "CCMON_TOKEN"},
+    )
 
 
 def test_non_loopback_bind_needs_a_token_or_an_explicit_flag(tmp_path):
@@ -175,8 +223,18 @@ def test_non_loopback_bind_needs_a_token_or_an_explicit_flag(tmp_path):
 
 
 def test_an_address_not_of_this_machine_says_so_without_the_port_hint(tmp_path):
-    out = _ccmon("serve", "--db", str(tmp_path / "x.db"), "--bind", "203.0.113.7", "--allow-unauthenticated",
-                 "--grpc-port", str(free_port()), "--http-port", str(free_port()))
+    out = _ccmon(
+        "serve",
+        "--db",
+        str(tmp_path / "x.db"),
+        "--bind",
+        "203.0.113.7",
+        "--allow-unauthenticated",
+        "--grpc-port",
+        str(free_port()),
+        "--http-port",
+        str(free_port()),
+    )
     assert out.returncode == 1 and out.stderr.count("\n") == 1, out.stderr
     assert "203.0.113.7" in out.stderr and "assign requested address" in out.stderr
     assert "another ccmon" not in out.stderr and "--grpc-port" not in out.stderr
@@ -194,8 +252,19 @@ def test_http_port_in_use_names_the_port_and_its_flag(tmp_path):
 
 def test_a_bad_certificate_is_one_line(tmp_path):
     (tmp_path / "c.pem").write_text("not a certificate")
-    out = _ccmon("serve", "--db", str(tmp_path / "x.db"), "--grpc-port", "0", "--http-port", "0",
-                 "--tls-cert", str(tmp_path / "c.pem"), "--tls-key", str(tmp_path / "c.pem"))
+    out = _ccmon(
+        "serve",
+        "--db",
+        str(tmp_path / "x.db"),
+        "--grpc-port",
+        "0",
+        "--http-port",
+        "0",
+        "--tls-cert",
+        str(tmp_path / "c.pem"),
+        "--tls-key",
+        str(tmp_path / "c.pem"),
+    )
     assert out.returncode == 2 and out.stderr.count("\n") == 1 and "cannot use --tls-cert" in out.stderr
     out = _ccmon("serve", "--db", str(tmp_path / "x.db"), "--tls-cert", str(tmp_path / "c.pem"))
     assert out.returncode == 2 and "--tls-cert and --tls-key go together" in out.stderr

@@ -29,9 +29,13 @@ def big_logs(n: int, pad: int, session: str = "big", sequence: bool = True) -> b
         rec = sl.log_records.add()
         rec.time_unix_nano = 1_700_000_000_000_000_000 + i
         rec.body.string_value = "claude_code.user_prompt"
-        rec.attributes.extend([KeyValue(key="event.name", value=AnyValue(string_value="user_prompt")),
-                               KeyValue(key="session.id", value=AnyValue(string_value=session)),
-                               KeyValue(key="prompt", value=prompt)])
+        rec.attributes.extend(
+            [
+                KeyValue(key="event.name", value=AnyValue(string_value="user_prompt")),
+                KeyValue(key="session.id", value=AnyValue(string_value=session)),
+                KeyValue(key="prompt", value=prompt),
+            ]
+        )
         if sequence:
             rec.attributes.append(KeyValue(key="event.sequence", value=AnyValue(int_value=i)))
     return req.SerializeToString()
@@ -62,8 +66,9 @@ async def test_a_big_export_does_not_stall_small_senders(otlp):
 async def test_bytes_in_flight_stay_within_the_budget(otlp):
     otlp.budget = ByteBudget(total=8 << 20, wait_s=60)
     bodies = [big_logs(3000, 1000, f"s{i}") for i in range(6)]  # ~3 MiB each, 18 MiB together
-    results = await asyncio.gather(*(asyncio.to_thread(http_export, otlp.http_port, "logs", b, timeout=60)
-                                     for b in bodies))
+    results = await asyncio.gather(
+        *(asyncio.to_thread(http_export, otlp.http_port, "logs", b, timeout=60) for b in bodies)
+    )
     assert [r[0] for r in results] == [200] * 6
     assert report_dict(otlp.store.snapshot())["events"]["user_prompt"] == 18_000
     assert len(bodies[0]) < otlp.budget.peak <= 8 << 20  # waited for room instead of holding 18 MiB
@@ -73,8 +78,9 @@ async def test_bytes_in_flight_stay_within_the_budget(otlp):
 async def test_past_the_budget_a_sender_hears_503_retryable(otlp):
     otlp.budget = ByteBudget(total=1 << 20, wait_s=0.3)
     hog = socket.create_connection(("127.0.0.1", otlp.http_port))
-    hog.sendall(b"POST /v1/logs HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
-                b"Content-Length: 1048576\r\n\r\n")  # reserves the whole budget, sends nothing
+    hog.sendall(
+        b"POST /v1/logs HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\nContent-Length: 1048576\r\n\r\n"
+    )  # reserves the whole budget, sends nothing
     try:
         await asyncio.sleep(0.2)
         status, headers, reply = await asyncio.to_thread(http_export, otlp.http_port, "metrics", METRICS)

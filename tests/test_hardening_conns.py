@@ -63,8 +63,10 @@ async def test_trickled_headers_are_cut_at_the_request_deadline(otlp):
 
 async def test_trickled_body_is_cut_at_the_request_deadline(otlp):
     otlp._http.request_deadline = 1.0
-    head = (b"POST /v1/metrics HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
-            + f"Content-Length: {len(METRICS)}\r\n\r\n".encode())
+    head = (
+        b"POST /v1/metrics HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+        + f"Content-Length: {len(METRICS)}\r\n\r\n".encode()
+    )
 
     def send() -> tuple[float, bytes]:
         with socket.create_connection(("127.0.0.1", otlp.http_port), timeout=10) as s:
@@ -73,7 +75,7 @@ async def test_trickled_body_is_cut_at_the_request_deadline(otlp):
             sent = 0
             try:
                 while sent < len(METRICS) and time.monotonic() - t0 < 6:
-                    s.sendall(METRICS[sent:sent + 1])
+                    s.sendall(METRICS[sent : sent + 1])
                     sent += 1
                     time.sleep(0.1)
                 answer = s.recv(4096)
@@ -125,10 +127,26 @@ def test_out_of_file_descriptors_backs_off_logs_once_and_recovers(tmp_path):
         resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ccmon", "serve", "--db", str(tmp_path / "c.db"), "--grpc-port", str(grpc_port),
-         "--http-port", str(http_port), "--max-connections", "1000"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=limit,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        [
+            sys.executable,
+            "-m",
+            "ccmon",
+            "serve",
+            "--db",
+            str(tmp_path / "c.db"),
+            "--grpc-port",
+            str(grpc_port),
+            "--http-port",
+            str(http_port),
+            "--max-connections",
+            "1000",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=limit,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     conns = []
     try:
         assert "receiving OTLP" in proc.stdout.readline()

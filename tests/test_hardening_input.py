@@ -24,9 +24,10 @@ from ccmon.model.report import report_dict
 
 def _nested(depth: int) -> bytes:
     """A logs export whose one attribute value is an array nested ``depth`` levels."""
-    value = '{"arrayValue": {"values": [' * depth + '{"stringValue": "x"}' + ']}}' * depth
-    return ('{"resourceLogs": [{"scopeLogs": [{"logRecords": [{"attributes": [{"key": "k", "value": '
-            + value + '}]}]}]}]}').encode()
+    value = '{"arrayValue": {"values": [' * depth + '{"stringValue": "x"}' + "]}}" * depth
+    return (
+        '{"resourceLogs": [{"scopeLogs": [{"logRecords": [{"attributes": [{"key": "k", "value": ' + value + "}]}]}]}]}"
+    ).encode()
 
 
 def _keep_alive(port: int, requests: list[bytes]) -> list[tuple[int, dict, bytes]]:
@@ -47,16 +48,20 @@ def _keep_alive(port: int, requests: list[bytes]) -> list[tuple[int, dict, bytes
 
 
 def _post(signal: str, body: bytes, ctype: str = "application/json", close: bool = False) -> bytes:
-    return (f"POST /v1/{signal} HTTP/1.1\r\nHost: x\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
-            + ("Connection: close\r\n" if close else "") + "\r\n").encode() + body
+    return (
+        f"POST /v1/{signal} HTTP/1.1\r\nHost: x\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
+        + ("Connection: close\r\n" if close else "")
+        + "\r\n"
+    ).encode() + body
 
 
 @pytest.mark.parametrize("depth", [MAX_JSON_DEPTH, 500, 100_000])
 async def test_json_nested_past_the_limit_is_400_fast_and_the_connection_lives(otlp, depth):
     (m,) = [e for e in capture("2.1.197", "http_json/text") if e.signal == "metrics"]
     t0 = time.monotonic()
-    answers = await asyncio.to_thread(_keep_alive, otlp.http_port, [_post("logs", _nested(depth)),
-                                                                    _post("metrics", m.body)])
+    answers = await asyncio.to_thread(
+        _keep_alive, otlp.http_port, [_post("logs", _nested(depth)), _post("metrics", m.body)]
+    )
     assert time.monotonic() - t0 < 2.0
     (status, _, body), (ok, _, _) = answers
     assert status == 400
@@ -67,20 +72,27 @@ async def test_json_nested_past_the_limit_is_400_fast_and_the_connection_lives(o
 
 
 async def test_json_nested_within_the_limit_is_accepted(otlp):
-    status, _, body = await asyncio.to_thread(http_export, otlp.http_port, "logs", _nested(MAX_JSON_DEPTH // 3 - 4),
-                                              json_body=True)
+    status, _, body = await asyncio.to_thread(
+        http_export, otlp.http_port, "logs", _nested(MAX_JSON_DEPTH // 3 - 4), json_body=True
+    )
     assert (status, body) == (200, b"{}")
 
 
-@pytest.mark.parametrize("body,ctype,needle", [
-    (b'{"resourceLogs": 5}', "application/json", "not an OTLP/JSON logs export"),
-    (b'[1, 2]', "application/json", "OTLP/JSON body must be an object"),
-    (b'{"resourceLogs": [{"scopeLogs": [{"logRecords": [{"traceId": "zz"}]}]}]}', "application/json",
-     "traceId is not hex"),
-    (b"\xc3\x28", "application/json", "body is not JSON"),
-    (b"\x0a\xff\xff\xff\xff\x0f", "application/x-protobuf", "not a protobuf logs export"),
-    (b"\x0a" * 300, "application/x-protobuf", "not a protobuf logs export"),
-])
+@pytest.mark.parametrize(
+    "body,ctype,needle",
+    [
+        (b'{"resourceLogs": 5}', "application/json", "not an OTLP/JSON logs export"),
+        (b"[1, 2]", "application/json", "OTLP/JSON body must be an object"),
+        (
+            b'{"resourceLogs": [{"scopeLogs": [{"logRecords": [{"traceId": "zz"}]}]}]}',
+            "application/json",
+            "traceId is not hex",
+        ),
+        (b"\xc3\x28", "application/json", "body is not JSON"),
+        (b"\x0a\xff\xff\xff\xff\x0f", "application/x-protobuf", "not a protobuf logs export"),
+        (b"\x0a" * 300, "application/x-protobuf", "not a protobuf logs export"),
+    ],
+)
 async def test_malformed_bodies_get_a_one_line_reason(otlp, body, ctype, needle):
     status, _, reply = await asyncio.to_thread(http_export, otlp.http_port, "logs", body, content_type=ctype)
     assert status == 400
@@ -128,6 +140,7 @@ def test_metric_data_points_count_toward_the_limit():
 
 # --- fuzzing ----------------------------------------------------------------------------------
 
+
 def _decode_or_refuse(signal: str, body: bytes, json_body: bool) -> None:
     try:
         decode(signal, body, json_body=json_body)
@@ -137,12 +150,44 @@ def _decode_or_refuse(signal: str, body: bytes, json_body: bool) -> None:
 
 _json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(
-        st.sampled_from(["resourceLogs", "scopeLogs", "logRecords", "attributes", "key", "value", "stringValue",
-                         "arrayValue", "values", "kvlistValue", "traceId", "spanId", "timeUnixNano", "body",
-                         "resourceMetrics", "scopeMetrics", "metrics", "sum", "dataPoints", "asDouble",
-                         "resourceSpans", "scopeSpans", "spans", "name", "x"]), children, max_size=4),
-    max_leaves=30)
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "resourceLogs",
+                    "scopeLogs",
+                    "logRecords",
+                    "attributes",
+                    "key",
+                    "value",
+                    "stringValue",
+                    "arrayValue",
+                    "values",
+                    "kvlistValue",
+                    "traceId",
+                    "spanId",
+                    "timeUnixNano",
+                    "body",
+                    "resourceMetrics",
+                    "scopeMetrics",
+                    "metrics",
+                    "sum",
+                    "dataPoints",
+                    "asDouble",
+                    "resourceSpans",
+                    "scopeSpans",
+                    "spans",
+                    "name",
+                    "x",
+                ]
+            ),
+            children,
+            max_size=4,
+        )
+    ),
+    max_leaves=30,
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -158,8 +203,11 @@ def test_fuzz_protobuf_decoder_refuses_or_decodes(body, signal):
 
 
 @settings(max_examples=60, deadline=None)
-@given(cut=st.integers(min_value=0, max_value=4000), flip=st.integers(min_value=0, max_value=255),
-       signal=st.sampled_from(["logs", "metrics"]))
+@given(
+    cut=st.integers(min_value=0, max_value=4000),
+    flip=st.integers(min_value=0, max_value=255),
+    signal=st.sampled_from(["logs", "metrics"]),
+)
 def test_fuzz_mutated_real_exports_decode_in_bounded_memory(cut, flip, signal):
     (e,) = [e for e in capture("2.1.197", "grpc/text") if e.signal == signal]
     body = bytearray(e.body)
@@ -174,18 +222,42 @@ def test_fuzz_mutated_real_exports_decode_in_bounded_memory(cut, flip, signal):
     assert peak < 2 * 1024 * 1024  # a few KB export never makes ccmon hold megabytes
 
 
-_http_line = st.sampled_from([b"POST /v1/logs HTTP/1.1", b"POST /v1/metrics HTTP/1.0", b"GET / HTTP/1.1",
-                              b"POST /v1/traces HTTP/9.9", b"\x00\xff", b"POST  HTTP/1.1", b""])
-_http_header = st.sampled_from([b"Content-Length: 5", b"Content-Length: -1", b"Content-Length: 99999999999",
-                                b"Transfer-Encoding: chunked", b"Content-Type: application/json",
-                                b"Content-Type: application/x-protobuf", b"Content-Encoding: gzip",
-                                b"Content-Encoding: br", b"Host: x", b"Expect: 100-continue", b"bad header",
-                                b"X: " + b"a" * 70_000]) | st.binary(max_size=40)
+_http_line = st.sampled_from(
+    [
+        b"POST /v1/logs HTTP/1.1",
+        b"POST /v1/metrics HTTP/1.0",
+        b"GET / HTTP/1.1",
+        b"POST /v1/traces HTTP/9.9",
+        b"\x00\xff",
+        b"POST  HTTP/1.1",
+        b"",
+    ]
+)
+_http_header = st.sampled_from(
+    [
+        b"Content-Length: 5",
+        b"Content-Length: -1",
+        b"Content-Length: 99999999999",
+        b"Transfer-Encoding: chunked",
+        b"Content-Type: application/json",
+        b"Content-Type: application/x-protobuf",
+        b"Content-Encoding: gzip",
+        b"Content-Encoding: br",
+        b"Host: x",
+        b"Expect: 100-continue",
+        b"bad header",
+        b"X: " + b"a" * 70_000,
+    ]
+) | st.binary(max_size=40)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(line=_http_line, headers=st.lists(_http_header, max_size=5), body=st.binary(max_size=64),
-       end=st.sampled_from([b"\r\n\r\n", b"\r\n", b"\n\n", b""]))
+@given(
+    line=_http_line,
+    headers=st.lists(_http_header, max_size=5),
+    body=st.binary(max_size=64),
+    end=st.sampled_from([b"\r\n\r\n", b"\r\n", b"\n\n", b""]),
+)
 def test_fuzz_http_request_path_answers_or_closes_and_keeps_serving(fuzz_receiver, line, headers, body, end):
     port = fuzz_receiver
     raw = line + b"\r\n" + b"\r\n".join(headers) + end + body
@@ -230,6 +302,7 @@ def fuzz_receiver(tmp_path_factory):
 
 # --- big protobuf requests are parsed in pieces (the parser holds the GIL while it runs) -----
 
+
 def _logs_request(shape: list[list[int]]) -> bytes:
     """resources x scopes x records, each record numbered, each resource and scope named."""
     from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
@@ -247,16 +320,22 @@ def _logs_request(shape: list[list[int]]) -> bytes:
                 rec = sl.log_records.add()
                 rec.time_unix_nano = 1_700_000_000_000_000_000 + n
                 rec.body.string_value = "claude_code.api_request"
-                rec.attributes.extend([KeyValue(key="event.name", value=AnyValue(string_value="api_request")),
-                                       KeyValue(key="session.id", value=AnyValue(string_value=f"s{r}.{s}")),
-                                       KeyValue(key="event.sequence", value=AnyValue(int_value=n))])
+                rec.attributes.extend(
+                    [
+                        KeyValue(key="event.name", value=AnyValue(string_value="api_request")),
+                        KeyValue(key="session.id", value=AnyValue(string_value=f"s{r}.{s}")),
+                        KeyValue(key="event.sequence", value=AnyValue(int_value=n)),
+                    ]
+                )
                 n += 1
     return req.SerializeToString()
 
 
 @settings(max_examples=60, deadline=None)
-@given(shape=st.lists(st.lists(st.integers(min_value=0, max_value=12), max_size=3), max_size=3),
-       target=st.integers(min_value=1, max_value=600))
+@given(
+    shape=st.lists(st.lists(st.integers(min_value=0, max_value=12), max_size=3), max_size=3),
+    target=st.integers(min_value=1, max_value=600),
+)
 def test_a_request_cut_in_pieces_decodes_to_the_same_batch(shape, target):
     from ccmon.ingest.payload import _decode_pieces, parse, split_request, to_batch
 
@@ -297,8 +376,10 @@ async def test_expect_100_continue_is_answered_before_the_body(otlp):
 
     def send() -> tuple[bytes, bytes]:
         with socket.create_connection(("127.0.0.1", otlp.http_port), timeout=5) as s:
-            s.sendall(b"POST /v1/metrics HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
-                      + f"Content-Length: {len(m.body)}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n".encode())
+            s.sendall(
+                b"POST /v1/metrics HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+                + f"Content-Length: {len(m.body)}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n".encode()
+            )
             first = s.recv(100)
             s.sendall(m.body)
             rest = b""
@@ -318,8 +399,12 @@ def _loads_either(parse, raw: bytes):
 
 
 @settings(max_examples=200, deadline=None)
-@given(doc=_json_values, indent=st.sampled_from([None, 0, 2]), cut=st.integers(min_value=0, max_value=400),
-       mutate=st.booleans())
+@given(
+    doc=_json_values,
+    indent=st.sampled_from([None, 0, 2]),
+    cut=st.integers(min_value=0, max_value=400),
+    mutate=st.booleans(),
+)
 def test_layered_json_parser_agrees_with_json_loads(doc, indent, cut, mutate):
     """A big OTLP/JSON body is parsed by ``loads_layered`` (GIL-friendly): same answer as
     json.loads on every document, valid or not."""
@@ -327,7 +412,7 @@ def test_layered_json_parser_agrees_with_json_loads(doc, indent, cut, mutate):
 
     raw = json.dumps({"resourceLogs": [doc, {"scopeLogs": [doc]}]}, indent=indent).encode()
     if mutate:
-        raw = raw[:cut % (len(raw) + 1)]  # truncated: must fail the same way
+        raw = raw[: cut % (len(raw) + 1)]  # truncated: must fail the same way
     assert _loads_either(loads_layered, raw) == _loads_either(json.loads, raw)
 
 

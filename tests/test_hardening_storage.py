@@ -41,8 +41,9 @@ async def test_disk_full_is_503_unavailable_saying_so_and_clears_itself(otlp, ca
     caplog.set_level(logging.INFO, logger="ccmon")
     await _fill_disk(otlp)
     for i in range(3):
-        status, headers, body = await asyncio.to_thread(http_export, otlp.http_port, "metrics",
-                                                        metrics_for_session(METRICS, f"http-{i}"))
+        status, headers, body = await asyncio.to_thread(
+            http_export, otlp.http_port, "metrics", metrics_for_session(METRICS, f"http-{i}")
+        )
         assert status == 503 and headers["retry-after"] == "5"
         assert body[:2] == b"\x08\x0e"  # google.rpc.Status UNAVAILABLE: retryable
         assert body[4:].decode() == "ccmon could not store the export: disk full"

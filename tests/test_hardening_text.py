@@ -43,12 +43,23 @@ def export(session: str, model: str | None = None) -> bytes:
     return req.SerializeToString()
 
 
-@pytest.mark.parametrize("raw,shown", [
-    ("ab\u200bc", "ab⟨U+200B⟩c"), ("a\u00adb", "a⟨U+00AD⟩b"), ("\ufeffx", "⟨U+FEFF⟩x"),
-    ("x\u202etxt", "x⟨U+202E⟩txt"), ("a\u2066b\u2069", "a⟨U+2066⟩b⟨U+2069⟩"), ("a\x9bb", "a⟨U+009B⟩b"),
-    ("tag\U000e0041", "tag⟨U+E0041⟩"), ("\u3164", "⟨U+3164⟩"), ("a\u00a0b", "a⟨U+00A0⟩b"),
-    ("\x1b[2J", "␛[2J"), ("日本語 ✓ café", "日本語 ✓ café"), ("emoji 👍", "emoji 👍"),
-])
+@pytest.mark.parametrize(
+    "raw,shown",
+    [
+        ("ab\u200bc", "ab⟨U+200B⟩c"),
+        ("a\u00adb", "a⟨U+00AD⟩b"),
+        ("\ufeffx", "⟨U+FEFF⟩x"),
+        ("x\u202etxt", "x⟨U+202E⟩txt"),
+        ("a\u2066b\u2069", "a⟨U+2066⟩b⟨U+2069⟩"),
+        ("a\x9bb", "a⟨U+009B⟩b"),
+        ("tag\U000e0041", "tag⟨U+E0041⟩"),
+        ("\u3164", "⟨U+3164⟩"),
+        ("a\u00a0b", "a⟨U+00A0⟩b"),
+        ("\x1b[2J", "␛[2J"),
+        ("日本語 ✓ café", "日本語 ✓ café"),
+        ("emoji 👍", "emoji 👍"),
+    ],
+)
 def test_clean_shows_invisible_and_direction_characters(raw, shown):
     assert clean(raw) == shown
 
@@ -74,8 +85,9 @@ def db_with_lookalikes(tmp_path):
 
 
 def _report(db, *extra: str) -> str:
-    out = subprocess.run([sys.executable, "-m", "ccmon", "report", "--db", str(db), *extra],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "ccmon", "report", "--db", str(db), *extra], capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0, out.stderr
     return out.stdout
 
@@ -111,8 +123,9 @@ async def test_dashboard_shows_look_alike_sessions_apart(tmp_path, utc):  # noqa
 
 class _HostilePrometheus(http.server.BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802
-        body = json.dumps({"status": "error", "errorType": "bad_data",
-                           "error": "\x1b]0;pwned\x07\x1b[2J\u202eboom"}).encode()
+        body = json.dumps(
+            {"status": "error", "errorType": "bad_data", "error": "\x1b]0;pwned\x07\x1b[2J\u202eboom"}
+        ).encode()
         self.send_response(400)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -129,9 +142,12 @@ def test_prometheus_error_text_is_shown_not_obeyed():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _HostilePrometheus)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        out = subprocess.run([sys.executable, "-m", "ccmon", "report", "--prometheus",
-                              f"http://127.0.0.1:{server.server_address[1]}"], capture_output=True, text=True,
-                             timeout=60)
+        out = subprocess.run(
+            [sys.executable, "-m", "ccmon", "report", "--prometheus", f"http://127.0.0.1:{server.server_address[1]}"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     finally:
         server.shutdown()
     assert out.returncode != 0 and out.stderr.count("\n") == 1

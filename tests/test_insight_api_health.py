@@ -17,10 +17,13 @@ def test_nearest_rank_matches_the_latency_percentiles():
     assert ttft_percentiles([]) == (None, None)
 
 
-@pytest.mark.parametrize("version,line", [
-    ("2.1.330", "1st token p50 16 ms · p95 47 ms"),  # grpc/all: 16, 6, 47, 47, 4, 45 ms
-    ("2.1.197", "1st token p50 — · p95 —"),  # before ttft_ms existed
-])
+@pytest.mark.parametrize(
+    "version,line",
+    [
+        ("2.1.330", "1st token p50 16 ms · p95 47 ms"),  # grpc/all: 16, 6, 47, 47, 4, 45 ms
+        ("2.1.197", "1st token p50 — · p95 —"),  # before ttft_ms existed
+    ],
+)
 async def test_api_health_shows_time_to_first_token(tmp_path, version, line):
     app = CcmonApp(StoreSource(fixed_store(tmp_path / "db", (version, "grpc/all"))), clock=lambda: FIXED_NS)
     async with app.run_test(size=(160, 48)) as pilot:
@@ -40,8 +43,9 @@ async def test_time_to_first_token_follows_a_burst_of_exports(tmp_path):
     from ccmon.cli import build_parser
     from ccmon.compose import make_app
 
-    args = build_parser().parse_args(["--db", str(tmp_path / "ccmon.db"), "--grpc-port", "0", "--http-port", "0",
-                                      "--retention-days", "0"])
+    args = build_parser().parse_args(
+        ["--db", str(tmp_path / "ccmon.db"), "--grpc-port", "0", "--http-port", "0", "--retention-days", "0"]
+    )
     app = make_app(args, clock=lambda: FIXED_NS)
     async with app.run_test(size=(160, 48)) as pilot:
         from app_support import started
@@ -50,6 +54,10 @@ async def test_time_to_first_token_follows_a_burst_of_exports(tmp_path):
         port = app.source.receiver.grpc_port
         await send(port, capture("2.1.197", "grpc/all"))
         await send(port, capture("2.1.330", "grpc/all"))
-        await wait_for(pilot, lambda: "1st token p50 16 ms · p95 47 ms" in pane_lines(app, "#api"),
-                       "the second capture's time to first token", timeout=10)
+        await wait_for(
+            pilot,
+            lambda: "1st token p50 16 ms · p95 47 ms" in pane_lines(app, "#api"),
+            "the second capture's time to first token",
+            timeout=10,
+        )
         assert "Requests 12" in pane_lines(app, "#api")

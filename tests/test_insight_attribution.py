@@ -22,8 +22,12 @@ from ccmon.views.app import CcmonApp
 
 pytestmark = pytest.mark.usefixtures("utc")
 
-REPO = {"vcs.owner.name": "acme", "vcs.repository.name": "shop",
-        "vcs.repository.url.full": "https://github.com/acme/shop", "vcs.provider.name": "github"}
+REPO = {
+    "vcs.owner.name": "acme",
+    "vcs.repository.name": "shop",
+    "vcs.repository.url.full": "https://github.com/acme/shop",
+    "vcs.provider.name": "github",
+}
 
 
 def scenario() -> list[Session]:
@@ -66,7 +70,11 @@ async def test_cost_by_repository_agent_skill_and_source_adds_up(otlp):
         assert _split(by_metric) == rows, dim
         assert _split(by_event) == rows, dim
         assert round(by_metric.cost, 10) == 0.8 and by_metric.tokens.as_dict() == {
-            "input": 310, "output": 155, "cacheRead": 3000, "cacheCreation": 600}
+            "input": 310,
+            "output": 155,
+            "cacheRead": 3000,
+            "cacheCreation": 600,
+        }
     repo = at.from_events(events, "repository").rows[0]
     assert (repo.requests, repo.sessions, repo.tokens.as_dict()["cacheRead"]) == (3, 1, 3000)
     assert at.from_metrics(sums, "repository").rows[0].requests is None  # metrics count no requests
@@ -82,8 +90,17 @@ def test_repository_falls_back_to_name_then_url():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["a", "b", None, ""]), st.sampled_from(["r1", None]),
-                          st.integers(0, 10_000), st.integers(0, 5000)), max_size=30))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", None, ""]),
+            st.sampled_from(["r1", None]),
+            st.integers(0, 10_000),
+            st.integers(0, 5000),
+        ),
+        max_size=30,
+    )
+)
 def test_rows_always_add_up_to_the_total(reqs):
     """Against a reference: every request lands in exactly one row of every dimension."""
     events = []
@@ -107,16 +124,30 @@ def test_rows_always_add_up_to_the_total(reqs):
 async def test_report_by_repository_and_agent(otlp):
     await _send(otlp, scenario())
     db = str(otlp.store.path)
-    out = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "ccmon", "report", "--db", db, "--by", "agent",
-                                                   "--json"], capture_output=True, text=True, timeout=60)
+    out = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "ccmon", "report", "--db", db, "--by", "agent", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     d = json.loads(out.stdout)
     assert d["from_metrics"]["source"] == "cost.usage / token.usage metrics"
-    assert [(r["value"], r["cost_usd"]) for r in d["from_metrics"]["rows"]] == [("reviewer", 0.25),
-                                                                                ("unattributed", 0.55)]
+    assert [(r["value"], r["cost_usd"]) for r in d["from_metrics"]["rows"]] == [
+        ("reviewer", 0.25),
+        ("unattributed", 0.55),
+    ]
     assert [(r["value"], r["requests"]) for r in d["from_events"]["rows"]] == [("reviewer", 1), ("unattributed", 3)]
-    text = (await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "ccmon", "report", "--db", db, "--by",
-                                                     "repository"], capture_output=True, text=True, timeout=60)).stdout
+    text = (
+        await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "ccmon", "report", "--db", db, "--by", "repository"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    ).stdout
     assert "cost and tokens by repository  (from cost.usage / token.usage metrics; total $0.8000" in text
     assert "  acme/shop                                $    0.7500" in text
 

@@ -45,8 +45,15 @@ def money_sessions() -> list[Session]:
     missing.events.pop(1)
     drift = Session("s-drift")  # every event there, but the metric says more
     drift.request(T0, "c", 0.40)
-    drift.points.append(("claude_code.cost.usage", 0.05, {"session.id": "s-drift", "model": "claude-opus-5-5"},
-                         T0 + 5 * MIN_NS, T0 + 6 * MIN_NS))
+    drift.points.append(
+        (
+            "claude_code.cost.usage",
+            0.05,
+            {"session.id": "s-drift", "model": "claude-opus-5-5"},
+            T0 + 5 * MIN_NS,
+            T0 + 6 * MIN_NS,
+        )
+    )
     return [ok, missing, drift]
 
 
@@ -75,16 +82,33 @@ async def test_cache_clock_and_the_cost_of_idle_gaps(otlp):
 
 
 def test_an_unknown_models_write_price_is_estimated_from_its_own_cost():
-    a = {"model": "my-custom-model", "input_tokens": 1234, "output_tokens": 567, "cache_read_tokens": 8901,
-         "cache_creation_tokens": 2345, "cost_usd": 0.0297812}
+    a = {
+        "model": "my-custom-model",
+        "input_tokens": 1234,
+        "output_tokens": 567,
+        "cache_read_tokens": 8901,
+        "cache_creation_tokens": 2345,
+        "cost_usd": 0.0297812,
+    }
     rate, source = cc.write_rate(a)
     assert source == "estimated" and round(rate * 1e6, 4) == round(0.0297812 / 7890.35 * 1.25 * 1e6, 4) == 4.718
     assert cc.write_rate({**a, "model": "claude-opus-4-8"}) == (6.25e-6, "price")
     assert cc.write_rate({"model": "x"}) == (None, "unknown")
     # A 1 h write costs 1.6 x the 5 min price.
-    reqs = [(0, "s", "api_request", {"model": "claude-opus-5-5", "cache_creation_tokens": 0}),
-            (cc.FIVE_MIN_NS + 1, "s", "api_request", {"model": "claude-opus-5-5", "cache_creation_tokens": 1000,
-                                                      "cache_creation_1h_tokens": 1000, "cache_creation_5m_tokens": 0})]
+    reqs = [
+        (0, "s", "api_request", {"model": "claude-opus-5-5", "cache_creation_tokens": 0}),
+        (
+            cc.FIVE_MIN_NS + 1,
+            "s",
+            "api_request",
+            {
+                "model": "claude-opus-5-5",
+                "cache_creation_tokens": 1000,
+                "cache_creation_1h_tokens": 1000,
+                "cache_creation_5m_tokens": 0,
+            },
+        ),
+    ]
     assert round(cc.session_caches(reqs)["s"].miss_cost, 10) == 0.008
 
 
@@ -96,14 +120,20 @@ def test_captures_write_no_5m_1h_split_and_no_miss(tmp_path):
     m = money.session_money(insight_db.metric_sums(store._read, COST_TOKEN), insight_db.api_requests(store._read))
     one = m["99fc81a6-b7d4-432b-865e-b6c1b520f191"]
     assert (round(one.metric_cost, 7), round(one.event_cost, 7), one.drifting, one.coverage, one.requests_implied) == (
-        0.1786872, 0.1786872, False, 1.0, 6)
+        0.1786872,
+        0.1786872,
+        False,
+        1.0,
+        6,
+    )
     store.close()
 
 
 async def test_drift_and_coverage(otlp):
     await _send(otlp, money_sessions())
-    m = money.session_money(insight_db.metric_sums(otlp.store._read, COST_TOKEN),
-                            insight_db.api_requests(otlp.store._read))
+    m = money.session_money(
+        insight_db.metric_sums(otlp.store._read, COST_TOKEN), insight_db.api_requests(otlp.store._read)
+    )
     ok, missing, drift = m["s-ok"], m["s-missing"], m["s-drift"]
     assert (ok.drifting, ok.incomplete, ok.badge(), ok.cost) == (False, False, "", (0.5, money.METRIC))
     assert (round(missing.metric_cost, 10), round(missing.event_cost, 10), missing.requests_seen) == (0.3, 0.2, 2)
@@ -114,9 +144,13 @@ async def test_drift_and_coverage(otlp):
     assert not money.SessionMoney("x", 1.0, 1.0 - 0.009, 1, 10, 10).drifting
     assert money.SessionMoney("x", 1.0, 1.0 - 0.011, 1, 10, 10).drifting
     assert money.SessionMoney("x", None, 0.5, 1, 0, 10).cost == (0.5, money.EVENTS)
-    out = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "ccmon", "report", "--db",
-                                                   str(otlp.store.path), "--by", "money", "--json"],
-                                  capture_output=True, text=True, timeout=60)
+    out = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "ccmon", "report", "--db", str(otlp.store.path), "--by", "money", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     d = json.loads(out.stdout)
     totals = (d["sessions_drifting"], d["sessions_incomplete"], d["cost_usd_metric_total"], d["cost_usd_events_total"])
     assert totals == (2, 1, 1.25, 1.1)
@@ -126,13 +160,19 @@ async def test_drift_and_coverage(otlp):
 
 async def test_report_by_cache(otlp):
     await _send(otlp, [cache_session()])
-    out = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "ccmon", "report", "--db",
-                                                   str(otlp.store.path), "--by", "cache"],
-                                  capture_output=True, text=True, timeout=60)
+    out = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "ccmon", "report", "--db", str(otlp.store.path), "--by", "cache"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     assert "cache misses after idle gaps: $0.0200" in out.stdout
-    assert ("  s-cache                                cold   2026-11-24T08:05:00.000Z       6,100      4,500     "
-            "10,600      2    $0.0200") in out.stdout
+    assert (
+        "  s-cache                                cold   2026-11-24T08:05:00.000Z       6,100      4,500     "
+        "10,600      2    $0.0200"
+    ) in out.stdout
 
 
 async def test_session_screen_shows_the_clock_and_the_badges(otlp):
@@ -141,17 +181,30 @@ async def test_session_screen_shows_the_clock_and_the_badges(otlp):
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_for(pilot, lambda: app.snapshot is not None, "the first snapshot")
         for key, expected in (
-            ("s-cache", ["Cache warm 2m 00s (5 min cache) · writes 5m 6,100 · 1h 4,500 · all 10,600 · misses after "
-                         "idle 2 cost $0.0200",
-                         "Money $0.2800 from the cost.usage metric · events $0.2800 agree ✓ · 6 requests seen "
-                         "of ~6 "
-                         "(100% of the tokens)"]),
-            ("s-missing", ["Money $0.3000 from the cost.usage metric · 2 requests seen of ~3 (67% of the tokens) ⚠ "
-                           "drift: metric $0.3000 vs events $0.2000; incomplete: 2 of ~3 requests seen"]),
+            (
+                "s-cache",
+                [
+                    "Cache warm 2m 00s (5 min cache) · writes 5m 6,100 · 1h 4,500 · all 10,600 · misses after "
+                    "idle 2 cost $0.0200",
+                    "Money $0.2800 from the cost.usage metric · events $0.2800 agree ✓ · 6 requests seen "
+                    "of ~6 "
+                    "(100% of the tokens)",
+                ],
+            ),
+            (
+                "s-missing",
+                [
+                    "Money $0.3000 from the cost.usage metric · 2 requests seen of ~3 (67% of the tokens) ⚠ "
+                    "drift: metric $0.3000 vs events $0.2000; incomplete: 2 of ~3 requests seen"
+                ],
+            ),
         ):
             app.open_session(key)
-            await wait_for(pilot, lambda: any(w.loaded is not None for w in app.screen.query("#session-insight")),
-                           "the cache clock and money")
+            await wait_for(
+                pilot,
+                lambda: any(w.loaded is not None for w in app.screen.query("#session-insight")),
+                "the cache clock and money",
+            )
             await pilot.pause()
             text = " ".join(screen_text(app).split())
             for line in expected:

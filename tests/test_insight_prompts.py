@@ -53,16 +53,33 @@ def test_a_prompts_steps_in_sequence_order_with_cost(store):
     steps = prompt_steps(insight_db.one_prompt(store._read, ALL_SESSION, ALL_PROMPT))
     assert [(s.seq, s.kind, s.what) for s in steps] == [
         (4, "prompt", "5 chars"),
-        (5, "api call", "claude-opus-5-5"), (6, "decision", "Write accept"), (7, "tool", "Write ok"),
-        (8, "decision", "Read accept"), (9, "api call", "claude-opus-5-5"), (10, "tool", "Read ok"),
-        (11, "api call", "claude-opus-5-5"), (12, "decision", "Edit accept"), (13, "tool", "Edit ok"),
-        (14, "decision", "Bash accept"), (15, "api call", "claude-opus-5-5"), (16, "tool", "Bash ok"),
-        (17, "decision", "Bash accept"), (18, "api call", "claude-opus-5-5"), (19, "tool", "Bash ok"),
-        (20, "api call", "claude-opus-5-5"), (21, "reply", "claude-opus-5-5"),
+        (5, "api call", "claude-opus-5-5"),
+        (6, "decision", "Write accept"),
+        (7, "tool", "Write ok"),
+        (8, "decision", "Read accept"),
+        (9, "api call", "claude-opus-5-5"),
+        (10, "tool", "Read ok"),
+        (11, "api call", "claude-opus-5-5"),
+        (12, "decision", "Edit accept"),
+        (13, "tool", "Edit ok"),
+        (14, "decision", "Bash accept"),
+        (15, "api call", "claude-opus-5-5"),
+        (16, "tool", "Bash ok"),
+        (17, "decision", "Bash accept"),
+        (18, "api call", "claude-opus-5-5"),
+        (19, "tool", "Bash ok"),
+        (20, "api call", "claude-opus-5-5"),
+        (21, "reply", "claude-opus-5-5"),
     ]
     calls = [s for s in steps if s.cost is not None]
-    assert [round(s.cumulative_cost, 7) for s in calls] == [0.0297812, 0.0595624, 0.0893436, 0.1191248, 0.148906,
-                                                           0.1786872]
+    assert [round(s.cumulative_cost, 7) for s in calls] == [
+        0.0297812,
+        0.0595624,
+        0.0893436,
+        0.1191248,
+        0.148906,
+        0.1786872,
+    ]
     assert {s.tokens.as_dict()["cacheCreation"] for s in calls} == {2345}
     assert [s.duration_ms for s in calls] == [28, 19, 53, 68, 14, 49]
 
@@ -72,34 +89,65 @@ def test_steps_follow_the_sequence_not_the_arrival():
         return (t, "s", name, {"prompt.id": "p", "event.sequence": seq, **a})
 
     # Same millisecond, sent out of order (2.1.330 -p logs a tool_decision before its api_request).
-    events = [ev(3, "tool_result", 10, tool_name="Bash", success=True), ev(1, "api_request", 10, cost_usd=0.5),
-              ev(2, "tool_decision", 10, tool_name="Bash", decision="accept"), ev(0, "user_prompt", 9)]
+    events = [
+        ev(3, "tool_result", 10, tool_name="Bash", success=True),
+        ev(1, "api_request", 10, cost_usd=0.5),
+        ev(2, "tool_decision", 10, tool_name="Bash", decision="accept"),
+        ev(0, "user_prompt", 9),
+    ]
     assert [s.seq for s in prompt_steps(events)] == [0, 1, 2, 3]
-    rows = group_prompts(events + [(11, "s", "api_request", {"prompt.id": "p", "attempt": 2, "cost_usd": 0.25}),
-                                   (12, "s", "compaction", {"prompt.id": "p"}), (13, "s", "api_request", {})])
+    rows = group_prompts(
+        events
+        + [
+            (11, "s", "api_request", {"prompt.id": "p", "attempt": 2, "cost_usd": 0.25}),
+            (12, "s", "compaction", {"prompt.id": "p"}),
+            (13, "s", "api_request", {}),
+        ]
+    )
     assert (rows[0].api_calls, rows[0].retries, rows[0].cost, rows[0].tools, rows[0].events) == (2, 1, 0.75, 1, 6)
 
 
 def test_report_by_prompt(store, tmp_path):
     db = str(store.path)
-    out = subprocess.run([sys.executable, "-m", "ccmon", "report", "--db", db, "--by", "prompt", "--json"],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "ccmon", "report", "--db", db, "--by", "prompt", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     d = json.loads(out.stdout)
     assert d["prompts_total"] == 5 and d["cost_usd_total"] == 0.2680308 and d["since"] is None
     assert d["cost_source"] == "sum of api_request.cost_usd"
     top = d["prompts"][0]
     assert (top["prompt_id"], top["api_calls"], top["tools"], top["cost_usd"], top["time"]) == (
-        ALL_PROMPT, 6, 5, 0.1786872, "2026-11-23T19:51:19.576Z")
-    text = subprocess.run([sys.executable, "-m", "ccmon", "report", "--db", db, "--by", "prompt"],
-                          capture_output=True, text=True, timeout=60).stdout
+        ALL_PROMPT,
+        6,
+        5,
+        0.1786872,
+        "2026-11-23T19:51:19.576Z",
+    )
+    text = subprocess.run(
+        [sys.executable, "-m", "ccmon", "report", "--db", db, "--by", "prompt"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
     assert "   $0.1787  2026-11-23T19:51:19.576Z     6     5   0    78,282  71.3%  99fc81a6 7cf30ad2 (5 chars)" in text
     # The captures are days old: the last hour has none of them.
-    recent = subprocess.run([sys.executable, "-m", "ccmon", "report", "--db", db, "--by", "prompt", "--since", "1h",
-                             "--json"], capture_output=True, text=True, timeout=60)
+    recent = subprocess.run(
+        [sys.executable, "-m", "ccmon", "report", "--db", db, "--by", "prompt", "--since", "1h", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert json.loads(recent.stdout)["prompts_total"] == 0
-    bad = subprocess.run([sys.executable, "-m", "ccmon", "report", "--db", db, "--by", "prompt", "--since", "x"],
-                         capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [sys.executable, "-m", "ccmon", "report", "--db", db, "--by", "prompt", "--since", "x"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 2 and bad.stderr.startswith("ccmon: not a duration")
 
 
@@ -125,7 +173,8 @@ async def test_dashboard_to_prompts_to_the_prompt(store):
         lines = pane_lines(app, "#prompt-box")
         assert lines[0].startswith("╭─ Steps (18) in event.sequence order")
         assert lines[3].startswith(
-            "5 19:51:19.666 api call claude-opus-5-5 1,234 567 8,901 2,345 $0.0298 $0.0298 28 ms")
+            "5 19:51:19.666 api call claude-opus-5-5 1,234 567 8,901 2,345 $0.0298 $0.0298 28 ms"
+        )
         assert lines[18].startswith("20 19:51:20.012 api call claude-opus-5-5 1,234 567 8,901 2,345 $0.0298 $0.1787")
         await pilot.press("escape", "escape")
         assert app.screen is app.main
@@ -151,8 +200,10 @@ async def test_palette_opens_prompts_and_attribution(store):
         assert {"Prompts", "Attribution"} <= commands.keys()
         commands["Attribution"].callback()
         await wait_for(pilot, lambda: getattr(app.screen, "loaded", False), "the attribution")
-        assert [(r.value, round(r.cost, 7)) for r in app.screen.result[1].rows] == [("sdk", 0.1786872),
-                                                                                   ("repl_main_thread", 0.0893436)]
+        assert [(r.value, round(r.cost, 7)) for r in app.screen.result[1].rows] == [
+            ("sdk", 0.1786872),
+            ("repl_main_thread", 0.0893436),
+        ]
 
 
 async def test_a_viewer_of_ccmon_serve_reads_prompts_from_its_database(tmp_path):
@@ -169,8 +220,9 @@ async def test_a_viewer_of_ccmon_serve_reads_prompts_from_its_database(tmp_path)
     srv = ServeProcess(db, "--retention-days", "0")
     try:
         await send(srv.grpc_port, capture("2.1.330", "grpc/all"))
-        app = make_app(build_parser().parse_args(["--db", str(db), "--grpc-port", "0", "--http-port", "0"]),
-                       clock=lambda: FIXED_NS)
+        app = make_app(
+            build_parser().parse_args(["--db", str(db), "--grpc-port", "0", "--http-port", "0"]), clock=lambda: FIXED_NS
+        )
         assert isinstance(app.source, ViewerSource)
         async with app.run_test(size=(160, 48)) as pilot:
             await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.api_requests == 6, "the capture")
@@ -208,6 +260,10 @@ async def test_prompt_text_is_shown_literally(otlp):
         await pilot.press("enter")
         await wait_for(pilot, lambda: getattr(app.screen, "steps", None) is not None, "the steps")
         assert "asked [red]hi[/red]␛[2J␛]0;t␇" in screen_text(app)
-    out = subprocess.run([sys.executable, "-m", "ccmon", "report", "--db", str(otlp.store.path), "--by", "prompt"],
-                         capture_output=True, text=True, timeout=60).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "ccmon", "report", "--db", str(otlp.store.path), "--by", "prompt"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
     assert "[red]hi[/red]␛[2J␛]0;t␇" in out and "\x1b" not in out

@@ -1,5 +1,3 @@
-
-
 def test_cli_offers_every_insight_report():
     """cli.py keeps its own copy of the --by values (so --help imports nothing): the same list."""
     from ccmon import cli

@@ -18,8 +18,23 @@ from ccmon.views.widgets.table import KeyedTable, SessionLinkTable
 pytestmark = pytest.mark.usefixtures("utc")
 
 # Newest activity first, as the sessions table starts (by last seen, descending).
-BY_LAST_SEEN = ["27f67ccd", "588f4ee0", "afa46531", "73f240f5", "db18c619", "7d691200", "e1843475", "99fc81a6",
-                "cf1fd545", "637ef220", "f3cca03c", "c4f76be4", "b384b25e", "3e012429", "723db479"]
+BY_LAST_SEEN = [
+    "27f67ccd",
+    "588f4ee0",
+    "afa46531",
+    "73f240f5",
+    "db18c619",
+    "7d691200",
+    "e1843475",
+    "99fc81a6",
+    "cf1fd545",
+    "637ef220",
+    "f3cca03c",
+    "c4f76be4",
+    "b384b25e",
+    "3e012429",
+    "723db479",
+]
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +144,16 @@ async def test_every_tab_stop_is_visible(app):
         await pilot.pause()
         chain = app.screen.focus_chain
         assert [w.id or w.parent.id for w in chain] == [
-            "cost", "tokens", "productivity", "api", "sessions-table", "limits", "edits", "events-table", "groups"]
+            "cost",
+            "tokens",
+            "productivity",
+            "api",
+            "sessions-table",
+            "limits",
+            "edits",
+            "events-table",
+            "groups",
+        ]
         from textual.color import Color
 
         accent = Color.parse(app.current_theme.accent)
@@ -211,8 +235,11 @@ async def test_event_detail_name_filter_and_counts(app):
         await pilot.press("N", "N")
         assert counts().startswith("api_request 44 · plugin_loaded 29")  # all again
         await pilot.press("n", "enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, EventScreen) and app.screen.attributes is not None,
-                       "the event's attributes")
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, EventScreen) and app.screen.attributes is not None,
+            "the event's attributes",
+        )
         attrs = app.screen.attributes
         assert attrs["event.name"] == "api_request" and attrs["cost_usd"] == 0.029781199999999997
         text = " ".join(pane_lines(app, "#event-detail"))
@@ -237,28 +264,57 @@ async def test_flow_and_help_keys(app):
         assert isinstance(app.screen, MainScreen)
 
 
-NAMES = {"question_mark": "?", "slash": "/", "escape": "Esc", "enter": "Enter", "tab": "Tab",
-         "shift+tab": "Shift+Tab", "ctrl+c": "Ctrl+C", "pageup": "PgUp", "pagedown": "PgDn", "home": "Home",
-         "end": "End", "up": "↑", "down": "↓", "left": "←", "right": "→", "backspace": "Backspace", "f1": "F1"}
+NAMES = {
+    "question_mark": "?",
+    "slash": "/",
+    "escape": "Esc",
+    "enter": "Enter",
+    "tab": "Tab",
+    "shift+tab": "Shift+Tab",
+    "ctrl+c": "Ctrl+C",
+    "pageup": "PgUp",
+    "pagedown": "PgDn",
+    "home": "Home",
+    "end": "End",
+    "up": "↑",
+    "down": "↓",
+    "left": "←",
+    "right": "→",
+    "backspace": "Backspace",
+    "f1": "F1",
+}
 
 
-@pytest.mark.parametrize("where, classes", [
-    ("Everywhere", (CcmonApp,)),
-    ("Dashboard", (MainScreen,)),
-    ("Tables", (KeyedTable, SessionLinkTable, EventsTable)),
-    ("Session", (SessionScreen,)),
-    ("Event", (EventScreen,)),
-    ("Flow", (FlowScreen,)),
-    ("Per day", (DaysScreen,)),
-])
+@pytest.mark.parametrize(
+    "where, classes",
+    [
+        ("Everywhere", (CcmonApp,)),
+        ("Dashboard", (MainScreen,)),
+        ("Tables", (KeyedTable, SessionLinkTable, EventsTable)),
+        ("Session", (SessionScreen,)),
+        ("Event", (EventScreen,)),
+        ("Flow", (FlowScreen,)),
+        ("Per day", (DaysScreen,)),
+    ],
+)
 def test_help_lists_every_key_of_every_screen(where, classes):
     listed = {name: {k for keys, _ in rows for k in keys.replace(" / ", " ").split()} for name, rows in KEYS}
     everywhere = listed["Everywhere"]
     for cls in classes:
         for b in cls.BINDINGS:
             key = NAMES.get(b.key, b.key)
-            if b.action in ("app.quit", "app.pause", "app.resume", "app.help", "app.flow", "help", "flow", "quit",
-                            "pause", "resume"):
+            if b.action in (
+                "app.quit",
+                "app.pause",
+                "app.resume",
+                "app.help",
+                "app.flow",
+                "help",
+                "flow",
+                "quit",
+                "pause",
+                "resume",
+            ):
                 assert key in everywhere or key in listed[where], (cls.__name__, b.key)
             else:
                 assert key in listed[where], (cls.__name__, b.key, where)

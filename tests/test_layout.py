@@ -18,15 +18,28 @@ from ccmon.views.widgets.table import KeyedTable
 pytestmark = pytest.mark.usefixtures("utc")
 
 SIZES = ((80, 24), (100, 30), (120, 24), (120, 40), (160, 48), (220, 60))
-LAYOUT = {(80, 24): "compact", (100, 30): "compact", (120, 24): "compact", (120, 40): "medium",
-          (160, 48): "wide", (220, 60): "huge"}
+LAYOUT = {
+    (80, 24): "compact",
+    (100, 30): "compact",
+    (120, 24): "compact",
+    (120, 40): "medium",
+    (160, 48): "wide",
+    (220, 60): "huge",
+}
 # The SHOWCASE day at FIXED_NS, as the headline strip shows it.
-HEADLINE = ("Total $1.4941", "today $1.4941", "burn 5m $2.14/h", "39.1k tok/min", "cache hit 71.3%",
-            "15 sessions · 1 active")
+HEADLINE = (
+    "Total $1.4941",
+    "today $1.4941",
+    "burn 5m $2.14/h",
+    "39.1k tok/min",
+    "cache hit 71.3%",
+    "15 sessions · 1 active",
+)
 SESSION_ID = re.compile(r"\b[0-9a-f]{8}-")
 
 # Every way a figure is written (views/fmt.py); a cut figure ("$14.", "1…") matches none.
-FIGURE = re.compile(r"""^(
+FIGURE = re.compile(
+    r"""^(
     —
   | [+−]?\$?\d{1,3}(,\d{3})*(\.\d+)?(k|M|G|%|s|/h|:1|\ ms)?   # $0.2367 12.3k 71.3% +6 $1.07/h 3.8:1
   | <\$0\.01/h
@@ -34,7 +47,9 @@ FIGURE = re.compile(r"""^(
   | \d\d:\d\d:\d\d | \d\d-\d\d\ \d\d:\d\d                      # last seen
   | \+\d[\d,]*\ −\d[\d,]*                                     # lines ±
   | \d[\d,]*\ of\ \d[\d,]*\ ·\ \d+%                           # 3 of 6 · 50%
-)$""", re.X)
+)$""",
+    re.X,
+)
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +87,7 @@ def visible_cells(table: KeyedTable) -> list[list[str]]:
             if b <= 0 or a >= len(line):
                 continue
             if a < 0 or b > len(line):  # partly in view: must not be drawn at all
-                assert line[max(a, 0):min(b, len(line))].strip() in ("", "›"), line
+                assert line[max(a, 0) : min(b, len(line))].strip() in ("", "›"), line
                 continue
             if column.justify == "right":
                 cells.append(line[a:b].strip())
@@ -159,9 +174,14 @@ def test_time_ranges_and_days_by_start(utc):
     def row(key, first, last, cost, commits=0.0):
         return SessionRow(key, "u", (), cost, Tokens(1, 1, 0, 0), first, last, commits=commits)
 
-    rows = [row("a", now - 30 * h, now - 2 * h, 1.0, 2), row("b", now - 2 * h, now, 0.5), row("c", now - 25 * h,
-                                                                                          now - 25 * h, 0.25, 1)]
+    rows = [
+        row("a", now - 30 * h, now - 2 * h, 1.0, 2),
+        row("b", now - 2 * h, now, 0.5),
+        row("c", now - 25 * h, now - 25 * h, 0.25, 1),
+    ]
     assert [s.key for s in in_range(rows, "1 h", now)] == ["b"]
     assert [s.key for s in in_range(rows, "24 h", now)] == ["a", "b"]
     assert [(d.day, d.sessions, d.cost, d.tokens, d.commits) for d in per_day(rows)] == [
-        ("2026-11-23", 1, 0.5, 2.0, 0.0), ("2026-11-22", 2, 1.25, 4.0, 3.0)]  # a session counts on its first day
+        ("2026-11-23", 1, 0.5, 2.0, 0.0),
+        ("2026-11-22", 2, 1.25, 4.0, 3.0),
+    ]  # a session counts on its first day

@@ -23,8 +23,12 @@ pytestmark = pytest.mark.prometheus
 async def test_dashboard_shows_what_the_report_says(tsdb):
     prometheus = tsdb  # Prometheus, then VictoriaMetrics
     prometheus.push(team_history(int(time.time())))
-    run = subprocess.run([sys.executable, "-m", "ccmon", "report", "--prometheus", prometheus.url,
-                          "--match", PLATFORM, "--json"], capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-m", "ccmon", "report", "--prometheus", prometheus.url, "--match", PLATFORM, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)
 
@@ -42,13 +46,15 @@ async def test_dashboard_shows_what_the_report_says(tsdb):
         tokens = pane_lines(app, "#tokens")
         for kind, n in report["tokens"].items():
             assert any(line.startswith(kind + " ") and line.endswith(" " + fmt.count(n)) for line in tokens), kind
-        assert (f"cache hit {fmt.percent(report['cache_ratio'])} "
-                f"reads/write {fmt.ratio(report['cache_reads_per_write'])}") in " ".join(tokens)
+        assert (
+            f"cache hit {fmt.percent(report['cache_ratio'])} reads/write {fmt.ratio(report['cache_reads_per_write'])}"
+        ) in " ".join(tokens)
 
         productivity = " ".join(pane_lines(app, "#productivity"))  # joined: a narrow pane wraps
         assert f"Lines +{report['lines']['added']} −{report['lines']['removed']}" in productivity
-        assert (f"Commits {fmt.plural(report['commits'], 'commit')} · "
-                f"{fmt.plural(report['pull_requests'], 'PR')}") in productivity
+        assert (
+            f"Commits {fmt.plural(report['commits'], 'commit')} · {fmt.plural(report['pull_requests'], 'PR')}"
+        ) in productivity
         active = report["active_time_s"]
         assert f"Active user {fmt.seconds(active['user'])} · cli {fmt.seconds(active['cli'])}" in productivity
         assert f"Sessions {report['sessions_started']} started" in productivity
@@ -59,16 +65,21 @@ async def test_dashboard_shows_what_the_report_says(tsdb):
         await pilot.press("z")
         assert sessions[0].startswith(f"╭─ Sessions {len(report['sessions'])} ")
         for s in report["sessions"]:
-            assert any(line.startswith(f"{s['session_id']} ") and f" {s['user_id']} " in line
-                       and f" {fmt.usd(s['cost_usd'])} " in line
-                       for line in sessions), s["session_id"]
+            assert any(
+                line.startswith(f"{s['session_id']} ")
+                and f" {s['user_id']} " in line
+                and f" {fmt.usd(s['cost_usd'])} " in line
+                for line in sessions
+            ), s["session_id"]
 
         decisions = report["edit_decisions"]
         auto = [e["count"] for e in decisions if e["source"] == "config"]
         human = [e["count"] for e in decisions if e["source"].startswith("user")]
         human_yes = [e["count"] for e in decisions if e["source"].startswith("user") and e["decision"] == "accept"]
-        assert any(line.startswith(f"All edits {sum(auto)} of {sum(auto)} · 100% {sum(human_yes)} of {sum(human)} ")
-                   for line in pane_lines(app, "#edits"))
+        assert any(
+            line.startswith(f"All edits {sum(auto)} of {sum(auto)} · 100% {sum(human_yes)} of {sum(human)} ")
+            for line in pane_lines(app, "#edits")
+        )
 
         # No events in this mode: the panes say so instead of showing zeros.
         assert report["events"] is None and report["api_errors"] is None
@@ -79,5 +90,6 @@ async def test_dashboard_shows_what_the_report_says(tsdb):
         assert f"{app.source._polls_ok} polls ok · 0 failed" in status and app.source._polls_ok >= 1
 
         await pilot.press("enter")  # the focused sessions table: open the first session
-        await wait_for(pilot, lambda: "Cost over time" in " ".join(pane_lines(app, "#session-chart")),
-                       "the session's cost curve")
+        await wait_for(
+            pilot, lambda: "Cost over time" in " ".join(pane_lines(app, "#session-chart")), "the session's cost curve"
+        )

@@ -27,13 +27,28 @@ S_NS = 1_000_000_000
 def per_source(snap) -> dict:
     """Every figure a pane or the report shows, without what names the source."""
     data = report_dict(snap)
-    for k in ("source", "since", "naming", "events", "api_errors", "api_requests", "retries", "latency_ms",
-              "other_telemetry"):
+    for k in (
+        "source",
+        "since",
+        "naming",
+        "events",
+        "api_errors",
+        "api_requests",
+        "retries",
+        "latency_ms",
+        "other_telemetry",
+    ):
         data.pop(k, None)
-    return {**data, "today": round(snap.cost_today, 9), "burn_5m": round(snap.burn_5m, 9),
-            "burn_1h": round(snap.burn_1h, 9), "cost_per_minute": [round(x, 9) for x in snap.cost_per_minute],
-            "tokens_per_minute": list(snap.tokens_per_minute), "tokens_last_minute": snap.tokens_last_minute,
-            "cost_per_hour": {s.key: round(s.cost_per_hour, 9) for s in snap.sessions}}
+    return {
+        **data,
+        "today": round(snap.cost_today, 9),
+        "burn_5m": round(snap.burn_5m, 9),
+        "burn_1h": round(snap.burn_1h, 9),
+        "cost_per_minute": [round(x, 9) for x in snap.cost_per_minute],
+        "tokens_per_minute": list(snap.tokens_per_minute),
+        "tokens_last_minute": snap.tokens_last_minute,
+        "cost_per_hour": {s.key: round(s.cost_per_hour, 9) for s in snap.sessions},
+    }
 
 
 async def poll_at(url: str, at_s: float, **kw) -> PrometheusSource:
@@ -80,8 +95,9 @@ async def test_later_polls_count_only_what_is_new(tsdb):
     """Polls every minute across the activity add up to one poll at the end, on both servers."""
     m = minute_of(int(time.time()))
     tsdb.push(remote_write_series(activity(m)))
-    clock = iter([(m - 95) * 60 + 30, (m - 60) * 60, (m - 35) * 60 + 20,
-                  *[(m - k) * 60 + 30 for k in range(5, -1, -1)]])
+    clock = iter(
+        [(m - 95) * 60 + 30, (m - 60) * 60, (m - 35) * 60 + 20, *[(m - k) * 60 + 30 for k in range(5, -1, -1)]]
+    )
     source = PrometheusSource(Config(tsdb.url), clock=lambda: next(clock))
     try:
         for _ in range(9):
@@ -122,8 +138,12 @@ def test_report_json_gives_the_otlp_figures(tsdb, tmp_path):
     m = minute_of(int(time.time()))
     series = activity(m)
     tsdb.push(remote_write_series(series))
-    run = subprocess.run([sys.executable, "-m", "ccmon", "report", "--prometheus", tsdb.url, "--json"],
-                         capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-m", "ccmon", "report", "--prometheus", tsdb.url, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 0, run.stderr
     data = json.loads(run.stdout)
     asked_s = datetime.fromisoformat(data["since"].replace("Z", "+00:00")).timestamp() + 86400
@@ -140,8 +160,10 @@ def test_report_json_gives_the_otlp_figures(tsdb, tmp_path):
     finally:
         store.close()
     mine = {k: v for k, v in data.items() if k not in ("source", "since", "naming", "other_telemetry")}
-    assert mine == {k: v for k, v in otlp.items() if k not in ("source", "since", "events", "api_errors",
-                                                               "api_requests", "retries", "latency_ms",
-                                                               "other_telemetry")} | {
-        "events": None, "api_errors": None}
+    assert mine == {
+        k: v
+        for k, v in otlp.items()
+        if k
+        not in ("source", "since", "events", "api_errors", "api_requests", "retries", "latency_ms", "other_telemetry")
+    } | {"events": None, "api_errors": None}
     assert data["sessions"][0]["first_seen"] == iso((m - 200) * 60 * S_NS + 17 * S_NS)

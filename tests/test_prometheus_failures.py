@@ -65,8 +65,12 @@ class Proxy:
             return self.reply(h, 200, b'{"status": "success", "data": [1, 2', "application/json")
         if self.mode == "slow":
             time.sleep(2)
-        req = urllib.request.Request(self.upstream + h.path, data=body, method=h.command,
-                                     headers={"Content-Type": h.headers.get("Content-Type", "")})
+        req = urllib.request.Request(
+            self.upstream + h.path,
+            data=body,
+            method=h.command,
+            headers={"Content-Type": h.headers.get("Content-Type", "")},
+        )
         try:
             with urllib.request.urlopen(req) as r:
                 self.reply(h, r.status, r.read(), r.headers["Content-Type"])
@@ -127,14 +131,18 @@ async def test_bad_credentials_say_so(proxy):
     assert status.stale and source.snapshot().cost_total == 0
 
 
-@pytest.mark.parametrize("mode, error", [
-    ("5xx", "HTTP 502 Bad Gateway: <html><body>502 Bad Gateway</body></html>"),
-    ("garbage", "the answer is not Prometheus API JSON: is the URL the server's base URL?"),
-    ("slow", "no answer within 0.5 s"),
-])
+@pytest.mark.parametrize(
+    "mode, error",
+    [
+        ("5xx", "HTTP 502 Bad Gateway: <html><body>502 Bad Gateway</body></html>"),
+        ("garbage", "the answer is not Prometheus API JSON: is the URL the server's base URL?"),
+        ("slow", "no answer within 0.5 s"),
+    ],
+)
 async def test_failures_keep_the_last_good_numbers_marked_stale(proxy, mode, error):
-    source = PrometheusSource(config(proxy.url, headers=(("Authorization", TOKEN),), timeout_s=0.5),
-                              clock=lambda: proxy.t)
+    source = PrometheusSource(
+        config(proxy.url, headers=(("Authorization", TOKEN),), timeout_s=0.5), clock=lambda: proxy.t
+    )
     try:
         assert await source.poll()
         good = figures(source.snapshot())
@@ -174,16 +182,29 @@ async def test_the_reason_and_every_failed_poll_stay_on_the_status_bar(proxy, co
     from ccmon.cli import build_parser
     from ccmon.compose import make_app
 
-    app = make_app(build_parser().parse_args(["--prometheus", proxy.url, "--header", f"Authorization: {TOKEN}",
-                                              "--match", PLATFORM, "--interval", "0.05"]))
+    app = make_app(
+        build_parser().parse_args(
+            [
+                "--prometheus",
+                proxy.url,
+                "--header",
+                f"Authorization: {TOKEN}",
+                "--match",
+                PLATFORM,
+                "--interval",
+                "0.05",
+            ]
+        )
+    )
     async with app.run_test(size=(columns, 48)) as pilot:
         await wait_for(pilot, lambda: app.source._polls_ok >= 2, "two good polls")
         proxy.mode = "5xx"
         await wait_for(pilot, lambda: app.source._polls_failed >= 3, "three failed polls")
         proxy.mode = "ok"  # the backoff is long now: the screen holds still while it is read
         failed = app.source._polls_failed
-        await wait_for(pilot, lambda: f"· {failed} failed" in " ".join(pane_lines(app, "#status")),
-                       "the failure count on screen")
+        await wait_for(
+            pilot, lambda: f"· {failed} failed" in " ".join(pane_lines(app, "#status")), "the failure count on screen"
+        )
         status = " ".join(pane_lines(app, "#status"))
         assert "HTTP 502 Bad Gateway: <html><body>502 Bad Gateway</body></html>" in status, status
         assert "STALE" in status and f"Prometheus {proxy.url}" in status  # the naming may be cut off

@@ -16,25 +16,37 @@ VARIANTS = {
     "collector default": (
         Variant(),
         "OTel Collector naming: claude_code_cost_usage_USD_total; "
-        "labels: session_id, user_email + user_id, tool_name, type=cacheRead, job"),
+        "labels: session_id, user_email + user_id, tool_name, type=cacheRead, job",
+    ),
     "collector namespace doubles the prefix": (
         Variant(prefix="claude_code_"),
         "OTel Collector naming, namespace claude_code: claude_code_claude_code_cost_usage_USD_total; "
-        "labels: session_id, user_email + user_id, tool_name, type=cacheRead, job"),
+        "labels: session_id, user_email + user_id, tool_name, type=cacheRead, job",
+    ),
     "Claude Code's own exporter on :9464": (
-        Variant(style="total", user_labels=("user_id",),
-                pipeline_labels={"otel_scope_name": "com.anthropic.claude_code", "instance": "laptop:9464"}),
+        Variant(
+            style="total",
+            user_labels=("user_id",),
+            pipeline_labels={"otel_scope_name": "com.anthropic.claude_code", "instance": "laptop:9464"},
+        ),
         "Claude Code's own exporter naming (:9464, no unit): claude_code_cost_usage_total; "
-        "labels: session_id, user_id, tool_name, type=cacheRead"),
+        "labels: session_id, user_id, tool_name, type=cacheRead",
+    ),
     "no suffixes": (
         Variant(style="bare"),
         "no suffixes (add_metric_suffixes: false): claude_code_cost_usage; "
-        "labels: session_id, user_email + user_id, tool_name, type=cacheRead, job"),
+        "labels: session_id, user_email + user_id, tool_name, type=cacheRead, job",
+    ),
     "older labels, scraped without honor_labels": (
-        Variant(cache_read="cache_read", cache_creation="cache_creation", tool_label="tool",
-                pipeline_labels={"exported_job": "claude-code", "job": "otel-collector"}),
+        Variant(
+            cache_read="cache_read",
+            cache_creation="cache_creation",
+            tool_label="tool",
+            pipeline_labels={"exported_job": "claude-code", "job": "otel-collector"},
+        ),
         "OTel Collector naming: claude_code_cost_usage_USD_total; "
-        "labels: session_id, user_email + user_id, tool, type=cache_read, job + exported_job"),
+        "labels: session_id, user_email + user_id, tool, type=cache_read, job + exported_job",
+    ),
 }
 
 
@@ -74,18 +86,34 @@ async def test_two_namings_on_one_server_are_summed_and_said(tsdb):
 
     t = aligned_now()
     other = "claude_code_cost_usage_total"  # the :9464 naming
-    tsdb.push(team_history(t) + [
-        counter(other, {"team": "platform", "session_id": "sess-erin", "user_id": "u-erin", "model": OPUS}, t, 0.01,
-                minutes=30, start=1.7),
-        counter(other, {"team": "platform", "session_id": "sess-alice", "user_id": "u-alice", "model": HAIKU}, t, 0,
-                minutes=10, start=1.0),
-    ])
+    tsdb.push(
+        team_history(t)
+        + [
+            counter(
+                other,
+                {"team": "platform", "session_id": "sess-erin", "user_id": "u-erin", "model": OPUS},
+                t,
+                0.01,
+                minutes=30,
+                start=1.7,
+            ),
+            counter(
+                other,
+                {"team": "platform", "session_id": "sess-alice", "user_id": "u-alice", "model": HAIKU},
+                t,
+                0,
+                minutes=10,
+                start=1.0,
+            ),
+        ]
+    )
     source = PrometheusSource(Config(tsdb.url, match=PLATFORM), clock=lambda: t)
     await source.poll()
     await source.stop()
     snap = source.snapshot()
-    assert snap.status.naming.startswith("OTel Collector naming: claude_code_cost_usage_USD_total + "
-                                         "claude_code_cost_usage_total (summed); labels: ")
+    assert snap.status.naming.startswith(
+        "OTel Collector naming: claude_code_cost_usage_USD_total + claude_code_cost_usage_total (summed); labels: "
+    )
     costs = {s.key: round(s.cost, 9) for s in snap.sessions}
     assert costs == {"sess-alice": 8.2, "sess-bob": 10.0, "sess-carol": 0.5, "sess-erin": 2.0}
     assert round(snap.cost_total, 9) == 17.7 + 3.0

@@ -64,14 +64,26 @@ def test_report_text(team):
     assert "sessions        3" in run.stdout
 
 
-@pytest.mark.parametrize("argv, code, message", [
-    (["--prometheus", "http://127.0.0.1:{port}"], 1,
-     "ccmon: prometheus at http://127.0.0.1:{port}: cannot connect: Connection refused"),
-    (["--prometheus", "127.0.0.1:9090"], 2,
-     "ccmon: --prometheus needs an http(s) URL such as http://prometheus:9090, not '127.0.0.1:9090'"),
-    (["--prometheus", "http://127.0.0.1:{port}", "--header", "Bearer s3cret"], 2,
-     "ccmon: --header must look like 'Name: value', e.g. 'Authorization: Bearer TOKEN'"),
-])
+@pytest.mark.parametrize(
+    "argv, code, message",
+    [
+        (
+            ["--prometheus", "http://127.0.0.1:{port}"],
+            1,
+            "ccmon: prometheus at http://127.0.0.1:{port}: cannot connect: Connection refused",
+        ),
+        (
+            ["--prometheus", "127.0.0.1:9090"],
+            2,
+            "ccmon: --prometheus needs an http(s) URL such as http://prometheus:9090, not '127.0.0.1:9090'",
+        ),
+        (
+            ["--prometheus", "http://127.0.0.1:{port}", "--header", "Bearer s3cret"],
+            2,
+            "ccmon: --header must look like 'Name: value', e.g. 'Authorization: Bearer TOKEN'",
+        ),
+    ],
+)
 def test_report_failures_are_one_line(argv, code, message):
     port = str(free_port())
     run = ccmon("report", *[a.replace("{port}", port) for a in argv])
@@ -81,8 +93,10 @@ def test_report_failures_are_one_line(argv, code, message):
 def test_report_shows_prometheus_own_error(prometheus):
     run = ccmon("report", "--prometheus", prometheus.url, "--match", '{team=~"("}')
     assert run.returncode == 1
-    assert run.stderr == (f"ccmon: prometheus at {prometheus.url}: HTTP 400: 1:32: parse error: "
-                          "error parsing regexp: missing closing ): `^(?:()$`\n")
+    assert run.stderr == (
+        f"ccmon: prometheus at {prometheus.url}: HTTP 400: 1:32: parse error: "
+        "error parsing regexp: missing closing ): `^(?:()$`\n"
+    )
 
 
 def test_a_server_without_claude_code_metrics_reports_zeros_and_says_why(prometheus):
@@ -90,5 +104,7 @@ def test_a_server_without_claude_code_metrics_reports_zeros_and_says_why(prometh
     assert run.returncode == 0
     data = json.loads(run.stdout)
     assert (data["cost_usd"], data["sessions"], data["events"]) == (0, [], None)
-    assert run.stderr == (f"ccmon: no Claude Code sessions at {prometheus.url} in the last 24 h: "
-                          "no Claude Code metrics (no metric name contains claude_code_)\n")
+    assert run.stderr == (
+        f"ccmon: no Claude Code sessions at {prometheus.url} in the last 24 h: "
+        "no Claude Code metrics (no metric name contains claude_code_)\n"
+    )

@@ -25,22 +25,35 @@ def url(prometheus):
 
 
 def test_by_user_and_model_from_prometheus(url):
-    run = ccmon("report", "--prometheus", url, "--match", PLATFORM, "--since", "1d", "--by", "user",
-                "--format", "json")
+    run = ccmon("report", "--prometheus", url, "--match", PLATFORM, "--since", "1d", "--by", "user", "--format", "json")
     assert run.returncode == 0, run.stderr
     data = json.loads(run.stdout)
     assert [(r["key"], r["cost_usd"], r["sessions"]) for r in data["rows"]] == [
-        ("u-bob", 10.0, 1), ("u-alice", 7.2, 1), ("u-carol", 0.5, 1)]
+        ("u-bob", 10.0, 1),
+        ("u-alice", 7.2, 1),
+        ("u-carol", 0.5, 1),
+    ]
     assert data["rows"][0]["tokens"] == {"input": 2680, "output": 1000, "cacheRead": 0, "cacheCreation": 1600}
     assert data["rows"][0]["requests"] is None  # needs events
     assert data["needs_events"] == ["requests", "errors", "api_errors_by_model"]
     s = data["summary"]
-    assert (s["cost_usd"], s["commits"], s["pull_requests"], s["lines_added"], s["lines_removed"]) == (17.7, 2, 1, 43, 11)
-    assert s["acceptance"] == {"human": {"accepted": 5, "decided": 6, "rate": round(5 / 6, 6)},
-                               "automatic": {"accepted": 2, "decided": 2, "rate": 1.0}}
+    assert (s["cost_usd"], s["commits"], s["pull_requests"], s["lines_added"], s["lines_removed"]) == (
+        17.7,
+        2,
+        1,
+        43,
+        11,
+    )
+    assert s["acceptance"] == {
+        "human": {"accepted": 5, "decided": 6, "rate": round(5 / 6, 6)},
+        "automatic": {"accepted": 2, "decided": 2, "rate": 1.0},
+    }
     assert data["stuck"]["rejections_by_tool"] == {"Edit": 1} and data["stuck"]["api_errors_by_model"] is None
-    models = json.loads(ccmon("report", "--prometheus", url, "--match", PLATFORM, "--since", "1d", "--by", "model",
-                              "--format", "json").stdout)
+    models = json.loads(
+        ccmon(
+            "report", "--prometheus", url, "--match", PLATFORM, "--since", "1d", "--by", "model", "--format", "json"
+        ).stdout
+    )
     assert [(r["key"], r["cost_usd"]) for r in models["rows"]] == [(OPUS, 10.0), (SONNET, 6.5), (HAIKU, 1.2)]
 
 

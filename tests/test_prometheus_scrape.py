@@ -22,23 +22,38 @@ from ccmon.ingest.prometheus.source import PrometheusSource
 pytestmark = pytest.mark.prometheus
 PIPELINES = {
     # name: (metrics path, honor_labels, the naming and label variants ccmon should report)
-    "collector": ("/metrics", True, "OTel Collector naming: claude_code_cost_usage_USD_total; "
-                  "labels: session_id, user_email, tool_name, type=cacheRead, job"),
-    "collector-no-honor": ("/metrics", False, "OTel Collector naming: claude_code_cost_usage_USD_total; "
-                           "labels: session_id, user_email, tool_name, type=cacheRead, job + exported_job"),
-    "namespace": ("/metrics/namespace", True, "OTel Collector naming, namespace claude_code: "
-                  "claude_code_claude_code_cost_usage_USD_total; "
-                  "labels: session_id, user_email, tool_name, type=cacheRead, job"),
-    "claude-code-9464": ("/metrics/cli", True, "Claude Code's own exporter naming (:9464, no unit): "
-                         "claude_code_cost_usage_total; labels: session_id, user_email, tool_name, "
-                         "type=cacheRead, job"),
+    "collector": (
+        "/metrics",
+        True,
+        "OTel Collector naming: claude_code_cost_usage_USD_total; "
+        "labels: session_id, user_email, tool_name, type=cacheRead, job",
+    ),
+    "collector-no-honor": (
+        "/metrics",
+        False,
+        "OTel Collector naming: claude_code_cost_usage_USD_total; "
+        "labels: session_id, user_email, tool_name, type=cacheRead, job + exported_job",
+    ),
+    "namespace": (
+        "/metrics/namespace",
+        True,
+        "OTel Collector naming, namespace claude_code: "
+        "claude_code_claude_code_cost_usage_USD_total; "
+        "labels: session_id, user_email, tool_name, type=cacheRead, job",
+    ),
+    "claude-code-9464": (
+        "/metrics/cli",
+        True,
+        "Claude Code's own exporter naming (:9464, no unit): "
+        "claude_code_cost_usage_total; labels: session_id, user_email, tool_name, "
+        "type=cacheRead, job",
+    ),
 }
 
 
 @pytest.fixture(scope="module")
 def scraping(tmp_path_factory, fake_exporter):
-    jobs = tuple((name, fake_exporter, path, honor, {"pipeline": name})
-                 for name, (path, honor, _) in PIPELINES.items())
+    jobs = tuple((name, fake_exporter, path, honor, {"pipeline": name}) for name, (path, honor, _) in PIPELINES.items())
     server = Prometheus(tmp_path_factory.mktemp("prometheus"), jobs).start()
     try:
         server.wait_scraped(len(jobs))
@@ -55,8 +70,11 @@ async def test_each_pipeline_is_read_with_its_naming(scraping, pipeline):
     snap = source.snapshot()
     assert snap.status.naming == PIPELINES[pipeline][2]
     assert {s.user for s in snap.sessions} == {"alice@example.com", "bob@example.com"}
-    assert {m.model for m in snap.models} == {"claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001",
-                                              "claude-opus-4-1-20250805"}
+    assert {m.model for m in snap.models} == {
+        "claude-sonnet-4-5-20250929",
+        "claude-haiku-4-5-20251001",
+        "claude-opus-4-1-20250805",
+    }
     assert snap.cost_total > 0 and snap.tokens.cacheRead > 0 and snap.sessions_started == 2
     assert round(snap.cost_total, 6) == round(sum(s.cost for s in snap.sessions), 6)
     assert {e.tool for e in snap.edit_decisions} <= {"Edit", "Write"}
@@ -64,13 +82,30 @@ async def test_each_pipeline_is_read_with_its_naming(scraping, pipeline):
 
 
 def test_ccmon_report_against_a_scraping_prometheus(scraping):
-    run = subprocess.run([sys.executable, "-m", "ccmon", "report", "--prometheus", scraping.url,
-                          "--match", '{pipeline="collector"}', "--json"], capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ccmon",
+            "report",
+            "--prometheus",
+            scraping.url,
+            "--match",
+            '{pipeline="collector"}',
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 0, run.stderr
     data = json.loads(run.stdout)
     assert len(data["sessions"]) == 2 and data["cost_usd"] > 0
-    assert set(data["cost_by_model"]) == {"claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001",
-                                          "claude-opus-4-1-20250805"}
+    assert set(data["cost_by_model"]) == {
+        "claude-sonnet-4-5-20250929",
+        "claude-haiku-4-5-20251001",
+        "claude-opus-4-1-20250805",
+    }
     assert data["events"] is None and data["api_errors"] is None
 
 
@@ -102,8 +137,10 @@ async def test_a_session_that_ended_keeps_its_first_scrape_and_its_times(scrapin
         assert await source.poll()
     finally:
         await source.stop()
-    instant = httpx.get(scraping.url + "/api/v1/query", params={
-        "query": f'claude_code_cost_usage_USD_total{{session_id="{sid}", {match}}}'}).json()["data"]["result"]
+    instant = httpx.get(
+        scraping.url + "/api/v1/query",
+        params={"query": f'claude_code_cost_usage_USD_total{{session_id="{sid}", {match}}}'},
+    ).json()["data"]["result"]
     assert instant == []  # gone from instant queries: the staleness marker
     row = next(s for s in source.snapshot().sessions if s.key == sid)
     first_s, last_s = row.first_ns / 1e9, row.last_ns / 1e9

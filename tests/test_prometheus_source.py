@@ -60,8 +60,15 @@ async def test_burn_rate_is_increase_over_the_window(tsdb):
     # Families that never fired are 0, not errors; events do not exist in this mode.
     assert (snap.commits, snap.pull_requests, snap.lines_added, snap.edit_decisions) == (0, 0, 0, ())
     assert snap.tokens == Tokens() and snap.tokens.cache_ratio is None
-    assert (snap.events_by_name, snap.api_requests, snap.api_errors, snap.latency_p50_ms, snap.latency_p95_ms,
-            snap.retries, snap.recent_events) == (None,) * 7
+    assert (
+        snap.events_by_name,
+        snap.api_requests,
+        snap.api_errors,
+        snap.latency_p50_ms,
+        snap.latency_p95_ms,
+        snap.retries,
+        snap.recent_events,
+    ) == (None,) * 7
     assert not snap.has_events
 
 
@@ -83,13 +90,24 @@ async def test_team_figures_narrowed_by_match(tsdb):
     assert [s.key for s in snap.sessions] == ["sess-alice", "sess-bob", "sess-carol"]  # newest activity first
     alice = snap.sessions[0]
     assert (alice.user, alice.lines_added, alice.commits, alice.pull_requests, alice.active_user_s) == (
-        "u-alice", 40, 2, 1, 300)
-    assert dict(alice.labels) == {"team": "platform", "terminal.type": "vscode", "user.email": "alice@example.com",
-                                  "user.id": "u-alice"}
+        "u-alice",
+        40,
+        2,
+        1,
+        300,
+    )
+    assert dict(alice.labels) == {
+        "team": "platform",
+        "terminal.type": "vscode",
+        "user.email": "alice@example.com",
+        "user.id": "u-alice",
+    }
     assert snap.sessions[1].start_type == "continue"
     assert snap.group_dims == ("team", "terminal.type", "user.email", "user.id")
-    assert snap.status.naming == ("OTel Collector naming: claude_code_cost_usage_USD_total; "
-                                  "labels: session_id, user_email + user_id, tool_name, type=cacheRead, job")
+    assert snap.status.naming == (
+        "OTel Collector naming: claude_code_cost_usage_USD_total; "
+        "labels: session_id, user_email + user_id, tool_name, type=cacheRead, job"
+    )
 
 
 async def test_queries_per_poll_are_fixed_whatever_the_team_size(tsdb):
@@ -101,15 +119,27 @@ async def test_queries_per_poll_are_fixed_whatever_the_team_size(tsdb):
         before, sent = tsdb.http_requests(), source.requests
         assert await source.poll()
         after = tsdb.http_requests()
-        served = sum(after.get(h, 0) - before.get(h, 0)
-                     for h in ("/api/v1/query", "/api/v1/query_range", "/api/v1/label/:name/values"))
+        served = sum(
+            after.get(h, 0) - before.get(h, 0)
+            for h in ("/api/v1/query", "/api/v1/query_range", "/api/v1/label/:name/values")
+        )
         return int(served), source.requests - sent
 
     try:
         small = await queries()
         assert len(source.snapshot().sessions) == 4  # 3 + team "other"
-        tsdb.push([counter(COST, {"model": f"model-{i % 7}", "session_id": f"extra-{i}",
-                                        "user_id": f"user-{i % 40}"}, t, 0.001, minutes=10) for i in range(300)])
+        tsdb.push(
+            [
+                counter(
+                    COST,
+                    {"model": f"model-{i % 7}", "session_id": f"extra-{i}", "user_id": f"user-{i % 40}"},
+                    t,
+                    0.001,
+                    minutes=10,
+                )
+                for i in range(300)
+            ]
+        )
         large = await queries()
         assert len(source.snapshot().sessions) == 304
     finally:
@@ -149,11 +179,13 @@ async def test_counter_reset_adds_each_epochs_growth(tsdb):
 
 async def test_nan_and_inf_samples_do_not_poison_the_figures(tsdb):
     t = aligned_now()
-    tsdb.push([
-        counter(COST, {"model": SONNET, "session_id": "ok"}, t, 0.05),
-        ({"__name__": COST, "model": SONNET, "session_id": "nan"}, [(t * 1000, float("nan"))]),
-        ({"__name__": COST, "model": OPUS, "session_id": "inf"}, [(t * 1000, float("inf"))]),
-    ])
+    tsdb.push(
+        [
+            counter(COST, {"model": SONNET, "session_id": "ok"}, t, 0.05),
+            ({"__name__": COST, "model": SONNET, "session_id": "nan"}, [(t * 1000, float("nan"))]),
+            ({"__name__": COST, "model": OPUS, "session_id": "inf"}, [(t * 1000, float("inf"))]),
+        ]
+    )
     snap = (await poll(tsdb.url, t)).snapshot()
     assert snap.status.last_error is None
     assert round(snap.cost_total, 9) == 6.0
@@ -178,11 +210,15 @@ async def test_session_detail_is_the_cost_curve(tsdb):
 async def test_a_400_answer_is_shown_as_the_server_wrote_it(tsdb):
     tsdb.push([counter(COST, {"model": SONNET}, aligned_now(), 0.05)])
     source = await poll(tsdb.url, time.time(), match='team=~"("')
-    assert source.snapshot().status.last_error == {
-        "prometheus": "HTTP 400: 1:32: parse error: error parsing regexp: missing closing ): `^(?:()$`",
-        "victoriametrics": 'HTTP 422: cannot parse matches[]={__name__=~".*claude_code_.+", team=~"("}: cannot expand '
-                           'WITH expressions: invalid regexp in team="(": error parsing regexp: missing closing ): '
-                           '`^(?:()$`'}[tsdb.kind]
+    assert (
+        source.snapshot().status.last_error
+        == {
+            "prometheus": "HTTP 400: 1:32: parse error: error parsing regexp: missing closing ): `^(?:()$`",
+            "victoriametrics": 'HTTP 422: cannot parse matches[]={__name__=~".*claude_code_.+", team=~"("}: '
+            'cannot expand WITH expressions: invalid regexp in team="(": error parsing regexp: missing closing ): '
+            "`^(?:()$`",
+        }[tsdb.kind]
+    )
 
 
 async def test_last_good_numbers_stay_marked_stale_until_prometheus_is_back(tsdb):

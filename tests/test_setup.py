@@ -11,13 +11,20 @@ from ccmon.cli import main
 EXISTING = {
     "model": "opus",
     "permissions": {"allow": ["Bash(git diff:*)"]},
-    "env": {"ANTHROPIC_MODEL": "claude-opus-4-8", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
-            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "http://collector:4318/v1/metrics"},
+    "env": {
+        "ANTHROPIC_MODEL": "claude-opus-4-8",
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
+        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "http://collector:4318/v1/metrics",
+    },
 }
 BLOCK = {
-    "CLAUDE_CODE_ENABLE_TELEMETRY": "1", "OTEL_METRICS_EXPORTER": "otlp", "OTEL_LOGS_EXPORTER": "otlp",
-    "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317",
-    "OTEL_METRIC_EXPORT_INTERVAL": "5000", "OTEL_LOGS_EXPORT_INTERVAL": "2000",
+    "CLAUDE_CODE_ENABLE_TELEMETRY": "1",
+    "OTEL_METRICS_EXPORTER": "otlp",
+    "OTEL_LOGS_EXPORTER": "otlp",
+    "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+    "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317",
+    "OTEL_METRIC_EXPORT_INTERVAL": "5000",
+    "OTEL_LOGS_EXPORT_INTERVAL": "2000",
 }
 
 
@@ -53,7 +60,8 @@ def test_setup_merges_keeps_backs_up_is_idempotent_and_undoes(home, capsys):
     written = settings_path(home).read_text()
     assert main(["setup"]) == 0
     assert capsys.readouterr().out.endswith(
-        "already has Claude Code's telemetry settings for this ccmon; nothing to change\n")
+        "already has Claude Code's telemetry settings for this ccmon; nothing to change\n"
+    )
     assert settings_path(home).read_text() == written and backup_path(home).read_text() == original
 
     assert main(["setup", "--undo"]) == 0
@@ -65,8 +73,13 @@ def test_setup_merges_keeps_backs_up_is_idempotent_and_undoes(home, capsys):
 def test_setup_without_a_settings_file_and_undo_removes_it(home, capsys):
     assert main(["setup", "--protocol", "http/protobuf", "--http-port", "5318"]) == 0
     doc = json.loads(settings_path(home).read_text())
-    assert doc == {"env": {**BLOCK, "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-                           "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:5318"}}
+    assert doc == {
+        "env": {
+            **BLOCK,
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:5318",
+        }
+    }
     assert backup_path(home).read_text() == ""  # there was no file
     assert main(["setup", "--undo"]) == 0
     assert not settings_path(home).exists()
@@ -120,8 +133,11 @@ def test_statusline_written_idempotent_and_another_one_kept(home, capsys):
     assert json.loads(settings_path(home).read_text()) == mine
 
     assert main(["setup", "--statusline", "--replace"]) == 0
-    assert json.loads(settings_path(home).read_text())["statusLine"] == \
-        {"type": "command", "command": "ccmon statusline", "padding": 0}
+    assert json.loads(settings_path(home).read_text())["statusLine"] == {
+        "type": "command",
+        "command": "ccmon statusline",
+        "padding": 0,
+    }
     assert json.loads(backup_path(home).read_text()) == mine
 
 
@@ -129,10 +145,12 @@ def test_env_formats(capsys, monkeypatch):
     monkeypatch.delenv("CCMON_TOKEN", raising=False)
     assert main(["env", "--grpc-port", "5317"]) == 0
     sh = capsys.readouterr().out.splitlines()
-    assert sh[2:6] == ["# switches Claude Code's telemetry on (it is off by default)",
-                       "export CLAUDE_CODE_ENABLE_TELEMETRY=1",
-                       "# metrics (cost, tokens, sessions, lines) go out over OTLP",
-                       "export OTEL_METRICS_EXPORTER=otlp"]
+    assert sh[2:6] == [
+        "# switches Claude Code's telemetry on (it is off by default)",
+        "export CLAUDE_CODE_ENABLE_TELEMETRY=1",
+        "# metrics (cost, tokens, sessions, lines) go out over OTLP",
+        "export OTEL_METRICS_EXPORTER=otlp",
+    ]
     assert "export OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:5317" in sh
     assert sh[-1] == "# export OTEL_METRICS_INCLUDE_REPOSITORY=true"
     exports = [line for line in sh if line.startswith("export ")]

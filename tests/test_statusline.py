@@ -22,8 +22,9 @@ from ccmon.model.statusline import FIVE_HOUR_S, SEVEN_DAY_S, Window, duration, p
 
 DATA = Path(__file__).parent / "data" / "statusline"
 NOW = 1796125200  # 2026-12-01 11:40:00 UTC, minutes after the captures
-EXPECTED = dict(line.split("\t", 1) for line in (DATA / "expected-lines.txt").read_text().splitlines()
-                if not line.startswith("#"))
+EXPECTED = dict(
+    line.split("\t", 1) for line in (DATA / "expected-lines.txt").read_text().splitlines() if not line.startswith("#")
+)
 
 
 def calls() -> list[tuple[str, bytes]]:
@@ -75,7 +76,8 @@ def test_captured_call_gives_its_exact_line(env, monkeypatch, capsys, name, raw)
 def test_lines_read_as_the_captures_say(env, monkeypatch, capsys):
     """The figures on the line are the captured ones (checked by hand against the JSON)."""
     assert EXPECTED["example-2.1.330-oauth-rl-git-vim.json:0"] == (
-        "Sonnet 5.5 · $0.06 · $3.57/h · ctx 1% · 5h 46% ▼ ↻1h56m · 7d 21% ▼ ↻2d23h · cache warm 56m")
+        "Sonnet 5.5 · $0.06 · $3.57/h · ctx 1% · 5h 46% ▼ ↻1h56m · 7d 21% ▼ ↻2d23h · cache warm 56m"
+    )
     # 2.1.197 sends the raw product 0.567891*100 = 56.789100000000005; the line rounds it
     assert EXPECTED["v197-oauth-rl-fractional.jsonl:1"].endswith("5h 12.3% ▼ ↻1h59m · 7d 56.8% ▼ ↻2d23h")
     # the startup call: no prompt_id, nulls in context_window, no rate_limits
@@ -85,9 +87,20 @@ def test_lines_read_as_the_captures_say(env, monkeypatch, capsys):
     assert EXPECTED["v197-oauth-rl-minimal-5hpast.jsonl:1"].endswith("7d 19% ▼ ↻3d00h")
 
 
-@pytest.mark.parametrize("stdin", [b"", b"   \n", b"garbage{", b"[1, 2]", b"null", b"\xff\xfe\x00",
-                                   b'{"rate_limits": {"five_hour": {"used_percentage": "x"}}}',
-                                   b"9" * 100_000, b"[" * 100_000])
+@pytest.mark.parametrize(
+    "stdin",
+    [
+        b"",
+        b"   \n",
+        b"garbage{",
+        b"[1, 2]",
+        b"null",
+        b"\xff\xfe\x00",
+        b'{"rate_limits": {"five_hour": {"used_percentage": "x"}}}',
+        b"9" * 100_000,
+        b"[" * 100_000,
+    ],
+)
 def test_odd_input_prints_a_minimal_line_and_exits_0(env, monkeypatch, capsys, stdin):
     code, out = run_inline(monkeypatch, capsys, stdin)
     assert code == 0
@@ -97,12 +110,13 @@ def test_odd_input_prints_a_minimal_line_and_exits_0(env, monkeypatch, capsys, s
 def test_two_lines_and_colours(env, monkeypatch, capsys):
     raw = (DATA / "example-2.1.330-oauth-rl-git-vim.json").read_bytes()
     _, out = run_inline(monkeypatch, capsys, raw, "--lines", "2", "--no-color")
-    assert out == ("Sonnet 5.5 · $0.06 · $3.57/h · ctx 1%\n"
-                   "5h 46% ▼ ↻1h56m · 7d 21% ▼ ↻2d23h · cache warm 56m\n")
+    assert out == ("Sonnet 5.5 · $0.06 · $3.57/h · ctx 1%\n5h 46% ▼ ↻1h56m · 7d 21% ▼ ↻2d23h · cache warm 56m\n")
     _, out = run_inline(monkeypatch, capsys, raw)
-    assert out == ("\x1b[1;36mSonnet 5.5\x1b[0m · \x1b[33m$0.06\x1b[0m · \x1b[33m$3.57/h\x1b[0m · "
-                   "ctx \x1b[32m1%\x1b[0m · 5h \x1b[32m46%\x1b[0m \x1b[32m▼\x1b[0m ↻1h56m · "
-                   "7d \x1b[32m21%\x1b[0m \x1b[32m▼\x1b[0m ↻2d23h · cache \x1b[32mwarm\x1b[0m 56m\n")
+    assert out == (
+        "\x1b[1;36mSonnet 5.5\x1b[0m · \x1b[33m$0.06\x1b[0m · \x1b[33m$3.57/h\x1b[0m · "
+        "ctx \x1b[32m1%\x1b[0m · 5h \x1b[32m46%\x1b[0m \x1b[32m▼\x1b[0m ↻1h56m · "
+        "7d \x1b[32m21%\x1b[0m \x1b[32m▼\x1b[0m ↻2d23h · cache \x1b[32mwarm\x1b[0m 56m\n"
+    )
     monkeypatch.setenv("NO_COLOR", "1")
     _, out = run_inline(monkeypatch, capsys, raw)
     assert "\x1b" not in out
@@ -110,9 +124,15 @@ def test_two_lines_and_colours(env, monkeypatch, capsys):
 
 def test_format_template(env, monkeypatch, capsys):
     raw = (DATA / "example-2.1.330-oauth-rl-git-vim.json").read_bytes()
-    _, out = run_inline(monkeypatch, capsys, raw, "--no-color", "--format",
-                        "{dir} {repo} {model_id} {five_hour_pct}/{five_hour_reset} {seven_day_pct} "
-                        "{context_pct} {cache_left} {lines} [{nonexistent}] {effort}")
+    _, out = run_inline(
+        monkeypatch,
+        capsys,
+        raw,
+        "--no-color",
+        "--format",
+        "{dir} {repo} {model_id} {five_hour_pct}/{five_hour_reset} {seven_day_pct} "
+        "{context_pct} {cache_left} {lines} [{nonexistent}] {effort}",
+    )
     assert out == "work example-org/example-repo claude-sonnet-5-5 46%/1h56m 21% 1% 56m +6 -0 [] medium\n"
     _, out = run_inline(monkeypatch, capsys, raw, "--format", "{0} {")
     assert out.startswith("ccmon: bad --format")
@@ -147,13 +167,35 @@ def test_today_cost_from_the_store(env, monkeypatch, capsys, tmp_path):
 
 
 def test_quick_args_agree_with_argparse():
-    for argv in (["statusline"], ["statusline", "--bind", "::1", "--http-port=4999", "--token", "t", "--db", "x",
-                                  "--format", "{model}", "--lines", "2", "--no-color"]):
+    for argv in (
+        ["statusline"],
+        [
+            "statusline",
+            "--bind",
+            "::1",
+            "--http-port=4999",
+            "--token",
+            "t",
+            "--db",
+            "x",
+            "--format",
+            "{model}",
+            "--lines",
+            "2",
+            "--no-color",
+        ],
+    ):
         quick = vars(cmd.quick_args(argv))
         full = vars(build_parser().parse_args(argv))
         assert {k: full.get(k) for k in quick if k != "db"} == {k: v for k, v in quick.items() if k != "db"}
-    for argv in (["statusline", "--help"], ["statusline", "--lines", "3"], ["statusline", "--http-port", "x"],
-                 ["statusline", "--bogus"], ["--bind", "x", "statusline"], ["statusline", "--db"]):
+    for argv in (
+        ["statusline", "--help"],
+        ["statusline", "--lines", "3"],
+        ["statusline", "--http-port", "x"],
+        ["statusline", "--bogus"],
+        ["--bind", "x", "statusline"],
+        ["statusline", "--db"],
+    ):
         assert cmd.quick_args(argv) is None
 
 
@@ -170,25 +212,45 @@ def test_default_db_is_the_stores(monkeypatch, tmp_path):
 
 def test_real_process_imports_nothing_heavy(tmp_path):
     """The command as Claude Code runs it: a process, stdin, exit 0, and a tiny import graph."""
-    code = ("import sys, json\nfrom ccmon.cli import main\nrc = main(['statusline', '--http-port', '1'])\n"
-            "print(json.dumps([rc, sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('textual', 'rich', 'grpc', 'google', 'httpx', 'h11', 'http', 'email', 'typing', 'dataclasses', "
-            "'asyncio', 'ccmon'))]), file=sys.stderr)")
+    code = (
+        "import sys, json\nfrom ccmon.cli import main\nrc = main(['statusline', '--http-port', '1'])\n"
+        "print(json.dumps([rc, sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('textual', 'rich', 'grpc', 'google', 'httpx', 'h11', 'http', 'email', 'typing', 'dataclasses', "
+        "'asyncio', 'ccmon'))]), file=sys.stderr)"
+    )
     raw = (DATA / "example-2.1.330-oauth-rl-git-vim.json").read_bytes()
-    out = subprocess.run([sys.executable, "-c", code], input=raw, capture_output=True, timeout=30,
-                         env={**os.environ, "CCMON_NOW": str(NOW), "XDG_DATA_HOME": str(tmp_path)})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        input=raw,
+        capture_output=True,
+        timeout=30,
+        env={**os.environ, "CCMON_NOW": str(NOW), "XDG_DATA_HOME": str(tmp_path)},
+    )
     rc, mods = json.loads(out.stderr.decode().strip().splitlines()[-1])
     assert rc == 0
     assert out.stdout.decode().count("\n") == 1
-    assert mods == ["ccmon", "ccmon.cli", "ccmon.commands", "ccmon.commands.statusline", "ccmon.defaults",
-                    "ccmon.errors",
-                    "ccmon.model", "ccmon.model.statusline", "ccmon.model.text"]
+    assert mods == [
+        "ccmon",
+        "ccmon.cli",
+        "ccmon.commands",
+        "ccmon.commands.statusline",
+        "ccmon.defaults",
+        "ccmon.errors",
+        "ccmon.model",
+        "ccmon.model.statusline",
+        "ccmon.model.text",
+    ]
 
 
 @pytest.mark.parametrize("stdin", [b"", b"garbage", (DATA / "example-2.1.197-first-call.json").read_bytes()])
 def test_entry_point_exit_0_without_ccmon_running(stdin, tmp_path):
-    out = subprocess.run([sys.executable, "-m", "ccmon", "statusline", "--http-port", "1"], input=stdin,
-                         capture_output=True, timeout=30, env={**os.environ, "XDG_DATA_HOME": str(tmp_path)})
+    out = subprocess.run(
+        [sys.executable, "-m", "ccmon", "statusline", "--http-port", "1"],
+        input=stdin,
+        capture_output=True,
+        timeout=30,
+        env={**os.environ, "XDG_DATA_HOME": str(tmp_path)},
+    )
     assert out.returncode == 0
     assert out.stderr == b""
     assert out.stdout.strip()
@@ -196,12 +258,17 @@ def test_entry_point_exit_0_without_ccmon_running(stdin, tmp_path):
 
 # -- pure parts ----------------------------------------------------------------------------------
 
+
 def test_parse_types():
     sl = parse((DATA / "example-2.1.330-oauth-rl-git-vim.json").read_bytes())
     assert sl.session == "10b09e01-91ce-416c-adc4-7cbe201a7932"
     assert sl.five_hour == Window(46.0, 1796132181) and sl.seven_day == Window(21.0, 1796384181)
-    assert (sl.context_pct, sl.context_size, sl.repo, sl.cwd) == (1.0, 1000000, "example-org/example-repo",
-                                                                  "/home/user/work")
+    assert (sl.context_pct, sl.context_size, sl.repo, sl.cwd) == (
+        1.0,
+        1000000,
+        "example-org/example-repo",
+        "/home/user/work",
+    )
     assert (sl.cache_warm, sl.cache_expires_at, sl.cache_ttl) == (True, 1796128612, "1h")
     first = parse((DATA / "example-2.1.197-first-call.json").read_bytes())
     assert (first.prompt_id, first.context_pct, first.five_hour, first.cache_warm) == ("", None, None, None)
@@ -211,9 +278,25 @@ def test_parse_types():
 
 def test_pct_and_duration():
     assert [pct(x) for x in (46, 56.789100000000005, 12.3456, 0, 100, 99.96)] == [
-        "46%", "56.8%", "12.3%", "0%", "100%", "100%"]
+        "46%",
+        "56.8%",
+        "12.3%",
+        "0%",
+        "100%",
+        "100%",
+    ]
     assert [duration(s) for s in (0, 59, 60, 3599, 3600, 4800, 86399, 86400, 270000, -5)] == [
-        "0s", "59s", "1m", "59m", "1h00m", "1h20m", "23h59m", "1d00h", "3d03h", "0s"]
+        "0s",
+        "59s",
+        "1m",
+        "59m",
+        "1h00m",
+        "1h20m",
+        "23h59m",
+        "1d00h",
+        "3d03h",
+        "0s",
+    ]
 
 
 def test_pace_example():
@@ -229,8 +312,9 @@ def test_pace_example():
 
 
 @settings(max_examples=300, deadline=None)
-@given(used=st.one_of(st.just(0.0), st.floats(0.001, 150)), left=st.integers(-100, SEVEN_DAY_S + 100),
-       week=st.booleans())
+@given(
+    used=st.one_of(st.just(0.0), st.floats(0.001, 150)), left=st.integers(-100, SEVEN_DAY_S + 100), week=st.booleans()
+)
 def test_pace_against_a_reference(used, left, week):
     """Reference: the rate is used / elapsed; at that rate the window ends at rate * length,
     and 100% comes (100 - used) / rate after now when that is before the reset."""
@@ -254,10 +338,12 @@ def test_pace_against_a_reference(used, left, week):
 
 
 def test_help_is_argparse_and_light():
-    code = ("import sys, json\nfrom ccmon.cli import main\n"
-            "try:\n    main(['statusline', '--help'])\nexcept SystemExit as e:\n    rc = e.code\n"
-            "print(json.dumps([rc, sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('textual', 'grpc', 'httpx', 'google', 'rich', 'sqlite3', 'h11'))]), file=sys.stderr)")
+    code = (
+        "import sys, json\nfrom ccmon.cli import main\n"
+        "try:\n    main(['statusline', '--help'])\nexcept SystemExit as e:\n    rc = e.code\n"
+        "print(json.dumps([rc, sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('textual', 'grpc', 'httpx', 'google', 'rich', 'sqlite3', 'h11'))]), file=sys.stderr)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert json.loads(out.stderr.strip().splitlines()[-1]) == [0, []]
     assert "--format TEMPLATE" in out.stdout and "five_hour_pct" in out.stdout

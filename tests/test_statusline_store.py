@@ -31,9 +31,13 @@ NOW_S = 1796125200  # 2026-12-01 11:40:00 UTC; the example's 5 h window resets 1
 
 def statusline(port: int, stdin: bytes, *extra: str, env: dict | None = None) -> subprocess.CompletedProcess:
     """``ccmon statusline`` as Claude Code runs it: a process with the JSON on stdin."""
-    return subprocess.run([sys.executable, "-m", "ccmon", "statusline", "--http-port", str(port), "--no-color",
-                           *extra], input=stdin, capture_output=True, timeout=30,
-                          env={**os.environ, "CCMON_NOW": str(NOW_S), **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "ccmon", "statusline", "--http-port", str(port), "--no-color", *extra],
+        input=stdin,
+        capture_output=True,
+        timeout=30,
+        env={**os.environ, "CCMON_NOW": str(NOW_S), **(env or {})},
+    )
 
 
 async def until(pred, what: str, timeout: float = 10.0) -> None:
@@ -55,8 +59,10 @@ def raw_http(port: int, request: bytes) -> bytes:
 
 
 def post(body: bytes, path: str = "/ccmon/v1/statusline", method: str = "POST", extra: str = "") -> bytes:
-    return (f"{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n{extra}Connection: close\r\n\r\n").encode() + body
+    return (
+        f"{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n{extra}Connection: close\r\n\r\n"
+    ).encode() + body
 
 
 async def test_statusline_process_feeds_the_receiver(otlp):
@@ -70,7 +76,12 @@ async def test_statusline_process_feeds_the_receiver(otlp):
     assert (plan.session, plan.five_hour, plan.seven_day) == (SESSION, Window(46, 1796132181), Window(21, 1796384181))
     st = limits.view().session(SESSION)
     assert (st.context_pct, st.repo, st.cwd, st.cache_warm, st.cache_expires_at) == (
-        1, "example-org/example-repo", "/home/user/work", True, 1796128612)
+        1,
+        "example-org/example-repo",
+        "/home/user/work",
+        True,
+        1796128612,
+    )
 
     # The same reading again: the session's row is replaced, no new plan-use row. A changed
     # reading (2.1.197's unrounded 56.789100000000005) is a second row.
@@ -81,10 +92,14 @@ async def test_statusline_process_feeds_the_receiver(otlp):
     await asyncio.to_thread(statusline, port, json.dumps(d).encode())
     await until(lambda: limits.received == 3, "the third status line")
     conn = sqlite3.connect(otlp.store.path)
-    rows = conn.execute("SELECT session, five_hour_pct, five_hour_resets_at, seven_day_pct, seven_day_resets_at "
-                        "FROM plan_use ORDER BY t_ns").fetchall()
-    assert rows == [(SESSION, 46.0, 1796132181, 21.0, 1796384181),
-                    (SESSION, 46.0, 1796132181, 56.789100000000005, 1796384181)]
+    rows = conn.execute(
+        "SELECT session, five_hour_pct, five_hour_resets_at, seven_day_pct, seven_day_resets_at "
+        "FROM plan_use ORDER BY t_ns"
+    ).fetchall()
+    assert rows == [
+        (SESSION, 46.0, 1796132181, 21.0, 1796384181),
+        (SESSION, 46.0, 1796132181, 56.789100000000005, 1796384181),
+    ]
     assert conn.execute("SELECT COUNT(*), MIN(session) FROM statusline_sessions").fetchone() == (1, SESSION)
     conn.close()
     assert limits.received == 3
@@ -172,10 +187,12 @@ async def test_limits_survive_a_restart(tmp_path):
 
 # -- the dashboard -------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def args(tmp_path):
-    return build_parser().parse_args(["--db", str(tmp_path / "ccmon.db"), "--grpc-port", "0", "--http-port", "0",
-                                      "--retention-days", "0"])
+    return build_parser().parse_args(
+        ["--db", str(tmp_path / "ccmon.db"), "--grpc-port", "0", "--http-port", "0", "--retention-days", "0"]
+    )
 
 
 @pytest.mark.usefixtures("utc")
@@ -254,13 +271,18 @@ async def test_sessions_table_and_report_gain_the_status_line(args):
     assert r["plan_limits"] == {
         "five_hour": {"used_pct": 46, "resets_at": "2026-12-01T13:36:21.000Z"},
         "seven_day": {"used_pct": 21, "resets_at": "2026-12-04T11:36:21.000Z"},
-        "account": row.user, "session_id": row.key, "observed_at": r["plan_limits"]["observed_at"]}
+        "account": row.user,
+        "session_id": row.key,
+        "observed_at": r["plan_limits"]["observed_at"],
+    }
     (s,) = r["sessions"]
     assert (s["context_used_pct"], s["repo"], s["cwd"]) == (1, "example-org/example-repo", "/home/user/work")
-    text = subprocess.run([sys.executable, "-m", "ccmon", "report", "--db", args.db], capture_output=True,
-                          text=True, timeout=60).stdout
-    assert ("plan limits     5 h 46% (resets 2026-12-01T13:36:21.000Z)  7 d 21% (resets 2026-12-04T11:36:21.000Z)"
-            "  as of ") in text
+    text = subprocess.run(
+        [sys.executable, "-m", "ccmon", "report", "--db", args.db], capture_output=True, text=True, timeout=60
+    ).stdout
+    assert (
+        "plan limits     5 h 46% (resets 2026-12-01T13:36:21.000Z)  7 d 21% (resets 2026-12-04T11:36:21.000Z)  as of "
+    ) in text
 
 
 # -- the plan-use rule, against a reference ----------------------------------------------------
@@ -268,8 +290,10 @@ async def test_sessions_table_and_report_gain_the_status_line(args):
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as hst  # noqa: E402
 
-_window = hst.one_of(hst.none(), hst.builds(Window, hst.sampled_from([10.0, 46.0, 56.789100000000005]),
-                                            hst.sampled_from([1796132181, 1796150000])))
+_window = hst.one_of(
+    hst.none(),
+    hst.builds(Window, hst.sampled_from([10.0, 46.0, 56.789100000000005]), hst.sampled_from([1796132181, 1796150000])),
+)
 _reading = hst.tuples(hst.sampled_from(["", "alice", "bob"]), hst.sampled_from(["s1", "s2", "s3"]), _window, _window)
 
 
@@ -293,10 +317,13 @@ def test_plan_use_is_stored_on_change_and_the_newest_per_account_shown(tmp_path_
         if five or seven:
             last[account] = (t, five, seven)
     conn = sqlite3.connect(path)
-    got = [(t, a, s, Window(f, fr) if f is not None else None, Window(v, vr) if v is not None else None)
-           for t, a, s, f, fr, v, vr in conn.execute(
-               "SELECT t_ns, account, session, five_hour_pct, five_hour_resets_at, seven_day_pct, seven_day_resets_at "
-               "FROM plan_use ORDER BY t_ns")]
+    got = [
+        (t, a, s, Window(f, fr) if f is not None else None, Window(v, vr) if v is not None else None)
+        for t, a, s, f, fr, v, vr in conn.execute(
+            "SELECT t_ns, account, session, five_hour_pct, five_hour_resets_at, seven_day_pct, seven_day_resets_at "
+            "FROM plan_use ORDER BY t_ns"
+        )
+    ]
     assert got == rows
     newest = sorted(((t, a, f, s) for a, (t, f, s) in last.items()), reverse=True)
     view = store.view()

@@ -57,11 +57,17 @@ def evaluate(args: argparse.Namespace, now_ns: int | None = None, session: str |
     level = worst(states)
     if alerts and level == "ok":
         level = "warning"
-    return {"status": level, "exit": LEVEL_CODE[level], "budgets": [s.as_dict() for s in states],
-            "alerts": [a.as_dict() for a in alerts], "configured": cfg.budgets.any(), "now_ns": now_ns,
-            "sessions_checked": sessions,
-            "_lines": [s.line() for s in states if s.level != "ok"] + [a.reason for a in alerts],
-            "_all": [s.line() for s in states]}
+    return {
+        "status": level,
+        "exit": LEVEL_CODE[level],
+        "budgets": [s.as_dict() for s in states],
+        "alerts": [a.as_dict() for a in alerts],
+        "configured": cfg.budgets.any(),
+        "now_ns": now_ns,
+        "sessions_checked": sessions,
+        "_lines": [s.line() for s in states if s.level != "ok"] + [a.reason for a in alerts],
+        "_all": [s.line() for s in states],
+    }
 
 
 def _text(result: dict) -> str:

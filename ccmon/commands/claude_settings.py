@@ -60,8 +60,9 @@ def read(path: Path) -> dict[str, Any] | None:
     try:
         doc = json.loads(text)
     except ValueError as exc:
-        raise CcmonError(f"{path} is not valid JSON ({exc}); fix it by hand first, "
-                         "ccmon will not overwrite it") from None
+        raise CcmonError(
+            f"{path} is not valid JSON ({exc}); fix it by hand first, ccmon will not overwrite it"
+        ) from None
     if not isinstance(doc, dict):
         raise CcmonError(f"{path} does not hold a JSON object; fix it by hand first")
     return doc
@@ -79,8 +80,9 @@ def dumps(doc: dict[str, Any]) -> str:
 
 
 def diff(path: Path, old: str, new: str) -> str:
-    return "".join(difflib.unified_diff(old.splitlines(True), new.splitlines(True),
-                                        f"{path} (before)", f"{path} (after)"))
+    return "".join(
+        difflib.unified_diff(old.splitlines(True), new.splitlines(True), f"{path} (before)", f"{path} (after)")
+    )
 
 
 def current_text(path: Path) -> str:

@@ -34,8 +34,11 @@ def diagnose(args: argparse.Namespace, environ: dict[str, str] | None = None, cw
 def render(report: Report) -> str:
     from ..model.text import clean
 
-    lines = [f"Claude Code would send metrics over {report.protocol} to {report.endpoint}" if report.protocol
-             else "Claude Code would send no OTLP: no protocol is set"]
+    lines = [
+        f"Claude Code would send metrics over {report.protocol} to {report.endpoint}"
+        if report.protocol
+        else "Claude Code would send no OTLP: no protocol is set"
+    ]
     for la in report.layers:
         state = f"{len(la.env)} variable(s)" if la.present else "absent"
         lines.append(f"  read {la.name}{f' {la.path}' if la.path else ''}: {state}")
@@ -45,18 +48,33 @@ def render(report: Report) -> str:
         lines.append(clean(f"{MARK[f.severity]} {f.message}" + (f" [{f.source}]" if f.source else "")))
         if f.fix:
             lines.append(clean(f"    fix: {f.fix}"))
-    lines.append("telemetry would reach this ccmon" if report.ok else
-                 "telemetry would NOT reach this ccmon: fix the ✗ lines above")
+    lines.append(
+        "telemetry would reach this ccmon"
+        if report.ok
+        else "telemetry would NOT reach this ccmon: fix the ✗ lines above"
+    )
     return "\n".join(lines) + "\n"
 
 
 def as_json(report: Report) -> str:
-    return json.dumps({
-        "ok": report.ok, "protocol": report.protocol, "endpoint": report.endpoint,
-        "sources": [{"name": la.name, "path": la.path, "present": la.present, "variables": sorted(la.env)}
-                    for la in report.layers],
-        "findings": [asdict(f) for f in report.findings], "probe": report.probe, "probes": report.probes,
-    }, indent=2) + "\n"
+    return (
+        json.dumps(
+            {
+                "ok": report.ok,
+                "protocol": report.protocol,
+                "endpoint": report.endpoint,
+                "sources": [
+                    {"name": la.name, "path": la.path, "present": la.present, "variables": sorted(la.env)}
+                    for la in report.layers
+                ],
+                "findings": [asdict(f) for f in report.findings],
+                "probe": report.probe,
+                "probes": report.probes,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

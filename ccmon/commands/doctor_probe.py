@@ -20,8 +20,10 @@ from .env import PROTOCOLS, Target
 
 PROBE_SERVICE = "ccmon-doctor"
 PROBE_METRIC = "ccmon.doctor.probe"
-SERVICES = {"metrics": "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
-            "logs": "/opentelemetry.proto.collector.logs.v1.LogsService/Export"}
+SERVICES = {
+    "metrics": "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
+    "logs": "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+}
 
 
 def probe_request(signal: str = "metrics") -> Any:
@@ -67,16 +69,20 @@ def _send(protocol: str, url: str, headers: dict[str, str], timeout: float, sign
         import grpc
 
         try:
-            _grpc_call(host_port, SERVICES[signal],
-                       req.SerializeToString(), headers, timeout)
+            _grpc_call(host_port, SERVICES[signal], req.SerializeToString(), headers, timeout)
             return {"accepted": True, "status": "OK", "detail": "", "kind": "ok"}
         except grpc.RpcError as exc:
             code, detail = exc.code(), exc.details() or ""
             if code == grpc.StatusCode.UNAVAILABLE:
                 low = detail.lower()
                 refused = "refused" in low or "failed to connect" in low and "http" not in low
-                if "http1" in low or "http/1" in low or "trying to connect an http" in low or "socket closed" in low \
-                        or not refused:
+                if (
+                    "http1" in low
+                    or "http/1" in low
+                    or "trying to connect an http" in low
+                    or "socket closed" in low
+                    or not refused
+                ):
                     return {"accepted": False, "status": code.name, "detail": detail, "kind": "protocol"}
                 return {"accepted": False, "status": code.name, "detail": detail, "kind": "refused"}
             if code == grpc.StatusCode.DEADLINE_EXCEEDED:
@@ -90,8 +96,12 @@ def _send(protocol: str, url: str, headers: dict[str, str], timeout: float, sign
     else:
         body, ctype = req.SerializeToString(), "application/x-protobuf"
     try:
-        r = httpx.post(url, content=body, timeout=timeout,
-                       headers={"content-type": ctype, "user-agent": f"ccmon-doctor/{__version__}", **headers})
+        r = httpx.post(
+            url,
+            content=body,
+            timeout=timeout,
+            headers={"content-type": ctype, "user-agent": f"ccmon-doctor/{__version__}", **headers},
+        )
     except httpx.ConnectError as exc:
         return {"accepted": False, "status": "", "detail": str(exc), "kind": "refused"}
     except httpx.TimeoutException as exc:
@@ -113,7 +123,7 @@ def _status_message(r: Any) -> str:
             pass
     m = re.search(rb"\x12[\x00-\x7f]|\x12[\x80-\xff][\x00-\x7f]", body)
     if m and body.startswith(b"\x08"):
-        return body[m.end():].decode("utf-8", "replace")[:300]
+        return body[m.end() :].decode("utf-8", "replace")[:300]
     return body.decode("utf-8", "replace")[:300]
 
 
@@ -155,8 +165,12 @@ def _probe(report: Report, target: Target, timeout: float, signal: str) -> dict[
     protocol, url = destination(report.env, signal)
     said = "" if signal == "metrics" else "logs: "
     if protocol not in PROTOCOLS:
-        return {"signal": signal, "sent": False, "ccmon": False,
-                "why": "no valid protocol: Claude Code would send nothing"}
+        return {
+            "signal": signal,
+            "sent": False,
+            "ccmon": False,
+            "why": "no valid protocol: Claude Code would send nothing",
+        }
     headers = parse_headers(report.env.get("OTEL_EXPORTER_OTLP_HEADERS"))
     headers.update(parse_headers(report.env.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_HEADERS")))
     result = _send(protocol, url, headers, timeout, signal)
@@ -166,28 +180,43 @@ def _probe(report: Report, target: Target, timeout: float, signal: str) -> dict[
         result["info"] = info
         result["ccmon"] = info is not None
         if info is None:
-            report.add("probe_not_ccmon", ERROR, f"{said}the test export to {url} was accepted, but not by ccmon "
-                       "(an OTel Collector or another receiver listens there)",
-                       f"point Claude Code at this ccmon: {_target_line(target, protocol)}")
+            report.add(
+                "probe_not_ccmon",
+                ERROR,
+                f"{said}the test export to {url} was accepted, but not by ccmon "
+                "(an OTel Collector or another receiver listens there)",
+                f"point Claude Code at this ccmon: {_target_line(target, protocol)}",
+            )
         else:
             port = info.get("grpc_port") if protocol == "grpc" else info.get("http_port")
             mine = port == target.port(protocol)
-            report.add("probe_ok", OK, f"{said}test export ({PROBE_SERVICE}, not counted as usage) accepted by ccmon "
-                       f"{info.get('version')} (pid {info.get('pid')}) on {protocol} {url}"
-                       + ("" if mine else f"; that ccmon listens on port {port}, not {target.port(protocol)}"))
+            report.add(
+                "probe_ok",
+                OK,
+                f"{said}test export ({PROBE_SERVICE}, not counted as usage) accepted by ccmon "
+                f"{info.get('version')} (pid {info.get('pid')}) on {protocol} {url}"
+                + ("" if mine else f"; that ccmon listens on port {port}, not {target.port(protocol)}"),
+            )
             _statusline_calls(report, info)
         return result
     kind = result["kind"]
     other = "http/protobuf" if protocol == "grpc" else "grpc"
     if kind == "refused":
-        report.add("probe_refused", ERROR, f"{said}nothing listens at {url}: the test export was refused",
-                   f"start ccmon (`ccmon` or `ccmon serve`), or {_target_line(target, protocol)}")
+        report.add(
+            "probe_refused",
+            ERROR,
+            f"{said}nothing listens at {url}: the test export was refused",
+            f"start ccmon (`ccmon` or `ccmon serve`), or {_target_line(target, protocol)}",
+        )
     elif kind == "protocol" or (kind == "timeout" and protocol != "grpc"):
         speaks = _send(other, url if other == "grpc" else _http_url(url, signal), headers, timeout, signal)
         what = f" It speaks {'gRPC' if other == 'grpc' else 'OTLP/HTTP'}." if speaks["accepted"] else ""
-        report.add("probe_wrong_protocol", ERROR, f"{said}something listens at {url} but does not answer "
-                   f"{protocol}.{what}", f"OTEL_EXPORTER_OTLP_PROTOCOL={other} for that port, or "
-                   f"{_target_line(target, protocol)}")
+        report.add(
+            "probe_wrong_protocol",
+            ERROR,
+            f"{said}something listens at {url} but does not answer {protocol}.{what}",
+            f"OTEL_EXPORTER_OTLP_PROTOCOL={other} for that port, or {_target_line(target, protocol)}",
+        )
     elif kind == "timeout":
         report.add("probe_timeout", ERROR, f"{said}the test export to {url} timed out", _target_line(target, protocol))
     else:
@@ -195,8 +224,12 @@ def _probe(report: Report, target: Target, timeout: float, signal: str) -> dict[
             fix = "OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer <the receiver's token>"
         else:
             fix = _target_line(target, protocol)
-        report.add("probe_rejected", ERROR, f"{said}the test export to {url} was rejected with {result['status']}: "
-                   f"{result['detail'][:200]}", fix)
+        report.add(
+            "probe_rejected",
+            ERROR,
+            f"{said}the test export to {url} was rejected with {result['status']}: {result['detail'][:200]}",
+            fix,
+        )
     return result
 
 
@@ -206,9 +239,10 @@ def _http_url(url: str, signal: str) -> str:
 
 
 def _target_line(target: Target, protocol: str) -> str:
-    return (f"OTEL_EXPORTER_OTLP_PROTOCOL={protocol} OTEL_EXPORTER_OTLP_ENDPOINT={target.endpoint(protocol)} "
-            "(`ccmon env` prints the rest)")
-
+    return (
+        f"OTEL_EXPORTER_OTLP_PROTOCOL={protocol} OTEL_EXPORTER_OTLP_ENDPOINT={target.endpoint(protocol)} "
+        "(`ccmon env` prints the rest)"
+    )
 
 
 def _statusline_calls(report: Report, info: dict[str, Any]) -> None:
@@ -220,5 +254,9 @@ def _statusline_calls(report: Report, info: dict[str, Any]) -> None:
     if calls:
         report.add("statusline_calls", OK, f"this ccmon has received {calls} status line(s) (plan limits, context)")
     else:
-        report.add("statusline_calls", INFO, "the ccmon status line is installed but this ccmon has received none yet",
-                   "restart Claude Code so it reads the settings; it runs the status line when its screen changes")
+        report.add(
+            "statusline_calls",
+            INFO,
+            "the ccmon status line is installed but this ccmon has received none yet",
+            "restart Claude Code so it reads the settings; it runs the status line when its screen changes",
+        )

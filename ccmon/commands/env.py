@@ -19,8 +19,11 @@ PROTOCOLS = ("grpc", "http/protobuf", "http/json")
 FORMATS = ("sh", "fish", "powershell", "json")
 METRIC_INTERVAL_MS = 5000  # live numbers; Claude Code's default is 60 s
 LOGS_INTERVAL_MS = 2000
-OPTIONAL = ("OTEL_METRICS_INCLUDE_REPOSITORY", "true",
-            "optional (Claude Code 2.1.269+): the repository (origin remote) on every metric and event")
+OPTIONAL = (
+    "OTEL_METRICS_INCLUDE_REPOSITORY",
+    "true",
+    "optional (Claude Code 2.1.269+): the repository (origin remote) on every metric and event",
+)
 
 
 @dataclass(frozen=True)
@@ -52,8 +55,9 @@ class Target:
     def endpoint(self, protocol: str) -> str:
         port = self.port(protocol)
         if port == 0:
-            raise CcmonError("port 0 means \"any free port\": give the ports ccmon listens on with "
-                             "--grpc-port/--http-port", 2)
+            raise CcmonError(
+                'port 0 means "any free port": give the ports ccmon listens on with --grpc-port/--http-port', 2
+            )
         return f"http://{self.host}:{port}"
 
 
@@ -65,15 +69,26 @@ def variables(target: Target, protocol: str) -> list[tuple[str, str, str]]:
         ("OTEL_METRICS_EXPORTER", "otlp", "metrics (cost, tokens, sessions, lines) go out over OTLP"),
         ("OTEL_LOGS_EXPORTER", "otlp", "events (API requests, tools, errors) go out over OTLP too"),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol, "how to send: it has no default, so it must be set"),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", target.endpoint(protocol),
-         f"this ccmon's {port_kind} port, with no /v1/... path (the exporters add it)"),
-        ("OTEL_METRIC_EXPORT_INTERVAL", str(METRIC_INTERVAL_MS),
-         "metrics every 5 s instead of every 60 s, so the numbers move live"),
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            target.endpoint(protocol),
+            f"this ccmon's {port_kind} port, with no /v1/... path (the exporters add it)",
+        ),
+        (
+            "OTEL_METRIC_EXPORT_INTERVAL",
+            str(METRIC_INTERVAL_MS),
+            "metrics every 5 s instead of every 60 s, so the numbers move live",
+        ),
         ("OTEL_LOGS_EXPORT_INTERVAL", str(LOGS_INTERVAL_MS), "events every 2 s instead of every 5 s"),
     ]
     if target.token:
-        out.append(("OTEL_EXPORTER_OTLP_HEADERS", f"Authorization=Bearer {target.token}",
-                    "the token this ccmon requires (CCMON_TOKEN / --token)"))
+        out.append(
+            (
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                f"Authorization=Bearer {target.token}",
+                "the token this ccmon requires (CCMON_TOKEN / --token)",
+            )
+        )
     return out
 
 
@@ -93,8 +108,10 @@ def render(target: Target, protocol: str, fmt: str) -> str:
     if fmt == "json":
         return json.dumps({"env": env_object(target, protocol)}, indent=2) + "\n"
     where = f"{protocol} {target.endpoint(protocol)}"
-    lines = [f"# Claude Code -> ccmon {__version__} ({where}). Set these where `claude` starts,",
-             "# or run `ccmon setup` to put them in ~/.claude/settings.json."]
+    lines = [
+        f"# Claude Code -> ccmon {__version__} ({where}). Set these where `claude` starts,",
+        "# or run `ccmon setup` to put them in ~/.claude/settings.json.",
+    ]
     for name, value, why in variables(target, protocol):
         lines += [f"# {why}", _assign(fmt, name, value)]
     name, value, why = OPTIONAL

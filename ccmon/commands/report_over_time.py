@@ -19,8 +19,23 @@ import time
 from ..errors import CcmonError
 from ..model.text import clean
 
-CSV_COLUMNS = ("key", "cost_usd", "input", "output", "cacheRead", "cacheCreation", "cache_hit", "sessions",
-               "active_hours", "lines_added", "lines_removed", "commits", "pull_requests", "requests", "errors")
+CSV_COLUMNS = (
+    "key",
+    "cost_usd",
+    "input",
+    "output",
+    "cacheRead",
+    "cacheCreation",
+    "cache_hit",
+    "sessions",
+    "active_hours",
+    "lines_added",
+    "lines_removed",
+    "commits",
+    "pull_requests",
+    "requests",
+    "errors",
+)
 
 
 def _flat(row: dict) -> dict:
@@ -63,22 +78,48 @@ def render_table(data: dict, file=None) -> None:
     file = file or sys.stdout
     tty = file.isatty()
     # Piped: no colour, plain ASCII rules and a width that fits every column (no wrapped cells).
-    console = Console(file=file, width=None if tty else 160, no_color=not tty, highlight=False,
-                      color_system="auto" if tty else None)
-    t = Table(title=f"{data['by']} · {_fmt_date(data['since_ns'])} – {_fmt_date(data['until_ns'])}",
-              box=box.SIMPLE_HEAD if tty else box.ASCII, title_justify="left")
-    for name, justify in ((data["by"], "left"), ("cost", "right"), ("input", "right"), ("output", "right"),
-                          ("cache read", "right"), ("cache hit", "right"), ("sessions", "right"),
-                          ("active h", "right"), ("lines +/-", "right"), ("commits", "right"), ("PRs", "right"),
-                          ("requests", "right"), ("errors", "right")):
+    console = Console(
+        file=file, width=None if tty else 160, no_color=not tty, highlight=False, color_system="auto" if tty else None
+    )
+    t = Table(
+        title=f"{data['by']} · {_fmt_date(data['since_ns'])} – {_fmt_date(data['until_ns'])}",
+        box=box.SIMPLE_HEAD if tty else box.ASCII,
+        title_justify="left",
+    )
+    for name, justify in (
+        (data["by"], "left"),
+        ("cost", "right"),
+        ("input", "right"),
+        ("output", "right"),
+        ("cache read", "right"),
+        ("cache hit", "right"),
+        ("sessions", "right"),
+        ("active h", "right"),
+        ("lines +/-", "right"),
+        ("commits", "right"),
+        ("PRs", "right"),
+        ("requests", "right"),
+        ("errors", "right"),
+    ):
         t.add_column(name, justify="left" if justify == "left" else "right", no_wrap=name != data["by"])
 
     def cells(r: dict) -> list:
         tk = r["tokens"]
-        return [Text(clean(r["key"])), _usd(r["cost_usd"]), f"{tk['input']:,}", f"{tk['output']:,}",
-                f"{tk['cacheRead']:,}", _pct(r["cache_hit"]), str(r["sessions"]), f"{r['active_hours']:.2f}",
-                f"+{r['lines_added']:,}/-{r['lines_removed']:,}", str(r["commits"]), str(r["pull_requests"]),
-                _n(r["requests"]), _n(r["errors"])]
+        return [
+            Text(clean(r["key"])),
+            _usd(r["cost_usd"]),
+            f"{tk['input']:,}",
+            f"{tk['output']:,}",
+            f"{tk['cacheRead']:,}",
+            _pct(r["cache_hit"]),
+            str(r["sessions"]),
+            f"{r['active_hours']:.2f}",
+            f"+{r['lines_added']:,}/-{r['lines_removed']:,}",
+            str(r["commits"]),
+            str(r["pull_requests"]),
+            _n(r["requests"]),
+            _n(r["errors"]),
+        ]
 
     for r in data["rows"]:
         t.add_row(*cells(r))
@@ -99,38 +140,57 @@ def render_md(data: dict) -> str:
     out += ["## Summary", "", "| figure | value |", "| --- | ---: |"]
     acc = s["acceptance"]
     for name, value in (
-            ("Cost", _usd(s["cost_usd"])),
-            ("Tokens (input / output / cache read / cache write)",
-             f"{tk['input']:,} / {tk['output']:,} / {tk['cacheRead']:,} / {tk['cacheCreation']:,}"),
-            ("Cache hit rate", _pct(s["cache_hit"])),
-            ("Sessions", str(s["sessions"])),
-            ("Active hours", f"{s['active_hours']:.2f}"),
-            ("Commits", str(s["commits"])),
-            ("Pull requests", str(s["pull_requests"])),
-            ("Lines added / removed", f"+{s['lines_added']:,} / -{s['lines_removed']:,}"),
-            ("Cost per pull request", _usd(s["cost_per_pull_request"])),
-            ("Cost per commit", _usd(s["cost_per_commit"])),
-            ("Cost per active hour", _usd(s["cost_per_active_hour"])),
-            ("Edit acceptance, by a person", f"{_pct(acc['human']['rate'])} ({acc['human']['accepted']} of "
-                                             f"{acc['human']['decided']})"),
-            ("Edit acceptance, automatic (config / mode)", f"{_pct(acc['automatic']['rate'])} "
-                                                           f"({acc['automatic']['accepted']} of {acc['automatic']['decided']})"),
-            ("API requests / errors", f"{_n(s['requests'])} / {_n(s['errors'])}" if s["requests"] is not None
-             else "n/a (needs events: OTEL_LOGS_EXPORTER=otlp into ccmon)")):
+        ("Cost", _usd(s["cost_usd"])),
+        (
+            "Tokens (input / output / cache read / cache write)",
+            f"{tk['input']:,} / {tk['output']:,} / {tk['cacheRead']:,} / {tk['cacheCreation']:,}",
+        ),
+        ("Cache hit rate", _pct(s["cache_hit"])),
+        ("Sessions", str(s["sessions"])),
+        ("Active hours", f"{s['active_hours']:.2f}"),
+        ("Commits", str(s["commits"])),
+        ("Pull requests", str(s["pull_requests"])),
+        ("Lines added / removed", f"+{s['lines_added']:,} / -{s['lines_removed']:,}"),
+        ("Cost per pull request", _usd(s["cost_per_pull_request"])),
+        ("Cost per commit", _usd(s["cost_per_commit"])),
+        ("Cost per active hour", _usd(s["cost_per_active_hour"])),
+        (
+            "Edit acceptance, by a person",
+            f"{_pct(acc['human']['rate'])} ({acc['human']['accepted']} of {acc['human']['decided']})",
+        ),
+        (
+            "Edit acceptance, automatic (config / mode)",
+            f"{_pct(acc['automatic']['rate'])} ({acc['automatic']['accepted']} of {acc['automatic']['decided']})",
+        ),
+        (
+            "API requests / errors",
+            f"{_n(s['requests'])} / {_n(s['errors'])}"
+            if s["requests"] is not None
+            else "n/a (needs events: OTEL_LOGS_EXPORTER=otlp into ccmon)",
+        ),
+    ):
         out.append(f"| {name} | {value} |")
-    out += ["", f"## By {data['by']}", "", "| " + " | ".join((data["by"], "cost", "tokens", "cache hit", "sessions",
-                                                                "active h", "commits", "PRs")) + " |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    out += [
+        "",
+        f"## By {data['by']}",
+        "",
+        "| " + " | ".join((data["by"], "cost", "tokens", "cache hit", "sessions", "active h", "commits", "PRs")) + " |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for r in data["rows"]:
         tokens = sum(r["tokens"].values())
-        out.append(f"| {_md_cell(r['key'])} | {_usd(r['cost_usd'])} | {tokens:,} | {_pct(r['cache_hit'])} | "
-                   f"{r['sessions']} | {r['active_hours']:.2f} | {r['commits']} | {r['pull_requests']} |")
+        out.append(
+            f"| {_md_cell(r['key'])} | {_usd(r['cost_usd'])} | {tokens:,} | {_pct(r['cache_hit'])} | "
+            f"{r['sessions']} | {r['active_hours']:.2f} | {r['commits']} | {r['pull_requests']} |"
+        )
     out += ["", "## Session length", "", "| length | sessions |", "| --- | ---: |"]
     out += [f"| {k} | {n} |" for k, n in data["session_lengths"].items()]
     stuck = data["stuck"]
     out += ["", "## Where it gets stuck", "", "### Long sessions (> 30 min) without a commit", ""]
-    out += [f"- {_md_cell(x['session'])}: {x['minutes']:.0f} min, {_usd(x['cost_usd'])}"
-            for x in stuck["long_sessions_without_commits"]] or ["- none"]
+    out += [
+        f"- {_md_cell(x['session'])}: {x['minutes']:.0f} min, {_usd(x['cost_usd'])}"
+        for x in stuck["long_sessions_without_commits"]
+    ] or ["- none"]
     out += ["", "### Rejections by tool", ""]
     out += [f"- {_md_cell(k)}: {n}" for k, n in stuck["rejections_by_tool"].items()] or ["- none"]
     out += ["", "### API errors by model", ""]
@@ -138,17 +198,30 @@ def render_md(data: dict) -> str:
         out += ["- n/a: needs events (the Prometheus export has no API error events)"]
     else:
         out += [f"- {_md_cell(k)}: {n}" for k, n in stuck["api_errors_by_model"].items()] or ["- none"]
-    out += ["", "## Top sessions by cost", "", "| session | user | cost | minutes | commits | models |",
-            "| --- | --- | ---: | ---: | ---: | --- |"]
+    out += [
+        "",
+        "## Top sessions by cost",
+        "",
+        "| session | user | cost | minutes | commits | models |",
+        "| --- | --- | ---: | ---: | ---: | --- |",
+    ]
     for x in data["top_sessions"]:
-        out.append(f"| {_md_cell(x['session'])} | {_md_cell(x['user'][:12])} | {_usd(x['cost_usd'])} | "
-                   f"{x['minutes']:.1f} | {x['commits']} | {_md_cell(', '.join(x['models']))} |")
+        out.append(
+            f"| {_md_cell(x['session'])} | {_md_cell(x['user'][:12])} | {_usd(x['cost_usd'])} | "
+            f"{x['minutes']:.1f} | {x['commits']} | {_md_cell(', '.join(x['models']))} |"
+        )
     sub = data["subscription_estimate"]
-    out += ["", "## Subscription comparison (an estimate)", "",
-            f"API-equivalent spend per active user, scaled to 30 days: **{_usd(sub['usd_per_user_per_30d'])}** "
-            f"({sub['active_users']} active user(s)). Plan prices are from `[plans]` in config.toml; "
-            "API-equivalent cost is what the same tokens cost at API prices, and plan limits are not modelled.",
-            "", "| plan | USD / month | API-equivalent minus plan |", "| --- | ---: | ---: |"]
+    out += [
+        "",
+        "## Subscription comparison (an estimate)",
+        "",
+        f"API-equivalent spend per active user, scaled to 30 days: **{_usd(sub['usd_per_user_per_30d'])}** "
+        f"({sub['active_users']} active user(s)). Plan prices are from `[plans]` in config.toml; "
+        "API-equivalent cost is what the same tokens cost at API prices, and plan limits are not modelled.",
+        "",
+        "| plan | USD / month | API-equivalent minus plan |",
+        "| --- | ---: | ---: |",
+    ]
     for p, v in sub["plans"].items():
         out.append(f"| {_md_cell(p)} | {_usd(v['usd_per_month'])} | {_usd(v['api_equivalent_minus_plan'])} |")
     return "\n".join(out) + "\n"

@@ -39,11 +39,25 @@ NOT_RUNNING = 3  # ``service status`` exit code when nothing receives (as system
 
 # -- what to run ---------------------------------------------------------------------------
 
+
 def serve_argv(args: argparse.Namespace) -> list[str]:
     days = args.retention_days
-    return [sys.executable, "-m", "ccmon", "serve", "--db", os.path.abspath(args.db), "--bind", args.bind,
-            "--grpc-port", str(args.grpc_port), "--http-port", str(args.http_port),
-            "--retention-days", str(int(days)) if float(days).is_integer() else str(days)]
+    return [
+        sys.executable,
+        "-m",
+        "ccmon",
+        "serve",
+        "--db",
+        os.path.abspath(args.db),
+        "--bind",
+        args.bind,
+        "--grpc-port",
+        str(args.grpc_port),
+        "--http-port",
+        str(args.http_port),
+        "--retention-days",
+        str(int(days)) if float(days).is_integer() else str(days),
+    ]
 
 
 def _systemd_quote(arg: str) -> str:
@@ -75,19 +89,22 @@ WantedBy=default.target
 
 def launchd_plist(args: argparse.Namespace) -> bytes:
     log = str(Path.home() / "Library" / "Logs" / "ccmon.log")
-    return plistlib.dumps({
-        "Label": LABEL,
-        "ProgramArguments": serve_argv(args),
-        "RunAtLoad": True,
-        "KeepAlive": {"SuccessfulExit": False},  # restart when it fails, not when stopped
-        "ThrottleInterval": 10,
-        "EnvironmentVariables": {"PYTHONUNBUFFERED": "1"},
-        "StandardOutPath": log,
-        "StandardErrorPath": log,
-    })
+    return plistlib.dumps(
+        {
+            "Label": LABEL,
+            "ProgramArguments": serve_argv(args),
+            "RunAtLoad": True,
+            "KeepAlive": {"SuccessfulExit": False},  # restart when it fails, not when stopped
+            "ThrottleInterval": 10,
+            "EnvironmentVariables": {"PYTHONUNBUFFERED": "1"},
+            "StandardOutPath": log,
+            "StandardErrorPath": log,
+        }
+    )
 
 
 # -- where it goes and who runs it ------------------------------------------------------------
+
 
 def unit_path() -> Path:
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
@@ -118,8 +135,10 @@ def manager() -> str:
         return "launchd" if shutil.which("launchctl") else "none"
     if shutil.which("systemctl"):
         try:
-            ok = subprocess.run(["systemctl", "--user", "show-environment"], capture_output=True,
-                                timeout=10).returncode == 0
+            ok = (
+                subprocess.run(["systemctl", "--user", "show-environment"], capture_output=True, timeout=10).returncode
+                == 0
+            )
         except (OSError, subprocess.TimeoutExpired):
             ok = False
         if ok:
@@ -137,19 +156,27 @@ def _platform_manager() -> str:
 
 def _instead(args: argparse.Namespace) -> str:
     log = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "ccmon" / "serve.log"
-    return (f"mkdir -p {shlex.quote(str(log.parent))} && nohup {shlex.join(serve_argv(args))} "
-            f">> {shlex.quote(str(log))} 2>&1 &")
+    return (
+        f"mkdir -p {shlex.quote(str(log.parent))} && nohup {shlex.join(serve_argv(args))} "
+        f">> {shlex.quote(str(log))} 2>&1 &"
+    )
 
 
 def _no_manager(args: argparse.Namespace) -> str:
-    where = "WSL without systemd" if "microsoft" in os.uname().release.lower() else \
-        "no user systemd (systemctl --user) and no launchd here, e.g. a container"
-    return (f"cannot install a service: {where}. Start the receiver yourself instead "
-            f"(e.g. from your shell profile), so that Claude Code's exports are kept while no dashboard is open:\n"
-            f"  {_instead(args)}")
+    where = (
+        "WSL without systemd"
+        if "microsoft" in os.uname().release.lower()
+        else "no user systemd (systemctl --user) and no launchd here, e.g. a container"
+    )
+    return (
+        f"cannot install a service: {where}. Start the receiver yourself instead "
+        f"(e.g. from your shell profile), so that Claude Code's exports are kept while no dashboard is open:\n"
+        f"  {_instead(args)}"
+    )
 
 
 # -- the subcommands -------------------------------------------------------------------------
+
 
 def service(args: argparse.Namespace) -> int:
     return {"install": install, "status": status, "uninstall": uninstall}[args.action](args)
@@ -189,8 +216,10 @@ def install(args: argparse.Namespace) -> int:
     print(f"installed {path}; ccmon serve now starts at login and restarts on failure")
     if running is not None and running.kind != "serve":
         again = "systemctl --user restart " + UNIT if m == "systemd" else "launchctl kickstart " + target + "/" + LABEL
-        print(f"note: {running.describe()} receives into {args.db} now; the service takes over once it stops "
-              f"(start it again with: {again})")
+        print(
+            f"note: {running.describe()} receives into {args.db} now; the service takes over once it stops "
+            f"(start it again with: {again})"
+        )
     print(f"dashboards attach to it: just run `ccmon`{'' if _default_db(args) else ' --db ' + shlex.quote(args.db)}")
     return 0
 
@@ -243,19 +272,24 @@ def _manager_state(m: str) -> str:
     if m == "systemd":
         if not unit_path().exists():
             return f"systemd user unit: not installed ({unit_path()})"
-        out = _run(["systemctl", "--user", "show", UNIT,
-                    "--property=ActiveState,SubState,MainPID,ActiveEnterTimestamp"],
-                   check=False)
+        out = _run(
+            ["systemctl", "--user", "show", UNIT, "--property=ActiveState,SubState,MainPID,ActiveEnterTimestamp"],
+            check=False,
+        )
         props = dict(line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)
         since = f" since {props['ActiveEnterTimestamp']}" if props.get("ActiveEnterTimestamp") else ""
-        return (f"systemd user unit {unit_path()}: {props.get('ActiveState', '?')} ({props.get('SubState', '?')})"
-                f"{since}, pid {props.get('MainPID', '?')}")
+        return (
+            f"systemd user unit {unit_path()}: {props.get('ActiveState', '?')} ({props.get('SubState', '?')})"
+            f"{since}, pid {props.get('MainPID', '?')}"
+        )
     if m == "launchd":
         if not plist_path().exists():
             return f"launchd agent: not installed ({plist_path()})"
         out = _run(["launchctl", "print", f"gui/{os.getuid()}/{LABEL}"], check=False)
-        state = next((ln.split("=", 1)[1].strip() for ln in out.stdout.splitlines()
-                      if ln.strip().startswith("state =")), "not loaded")
+        state = next(
+            (ln.split("=", 1)[1].strip() for ln in out.stdout.splitlines() if ln.strip().startswith("state =")),
+            "not loaded",
+        )
         return f"launchd agent {plist_path()}: {state}"
     return "service: none can be installed here (no user systemd, no launchd)"
 
@@ -273,8 +307,10 @@ def status(args: argparse.Namespace) -> int:
         since = f", running since {_ago(running.started_ns, now)}" if running.started_ns else ""
         print(f"receiver: {running.describe()}{since}")
     else:
-        print(f"receiver: none is running on {args.db}: Claude Code's exports are refused and lost "
-              f"until one runs ({'ccmon service install' if m != 'none' else _instead(args)})")
+        print(
+            f"receiver: none is running on {args.db}: Claude Code's exports are refused and lost "
+            f"until one runs ({'ccmon service install' if m != 'none' else _instead(args)})"
+        )
     try:
         conn = db.connect(args.db, readonly=True)
         try:

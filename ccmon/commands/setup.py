@@ -17,12 +17,14 @@ from .env import Target, env_object
 STATUSLINE_COMMAND = "ccmon statusline"
 # Per-signal settings override the generic endpoint/protocol: left in place, they would keep
 # sending metrics or logs elsewhere.
-OVERRIDES = tuple(f"OTEL_EXPORTER_OTLP_{sig}_{what}"
-                  for sig in ("METRICS", "LOGS") for what in ("ENDPOINT", "PROTOCOL"))
+OVERRIDES = tuple(
+    f"OTEL_EXPORTER_OTLP_{sig}_{what}" for sig in ("METRICS", "LOGS") for what in ("ENDPOINT", "PROTOCOL")
+)
 REPO_SCOPE_REFUSAL = (
     "ccmon setup writes only ~/.claude/settings.json (--scope user): Claude Code ignores exporter "
     "variables in a repository's .claude/settings.json and .claude/settings.local.json (only values that "
-    "switch telemetry off apply there), so writing them there would look right and send nothing")
+    "switch telemetry off apply there), so writing them there would look right and send nothing"
+)
 
 
 def merged_env(doc: dict[str, Any], block: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
@@ -48,7 +50,8 @@ def with_statusline(doc: dict[str, Any], replace: bool) -> dict[str, Any]:
         raise CcmonError(
             f"~/.claude/settings.json already has a status line ({shown!r}); ccmon leaves it alone. "
             "Run `ccmon setup --statusline --replace` to replace it (the old file is backed up), "
-            "or print `ccmon statusline` from your own status line script")
+            "or print `ccmon statusline` from your own status line script"
+        )
     out = dict(doc)
     out["statusLine"] = {**(current if isinstance(current, dict) else {}), **wanted} if replace else wanted
     return out
@@ -85,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
         print("dry run: nothing written")
         return 0
     cs.write(path, new_text)
-    print(f"wrote {path} (the previous version is in {path.name}{cs.BACKUP_SUFFIX}; `ccmon setup --undo` "
-          "restores it). New Claude Code sessions pick it up; check with `ccmon doctor`.")
+    print(
+        f"wrote {path} (the previous version is in {path.name}{cs.BACKUP_SUFFIX}; `ccmon setup --undo` "
+        "restores it). New Claude Code sessions pick it up; check with `ccmon doctor`."
+    )
     return 0

@@ -47,8 +47,9 @@ def quick_args(argv: list[str]):
 
     if not argv or argv[0] != "statusline":
         return None
-    ns = SimpleNamespace(bind=DEFAULT_BIND, http_port=DEFAULT_HTTP_PORT, token=None, db=None, format=None, lines=1,
-                         no_color=False)
+    ns = SimpleNamespace(
+        bind=DEFAULT_BIND, http_port=DEFAULT_HTTP_PORT, token=None, db=None, format=None, lines=1, no_color=False
+    )
     it = iter(argv[1:])
     for a in it:
         if a == "--no-color":
@@ -135,6 +136,7 @@ def default_db() -> str:
 
 # -- today's cost, from the store ----------------------------------------------------------------
 
+
 def today_cost(db: str | None, now: float) -> float | None:
     """Today's spend (local day) from the ccmon database, read-only; None when there is none.
 
@@ -152,7 +154,8 @@ def today_cost(db: str | None, now: float) -> float | None:
             row = conn.execute(
                 "SELECT SUM(inc) FROM point_minutes WHERE series_id IN "
                 "(SELECT id FROM series WHERE metric = 'claude_code.cost.usage') AND minute >= ? AND minute <= ?",
-                (int(midnight * 1e9) // MINUTE_NS, int(now * 1e9) // MINUTE_NS)).fetchone()
+                (int(midnight * 1e9) // MINUTE_NS, int(now * 1e9) // MINUTE_NS),
+            ).fetchone()
         finally:
             conn.close()
     except sqlite3.Error:
@@ -161,6 +164,7 @@ def today_cost(db: str | None, now: float) -> float | None:
 
 
 # -- feeding the running ccmon --------------------------------------------------------------------
+
 
 def post(body: bytes, host: str, port: int, token: str, timeout: float) -> None:
     """Send ``body`` to a running ccmon and go: fire and forget.
@@ -172,8 +176,13 @@ def post(body: bytes, host: str, port: int, token: str, timeout: float) -> None:
     s = _connect(host, port, timeout)
     try:
         auth = f"Authorization: Bearer {token}\r\n" if token else ""
-        s.sendall((f"POST {PATH} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-                   f"Content-Length: {len(body)}\r\n{auth}Connection: close\r\n\r\n").encode("latin-1") + body)
+        s.sendall(
+            (
+                f"POST {PATH} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n{auth}Connection: close\r\n\r\n"
+            ).encode("latin-1")
+            + body
+        )
         s.shutdown(1)  # SHUT_WR: a FIN after the request, so the server sees a complete one
     finally:
         s.close()
@@ -206,6 +215,7 @@ def _connect(host: str, port: int, timeout: float):
 
 
 # -- the line -------------------------------------------------------------------------------------
+
 
 def _paint(text: str, style: str, color: bool) -> str:
     code = _C.get(style, style)
@@ -245,8 +255,10 @@ def fields(sl: StatusLine, now: float, today: float | None, color: bool) -> dict
     if sl.context_pct is not None:
         f["context_pct"] = pct(sl.context_pct)
         f["context"] = _paint(pct(sl.context_pct), _level(sl.context_pct), color)
-    for name, label, w, length in (("five_hour", "5h", sl.five_hour, FIVE_HOUR_S),
-                                   ("seven_day", "7d", sl.seven_day, SEVEN_DAY_S)):
+    for name, label, w, length in (
+        ("five_hour", "5h", sl.five_hour, FIVE_HOUR_S),
+        ("seven_day", "7d", sl.seven_day, SEVEN_DAY_S),
+    ):
         w = current(w, now)
         if w is None:
             continue
@@ -256,8 +268,7 @@ def fields(sl: StatusLine, now: float, today: float | None, color: bool) -> dict
         f[f"{name}_pace"] = "" if p is None else _paint("▲" if p.over else "▼", "bad" if p.over else "ok", color)
         f[f"{name}_projected"] = "" if p is None else pct(p.projected_pct)
         marker = f" {f[f'{name}_pace']}" if f[f"{name}_pace"] else ""
-        f[name] = (f"{label} {_paint(pct(w.used_pct), _level(w.used_pct), color)}{marker} "
-                   f"↻{duration(w.resets_at - now)}")
+        f[name] = f"{label} {_paint(pct(w.used_pct), _level(w.used_pct), color)}{marker} ↻{duration(w.resets_at - now)}"
     if sl.cache_warm is not None:
         left = (sl.cache_expires_at or 0) - now
         if sl.cache_warm and left > 0:
@@ -272,8 +283,15 @@ LINE1 = ("model", "session_cost", "today", "rate", "ctx")
 LINE2 = ("five_hour", "seven_day", "cache")
 
 
-def render(sl: StatusLine | None, now: float, today: float | None, *, fmt: str | None = None,
-           lines: int = 1, color: bool = True) -> str:
+def render(
+    sl: StatusLine | None,
+    now: float,
+    today: float | None,
+    *,
+    fmt: str | None = None,
+    lines: int = 1,
+    color: bool = True,
+) -> str:
     if sl is None:
         return "ccmon"  # empty or unreadable input: a minimal line, never nothing
     f = fields(sl, now, today, color)
@@ -304,4 +322,3 @@ class _Blank(dict):
 
     def __missing__(self, key: str) -> str:
         return ""
-

@@ -49,8 +49,10 @@ def _export(receiver: Sink, signal: str) -> Callable[..., Any]:
         via = Via(GRPC, len(body), str(metadata.get("user-agent", ""))[:200])
         if not receiver.security.authorized(metadata.get("authorization")):
             receiver.reject(signal, "no valid token (UNAUTHENTICATED)", via, "UNAUTHENTICATED")
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED,
-                                "missing or wrong token: send the metadata authorization: Bearer <token>")
+            await context.abort(
+                grpc.StatusCode.UNAUTHENTICATED,
+                "missing or wrong token: send the metadata authorization: Bearer <token>",
+            )
         try:
             async with receiver.budget.hold(len(body)):
                 try:
@@ -75,11 +77,13 @@ def _export(receiver: Sink, signal: str) -> Callable[..., Any]:
 
 
 async def start_grpc(receiver: Sink, bind: str, port: int) -> tuple[grpc.aio.Server, int]:
-    server = grpc.aio.server(options=[
-        ("grpc.max_receive_message_length", MAX_BYTES),
-        ("grpc.so_reuseport", 0),  # a second ccmon on the same port must fail, not share it
-        ("grpc.max_connection_idle_ms", int(IDLE_TIMEOUT_S * 1000)),  # idle clients do not pile up
-    ])
+    server = grpc.aio.server(
+        options=[
+            ("grpc.max_receive_message_length", MAX_BYTES),
+            ("grpc.so_reuseport", 0),  # a second ccmon on the same port must fail, not share it
+            ("grpc.max_connection_idle_ms", int(IDLE_TIMEOUT_S * 1000)),  # idle clients do not pile up
+        ]
+    )
     for signal, service in SERVICES.items():
         handler = grpc.unary_unary_rpc_method_handler(
             _export(receiver, signal),

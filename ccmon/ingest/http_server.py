@@ -58,8 +58,16 @@ _ACCEPT_RESOURCE_ERRORS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOM
 class _Reply(Exception):
     """An error answer: HTTP status, google.rpc.Status code and message."""
 
-    def __init__(self, status: int, message: str, grpc_code: int, *, close: bool = False,
-                 as_json: bool = False, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        grpc_code: int,
+        *,
+        close: bool = False,
+        as_json: bool = False,
+        headers: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.message, self.grpc_code, self.close = status, message, grpc_code, close
         self.as_json = as_json  # the Status body goes in the request's content type
@@ -138,8 +146,9 @@ class HttpServer:
                 sock.close()
                 raise
         except socket.gaierror as exc:
-            raise OSError(errno.EADDRNOTAVAIL, f"cannot listen for OTLP/HTTP on {host}:{port}: "
-                                               f"not an address: {exc.strerror}") from None
+            raise OSError(
+                errno.EADDRNOTAVAIL, f"cannot listen for OTLP/HTTP on {host}:{port}: not an address: {exc.strerror}"
+            ) from None
         except OSError as exc:
             raise OSError(exc.errno, f"cannot listen for OTLP/HTTP on {host}:{port}: {exc.strerror}") from None
         self._sock, self._ssl = sock, ssl_context
@@ -182,8 +191,12 @@ class HttpServer:
                     await asyncio.sleep(0.01)  # e.g. ECONNABORTED: that client gave up before we accepted it
                     continue
                 if self._accept_log():
-                    log.warning("cannot accept OTLP/HTTP connections: %s (%d open, %d such failures "
-                                "not logged); retrying", exc.strerror, len(self._conns), self._accept_log.suppressed)
+                    log.warning(
+                        "cannot accept OTLP/HTTP connections: %s (%d open, %d such failures not logged); retrying",
+                        exc.strerror,
+                        len(self._conns),
+                        self._accept_log.suppressed,
+                    )
                     self._accept_log.suppressed = 0
                 self._close_oldest_idle()
                 await asyncio.sleep(backoff)
@@ -216,8 +229,11 @@ class HttpServer:
             protocol = asyncio.StreamReaderProtocol(reader)
             try:
                 transport, _ = await loop.connect_accepted_socket(
-                    lambda: protocol, sock, ssl=self._ssl,
-                    ssl_handshake_timeout=self.request_deadline if self._ssl else None)
+                    lambda: protocol,
+                    sock,
+                    ssl=self._ssl,
+                    ssl_handshake_timeout=self.request_deadline if self._ssl else None,
+                )
             except (TimeoutError, OSError, ssl.SSLError):
                 sock.close()
                 return
@@ -246,8 +262,9 @@ class HttpServer:
                 except h11.RemoteProtocolError as exc:
                     reply = _Reply(exc.error_status_hint, f"bad HTTP request: {exc}", _INVALID_ARGUMENT, close=True)
                 except _Expired:
-                    reply = _Reply(408, f"request not received within {self.request_deadline:g} s", _INVALID_ARGUMENT,
-                                   close=True)
+                    reply = _Reply(
+                        408, f"request not received within {self.request_deadline:g} s", _INVALID_ARGUMENT, close=True
+                    )
                 except (TimeoutError, ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
                     return
                 if reply is False:  # the peer closed the connection
@@ -299,8 +316,9 @@ class HttpServer:
             event = await self._next_event(conn, reader, deadline)
         return event, deadline
 
-    async def _one_request(self, conn: h11.Connection, reader: asyncio.StreamReader,
-                           writer: asyncio.StreamWriter, c: _Conn) -> bool:
+    async def _one_request(
+        self, conn: h11.Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, c: _Conn
+    ) -> bool:
         """Serve one request. False when the peer closed; raises _Reply to answer an error."""
         event, deadline = await self._read_head(conn, reader, c)
         if not isinstance(event, h11.Request):
@@ -308,8 +326,9 @@ class HttpServer:
         headers = {k.lower(): v for k, v in event.headers}
         ctype = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
         req = Request(conn, reader, writer, event, headers, event.target.split(b"?", 1)[0], ctype, deadline)
-        req.via = via = Via(HTTP_JSON if req.json_body else HTTP_PROTOBUF, 0,
-                            headers.get(b"user-agent", b"").decode("latin-1")[:200])
+        req.via = via = Via(
+            HTTP_JSON if req.json_body else HTTP_PROTOBUF, 0, headers.get(b"user-agent", b"").decode("latin-1")[:200]
+        )
         signal = PATHS.get(req.path)
         if req.path == INFO_PATH and event.method == b"GET":
             await self._drain(req)
@@ -320,21 +339,36 @@ class HttpServer:
             await self._drain(req)
             # e.g. /v1/metrics appended to OTEL_EXPORTER_OTLP_ENDPOINT: the Flow view shows it
             self.receiver.reject(_signal_in(req.path), f"no such path {req.path.decode('latin-1')[:100]!r}", via, "404")
-            raise _Reply(404, f"no such path: {req.path.decode('latin-1')[:100]!r} (OTLP paths are /v1/metrics, "
-                         "/v1/logs, /v1/traces)", 5, as_json=req.json_body)
+            raise _Reply(
+                404,
+                f"no such path: {req.path.decode('latin-1')[:100]!r} (OTLP paths are /v1/metrics, "
+                "/v1/logs, /v1/traces)",
+                5,
+                as_json=req.json_body,
+            )
         if event.method != b"POST":
             await self._drain(req)
             if signal is not None:
                 self.receiver.reject(signal, f"{event.method.decode('latin-1')} instead of POST", via, "405")
-            raise _Reply(405, f"{event.method.decode('latin-1')} is not allowed; OTLP exports are POSTed",
-                         12, as_json=req.json_body, headers=[(b"allow", b"POST")])
+            raise _Reply(
+                405,
+                f"{event.method.decode('latin-1')} is not allowed; OTLP exports are POSTed",
+                12,
+                as_json=req.json_body,
+                headers=[(b"allow", b"POST")],
+            )
         if not self.receiver.security.authorized(headers.get(b"authorization")):
             # Never read an unauthenticated body, and never echo what was sent.
             if signal is not None:
                 self.receiver.reject(signal, "no valid token (401)", via, "401")
-            raise _Reply(401, "missing or wrong token: send the header Authorization: Bearer <token>",
-                         _UNAUTHENTICATED, close=True, as_json=req.json_body,
-                         headers=[(b"www-authenticate", b'Bearer realm="ccmon"')])
+            raise _Reply(
+                401,
+                "missing or wrong token: send the header Authorization: Bearer <token>",
+                _UNAUTHENTICATED,
+                close=True,
+                as_json=req.json_body,
+                headers=[(b"www-authenticate", b'Bearer realm="ccmon"')],
+            )
         await route(req)
         return True
 
@@ -346,15 +380,20 @@ class HttpServer:
         if not json_body and req.ctype not in _PROTOBUF_TYPES:
             self.receiver.reject(signal, f"unsupported content type {req.ctype!r}", req.via, "415")
             await self._drain(req)
-            raise _Reply(415, f"unsupported content type {req.ctype or '(none)'!r}; send {PROTOBUF} or {JSON}",
-                         _INVALID_ARGUMENT)
+            raise _Reply(
+                415, f"unsupported content type {req.ctype or '(none)'!r}; send {PROTOBUF} or {JSON}", _INVALID_ARGUMENT
+            )
         reply_type = JSON if json_body else PROTOBUF
         encoding = req.headers.get(b"content-encoding", b"identity").decode("latin-1").strip().lower()
         if encoding not in ("gzip", "identity", ""):
             self.receiver.reject(signal, f"unsupported content encoding {encoding!r}", req.via, "400")
             await self._drain(req)
-            raise _Reply(400, f"unsupported content encoding {encoding[:40]!r} (use gzip or none)", _INVALID_ARGUMENT,
-                         as_json=json_body)
+            raise _Reply(
+                400,
+                f"unsupported content encoding {encoding[:40]!r} (use gzip or none)",
+                _INVALID_ARGUMENT,
+                as_json=json_body,
+            )
         gzipped = encoding == "gzip"
         length = req.headers.get(b"content-length")
         declared = int(length) if length is not None and length.isdigit() else None
@@ -383,16 +422,22 @@ class HttpServer:
                 await self._store(signal, batch, req)
         except Busy as exc:
             self.receiver.reject(signal, str(exc), req.via, "503")
-            raise _Reply(503, str(exc), _UNAVAILABLE, as_json=json_body, close=conn_open(req),
-                         headers=[(b"retry-after", b"5")]) from None
+            raise _Reply(
+                503, str(exc), _UNAVAILABLE, as_json=json_body, close=conn_open(req), headers=[(b"retry-after", b"5")]
+            ) from None
         await self._respond(req, 200, response_body(signal, batch, json_body=json_body), reply_type)
 
     async def _store(self, signal: str, batch, req: Request) -> None:
         try:
             await self.receiver.accept(signal, batch, req.via)
         except StorageError as exc:
-            raise _Reply(503, f"ccmon could not store the export: {exc}", _UNAVAILABLE, as_json=req.json_body,
-                         headers=[(b"retry-after", b"5")]) from None
+            raise _Reply(
+                503,
+                f"ccmon could not store the export: {exc}",
+                _UNAVAILABLE,
+                as_json=req.json_body,
+                headers=[(b"retry-after", b"5")],
+            ) from None
 
     # -- status lines ----------------------------------------------------------------------------
 
@@ -405,15 +450,17 @@ class HttpServer:
                 body += ev.data
                 if len(body) > STATUSLINE_MAX_BYTES:
                     await self._drain(req)  # read to its end (bounded), so the answer is not lost to a reset
-                    raise _Reply(413, f"a status line is under {STATUSLINE_MAX_BYTES} bytes", _RESOURCE_EXHAUSTED,
-                                 as_json=True)
+                    raise _Reply(
+                        413, f"a status line is under {STATUSLINE_MAX_BYTES} bytes", _RESOURCE_EXHAUSTED, as_json=True
+                    )
             elif isinstance(ev, h11.EndOfMessage):
                 break
             else:
                 raise ConnectionError("peer closed mid-body")
         if not await self.receiver.statusline(bytes(body)):
-            raise _Reply(400, "not a Claude Code status-line JSON object (with a session_id)", _INVALID_ARGUMENT,
-                         as_json=True)
+            raise _Reply(
+                400, "not a Claude Code status-line JSON object (with a session_id)", _INVALID_ARGUMENT, as_json=True
+            )
         await self._respond(req, 200, b"", JSON)
 
     async def _read_body(self, req: Request, signal: str, held, *, chunked: bool) -> bytes:
@@ -426,8 +473,9 @@ class HttpServer:
                 body += ev.data
                 if len(body) > MAX_BYTES:
                     self.receiver.reject(signal, f"body over the {MAX_BYTES} byte limit", req.via, "413")
-                    raise _Reply(413, f"body over {MAX_BYTES} bytes", _RESOURCE_EXHAUSTED, close=True,
-                                 as_json=req.json_body)
+                    raise _Reply(
+                        413, f"body over {MAX_BYTES} bytes", _RESOURCE_EXHAUSTED, close=True, as_json=req.json_body
+                    )
                 if chunked and len(body) > held.n:
                     await held.grow(max(len(body) - held.n, 1 << 20))
             elif isinstance(ev, h11.EndOfMessage):
@@ -437,8 +485,14 @@ class HttpServer:
 
     async def _respond(self, req: Request, status: int, payload: bytes, ctype: str) -> None:
         w, conn = req.writer, req.conn
-        w.write(conn.send(h11.Response(status_code=status, headers=[
-            (b"content-type", ctype.encode()), (b"content-length", str(len(payload)).encode())])))
+        w.write(
+            conn.send(
+                h11.Response(
+                    status_code=status,
+                    headers=[(b"content-type", ctype.encode()), (b"content-length", str(len(payload)).encode())],
+                )
+            )
+        )
         w.write(conn.send(h11.Data(data=payload)) if payload else b"")
         w.write(conn.send(h11.EndOfMessage()))
         await w.drain()

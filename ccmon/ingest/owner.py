@@ -52,9 +52,15 @@ class OwnerInfo:
     def parse(cls, text: str) -> OwnerInfo | None:
         try:
             d = json.loads(text)
-            return cls(pid=int(d["pid"]), kind=str(d["kind"]), db=str(d["db"]), bind=str(d.get("bind", "")),
-                       grpc_port=d.get("grpc_port"), http_port=d.get("http_port"),
-                       started_ns=int(d.get("started_ns", 0)))
+            return cls(
+                pid=int(d["pid"]),
+                kind=str(d["kind"]),
+                db=str(d["db"]),
+                bind=str(d.get("bind", "")),
+                grpc_port=d.get("grpc_port"),
+                http_port=d.get("http_port"),
+                started_ns=int(d.get("started_ns", 0)),
+            )
         except (ValueError, KeyError, TypeError):
             return None
 
@@ -106,8 +112,9 @@ class DbLock:
         self._notes: list[Path] = []
 
     @classmethod
-    def acquire(cls, db: str | os.PathLike[str], *, kind: str, bind: str, grpc_port: int | None,
-                http_port: int | None) -> DbLock:
+    def acquire(
+        cls, db: str | os.PathLike[str], *, kind: str, bind: str, grpc_port: int | None, http_port: int | None
+    ) -> DbLock:
         """Own ``db`` or raise ``CcmonError`` (exit 2) naming who does."""
         path = lock_path(db)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -127,10 +134,22 @@ class DbLock:
                     raise CcmonError(
                         f"{os.fspath(db)} is already being received into by {who}; a second receiver would "
                         f"break its counts. Watch it with `ccmon --db {os.fspath(db)}` or stop "
-                        f"{'pid ' + str(owner.pid) if owner else 'it'} first", 2) from None
+                        f"{'pid ' + str(owner.pid) if owner else 'it'} first",
+                        2,
+                    ) from None
                 time.sleep(0.02)
-        lock = cls(fd, OwnerInfo(pid=os.getpid(), kind=kind, db=os.fspath(db), bind=bind, grpc_port=grpc_port,
-                                 http_port=http_port, started_ns=time.time_ns()))
+        lock = cls(
+            fd,
+            OwnerInfo(
+                pid=os.getpid(),
+                kind=kind,
+                db=os.fspath(db),
+                bind=bind,
+                grpc_port=grpc_port,
+                http_port=http_port,
+                started_ns=time.time_ns(),
+            ),
+        )
         lock._write()
         return lock
 

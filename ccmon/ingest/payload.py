@@ -30,10 +30,16 @@ MAX_ITEMS = 50_000
 # this is an attack on the parser, answered 400 before it can exhaust the stack.
 MAX_JSON_DEPTH = 64
 
-_Request = (type[metrics_service_pb2.ExportMetricsServiceRequest] | type[logs_service_pb2.ExportLogsServiceRequest]
-            | type[trace_service_pb2.ExportTraceServiceRequest])
-_Response = (type[metrics_service_pb2.ExportMetricsServiceResponse] | type[logs_service_pb2.ExportLogsServiceResponse]
-             | type[trace_service_pb2.ExportTraceServiceResponse])
+_Request = (
+    type[metrics_service_pb2.ExportMetricsServiceRequest]
+    | type[logs_service_pb2.ExportLogsServiceRequest]
+    | type[trace_service_pb2.ExportTraceServiceRequest]
+)
+_Response = (
+    type[metrics_service_pb2.ExportMetricsServiceResponse]
+    | type[logs_service_pb2.ExportLogsServiceResponse]
+    | type[trace_service_pb2.ExportTraceServiceResponse]
+)
 REQUESTS: dict[str, _Request] = {
     METRICS: metrics_service_pb2.ExportMetricsServiceRequest,
     LOGS: logs_service_pb2.ExportLogsServiceRequest,
@@ -97,30 +103,32 @@ def loads_layered(body: bytes, layers: int = 6) -> Any:
     entries, scope entries, the item arrays) are walked here; each value below them (one log
     record, span or metric) is parsed by json's C scanner, a few microseconds at a time."""
     decoder = codecs.getincrementaldecoder("utf-8")()  # 1 MiB at a time: 45 MiB at once is ~0.1 s
-    text = "".join([decoder.decode(body[i:i + SPLIT_BYTES]) for i in range(0, len(body), SPLIT_BYTES)]
-                   + [decoder.decode(b"", final=True)])
+    text = "".join(
+        [decoder.decode(body[i : i + SPLIT_BYTES]) for i in range(0, len(body), SPLIT_BYTES)]
+        + [decoder.decode(b"", final=True)]
+    )
 
     def fail(i: int) -> ValueError:
         return ValueError(f"invalid JSON at char {i}")
 
     def value(i: int, depth: int) -> tuple[Any, int]:
         i = _ws(text, i).end()
-        c = text[i:i + 1]
+        c = text[i : i + 1]
         if depth and c == "{":
             obj: dict[str, Any] = {}
             i = _ws(text, i + 1).end()
-            if text[i:i + 1] == "}":
+            if text[i : i + 1] == "}":
                 return obj, i + 1
             while True:
-                if text[i:i + 1] != '"':
+                if text[i : i + 1] != '"':
                     raise fail(i)
                 key, i = scan(i)
                 i = _ws(text, i).end()
-                if text[i:i + 1] != ":":
+                if text[i : i + 1] != ":":
                     raise fail(i)
                 obj[key], i = value(i + 1, depth - 1)
                 i = _ws(text, i).end()
-                c = text[i:i + 1]
+                c = text[i : i + 1]
                 if c == "}":
                     return obj, i + 1
                 if c != ",":
@@ -129,13 +137,13 @@ def loads_layered(body: bytes, layers: int = 6) -> Any:
         if depth and c == "[":
             arr: list[Any] = []
             i = _ws(text, i + 1).end()
-            if text[i:i + 1] == "]":
+            if text[i : i + 1] == "]":
                 return arr, i + 1
             while True:
                 item, i = value(i, depth - 1)
                 arr.append(item)
                 i = _ws(text, i).end()
-                c = text[i:i + 1]
+                c = text[i : i + 1]
                 if c == "]":
                     return arr, i + 1
                 if c != ",":
@@ -234,8 +242,9 @@ def decode(signal: str, body: bytes, *, json_body: bool = False, max_items: int 
 
 def _check_items(signal: str, n: int, max_items: int) -> None:
     if n > max_items:
-        raise TooLarge(f"{n} {_ITEM_NAMES[signal]} in one request is over the limit of {max_items}; "
-                       "send smaller batches")
+        raise TooLarge(
+            f"{n} {_ITEM_NAMES[signal]} in one request is over the limit of {max_items}; send smaller batches"
+        )
 
 
 # -- big protobuf requests, decoded in pieces --------------------------------------------------
@@ -381,8 +390,9 @@ def response_for(signal: str, batch: Batch) -> Any:
     resp = RESPONSES[signal]()
     refused = batch.rejected + batch.skipped
     if refused:
-        why = batch.reason or (f"{batch.skipped} data point(s) of a kind ccmon does not use "
-                               "(summary, exponential histogram)")
+        why = batch.reason or (
+            f"{batch.skipped} data point(s) of a kind ccmon does not use (summary, exponential histogram)"
+        )
         if batch.rejected and batch.skipped:
             why += f"; and {batch.skipped} of a kind ccmon does not use"
         setattr(resp.partial_success, _REJECTED_FIELD[signal], refused)

@@ -45,16 +45,24 @@ def _chunks(batch: Batch, size: int) -> list[Batch]:
     # The first part carries the points and the batch's counts (skipped, refused, other senders).
     parts = [replace(batch, events=[] if events_split else batch.events, spans=[])]
     for i in range(0, len(batch.events) if events_split else 0, size):
-        parts.append(Batch(batch.signal, events=batch.events[i:i + size]))
+        parts.append(Batch(batch.signal, events=batch.events[i : i + size]))
     for i in range(0, len(batch.spans), size):
-        parts.append(Batch(batch.signal, spans=batch.spans[i:i + size]))
+        parts.append(Batch(batch.signal, spans=batch.spans[i : i + size]))
     return [p for p in parts if p.points or p.events or p.spans or p.skipped or p.other] or [batch]
 
 
 class Receiver:
-    def __init__(self, store: Store, *, bind: str = "127.0.0.1", grpc_port: int | None = 4317,
-                 http_port: int | None = 4318, security: Security | None = None,
-                 max_connections: int | None = None, budget: ByteBudget | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        bind: str = "127.0.0.1",
+        grpc_port: int | None = 4317,
+        http_port: int | None = 4318,
+        security: Security | None = None,
+        max_connections: int | None = None,
+        budget: ByteBudget | None = None,
+    ) -> None:
         self.store = store
         self.stats = ReceiverStats()  # what arrived on the wire: the status bar, the Flow view
         self.committer = GroupCommitter(store)
@@ -144,9 +152,16 @@ class Receiver:
 
         from .. import __version__
 
-        return {"name": "ccmon", "version": __version__, "pid": os.getpid(), "bind": self.bind,
-                "grpc_port": self.grpc_port, "http_port": self.http_port, "received": self.stats.received(),
-                "statuslines": self.limits.received}
+        return {
+            "name": "ccmon",
+            "version": __version__,
+            "pid": os.getpid(),
+            "bind": self.bind,
+            "grpc_port": self.grpc_port,
+            "http_port": self.http_port,
+            "received": self.stats.received(),
+            "statuslines": self.limits.received,
+        }
 
     async def start(self) -> None:
         """Bind both servers (port 0 picks a free port; the chosen one is stored back).
@@ -158,8 +173,9 @@ class Receiver:
         try:
             self.security.server_context()
         except (OSError, ValueError) as exc:
-            raise CcmonError(f"cannot use --tls-cert {self.security.tls_cert} / --tls-key {self.security.tls_key}: "
-                             f"{exc}", 2) from None
+            raise CcmonError(
+                f"cannot use --tls-cert {self.security.tls_cert} / --tls-key {self.security.tls_key}: {exc}", 2
+            ) from None
         which = "grpc"
         try:
             if self.grpc_port is not None:
@@ -171,8 +187,11 @@ class Receiver:
             await self.stop()
             if exc.errno == errno.EADDRINUSE:
                 port = self.grpc_port if which == "grpc" else self.http_port
-                raise CcmonError(f"{exc.strerror} (another ccmon or an OTel Collector?); choose another port "
-                                 f"than {port} with {PORT_FLAGS[which]}", 2) from None
+                raise CcmonError(
+                    f"{exc.strerror} (another ccmon or an OTel Collector?); choose another port "
+                    f"than {port} with {PORT_FLAGS[which]}",
+                    2,
+                ) from None
             raise CcmonError(exc.strerror or str(exc), 1) from None
         self.store.where = self.stats.where = self.endpoints()
         self.stats.version += 1  # the status bar and the waiting screen name the ports now
@@ -267,7 +286,12 @@ class OtlpSource:
 
         def load():
             events = self.store.session_events(key, self.SESSION_EVENT_LIMIT)
-            return build_detail(key, events, self.store.session_cost_points(key), self.SESSION_EVENT_LIMIT,
-                                self.store.session_interactions(key))
+            return build_detail(
+                key,
+                events,
+                self.store.session_cost_points(key),
+                self.SESSION_EVENT_LIMIT,
+                self.store.session_interactions(key),
+            )
 
         return await asyncio.to_thread(load)

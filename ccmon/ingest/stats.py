@@ -145,8 +145,14 @@ class ReceiverStats:
         for (signal, _), lane in self._lanes.items():
             if lane.accepted:
                 last[signal] = max(last.get(signal, 0), lane.last_ns)
-        return SourceStatus(kind="otlp", where=self.where, last_payload_ns=last, received=self.received(),
-                            rejected=self.rejections(), last_error=self.last_error)
+        return SourceStatus(
+            kind="otlp",
+            where=self.where,
+            last_payload_ns=last,
+            received=self.received(),
+            rejected=self.rejections(),
+            last_error=self.last_error,
+        )
 
     def flow(self, now_ns: int | None = None) -> Flow:
         now = self.clock() if now_ns is None else now_ns
@@ -154,14 +160,29 @@ class ReceiverStats:
         lanes = []
         for (signal, protocol), la in sorted(self._lanes.items()):
             recent = [s for s in la.seconds if s[0] > since]
-            lanes.append(FlowLane(
-                signal, protocol, la.accepted, la.rejected, la.partial, la.skipped_points, la.bytes,
-                la.first_ns, la.last_ns, la.last_status, la.last_reason,
-                sum(s[1] for s in recent), sum(s[2] for s in recent),
-                int(statistics.median(la.gaps)) if la.gaps else 0,
-                tuple(sorted(la.statuses.items())), la.partial_reason))
-        senders = tuple(FlowSender(name, version, ua, n, last)
-                        for (name, version, ua), (n, last) in reversed(self._senders.items()))
+            lanes.append(
+                FlowLane(
+                    signal,
+                    protocol,
+                    la.accepted,
+                    la.rejected,
+                    la.partial,
+                    la.skipped_points,
+                    la.bytes,
+                    la.first_ns,
+                    la.last_ns,
+                    la.last_status,
+                    la.last_reason,
+                    sum(s[1] for s in recent),
+                    sum(s[2] for s in recent),
+                    int(statistics.median(la.gaps)) if la.gaps else 0,
+                    tuple(sorted(la.statuses.items())),
+                    la.partial_reason,
+                )
+            )
+        senders = tuple(
+            FlowSender(name, version, ua, n, last) for (name, version, ua), (n, last) in reversed(self._senders.items())
+        )
         return Flow(self.where, tuple(lanes), senders, self.last_error)
 
 

@@ -147,8 +147,7 @@ class ViewerSource:
                 last["metrics"] = f.newest_point_ns
             if f.newest_event_ns:
                 last["logs"] = f.newest_event_ns
-        return SourceStatus(kind="viewer", where=self.description, last_payload_ns=last,
-                            stale=self.owner is None)
+        return SourceStatus(kind="viewer", where=self.description, last_payload_ns=last, stale=self.owner is None)
 
     def snapshot(self, now_ns: int | None = None) -> Snapshot:
         import time
@@ -166,8 +165,13 @@ class ViewerSource:
         def load():
             conn = db.connect(self.db, readonly=True)
             try:
-                return build_detail(key, db.session_events(conn, key, limit), db.session_cost_points(conn, key), limit,
-                                    db.session_interactions(conn, key))
+                return build_detail(
+                    key,
+                    db.session_events(conn, key, limit),
+                    db.session_cost_points(conn, key),
+                    limit,
+                    db.session_interactions(conn, key),
+                )
             finally:
                 conn.close()
 

@@ -62,12 +62,22 @@ class _Session:
         if self.cached is not None:
             return self.cached
         self.cached = SessionRow(
-            key=self.key, user=self.user, models=tuple(sorted(self.models)), cost=self.cost,
-            tokens=Tokens.of(self.tokens), first_ns=self.first_ns, last_ns=self.last_ns,
-            active_user_s=self.active_user, active_cli_s=self.active_cli,
-            lines_added=self.lines_added, lines_removed=self.lines_removed,
-            commits=self.commits, pull_requests=self.pull_requests,
-            requests=self.requests, errors=self.errors, start_type=self.start_type,
+            key=self.key,
+            user=self.user,
+            models=tuple(sorted(self.models)),
+            cost=self.cost,
+            tokens=Tokens.of(self.tokens),
+            first_ns=self.first_ns,
+            last_ns=self.last_ns,
+            active_user_s=self.active_user,
+            active_cli_s=self.active_cli,
+            lines_added=self.lines_added,
+            lines_removed=self.lines_removed,
+            commits=self.commits,
+            pull_requests=self.pull_requests,
+            requests=self.requests,
+            errors=self.errors,
+            start_type=self.start_type,
             labels=self.labels,
         )
         return self.cached
@@ -234,8 +244,9 @@ class Aggregates:
                     del self.minutes[k]
         return b
 
-    def add_events(self, session: str, user: str, name: str, detail: str, count: int,
-                   first_ns: int, last_ns: int) -> None:
+    def add_events(
+        self, session: str, user: str, name: str, detail: str, count: int, first_ns: int, last_ns: int
+    ) -> None:
         """Count ``count`` events of one kind; the rebuild passes grouped counts here."""
         s = self._session(session, user)
         s.seen(first_ns, last_ns)
@@ -304,9 +315,15 @@ class Aggregates:
             burn_5m=counting.burn(cost_minutes, now_ns, 5),
             burn_1h=counting.burn(cost_minutes, now_ns, 60),
             cost_per_minute=tuple(cpm),
-            models=tuple(sorted(
-                (ModelRow(m, tuple(sorted(md.raw)), md.cost, Tokens.of(md.tokens)) for m, md in self.models.items()),
-                key=lambda r: (-r.cost, r.model))),
+            models=tuple(
+                sorted(
+                    (
+                        ModelRow(m, tuple(sorted(md.raw)), md.cost, Tokens.of(md.tokens))
+                        for m, md in self.models.items()
+                    ),
+                    key=lambda r: (-r.cost, r.model),
+                )
+            ),
             tokens=Tokens.of(self.tokens),
             tokens_last_minute=tokens_last_minute,
             tokens_per_minute=tuple(tpm),
@@ -333,5 +350,3 @@ class Aggregates:
             last_ns=self.last_ns,
             other_telemetry=self.other_telemetry,
         )
-
-

@@ -128,32 +128,61 @@ class AlertEngine:
             usd = sum(self.minutes.get(m, (0.0, 0.0))[0] for m in range(now_min - w + 1, now_min + 1))
             per_hour = usd * 60 / w
             if per_hour > r.cost_surge_usd_per_hour:
-                out.append(Alert("cost_surge", "all", "warning",
-                                 f"cost surge: ${per_hour:,.2f}/h over the last {w} min "
-                                 f"(limit ${r.cost_surge_usd_per_hour:,.2f}/h)", now_ns))
+                out.append(
+                    Alert(
+                        "cost_surge",
+                        "all",
+                        "warning",
+                        f"cost surge: ${per_hour:,.2f}/h over the last {w} min "
+                        f"(limit ${r.cost_surge_usd_per_hour:,.2f}/h)",
+                        now_ns,
+                    )
+                )
         if r.on("token_rate"):
             m = max(1, r.sustained_minutes)
             rates = [self.minutes.get(i, (0.0, 0.0))[1] for i in range(now_min - m + 1, now_min + 1)]
             if all(x > r.tokens_per_minute for x in rates):
-                out.append(Alert("token_rate", "all", "warning",
-                                 f"token rate: over {r.tokens_per_minute:,.0f} tokens/min for {m} min "
-                                 f"(lowest {min(rates):,.0f})", now_ns))
+                out.append(
+                    Alert(
+                        "token_rate",
+                        "all",
+                        "warning",
+                        f"token rate: over {r.tokens_per_minute:,.0f} tokens/min for {m} min "
+                        f"(lowest {min(rates):,.0f})",
+                        now_ns,
+                    )
+                )
         since = now_ns - r.window_minutes * MINUTE_NS
         if r.on("error_storm"):
             n = _count_since(self.errors, since, now_ns)
             if n >= r.error_storm:
-                out.append(Alert("error_storm", "all", "warning",
-                                 f"error storm: {n} API errors in {r.window_minutes} min", now_ns))
-        for rule, per_tool, limit, what in (("failing_tools", self.tool_failures, r.failing_tools, "failed calls"),
-                                            ("rejection_hotspot", self.rejections, r.rejections, "rejections")):
+                out.append(
+                    Alert(
+                        "error_storm",
+                        "all",
+                        "warning",
+                        f"error storm: {n} API errors in {r.window_minutes} min",
+                        now_ns,
+                    )
+                )
+        for rule, per_tool, limit, what in (
+            ("failing_tools", self.tool_failures, r.failing_tools, "failed calls"),
+            ("rejection_hotspot", self.rejections, r.rejections, "rejections"),
+        ):
             if not r.on(rule):
                 continue
             for tool, times in sorted(per_tool.items()):
                 n = _count_since(times, since, now_ns)
                 if n >= limit:
-                    out.append(Alert(rule, tool, "warning",
-                                     f"{rule.replace('_', ' ')}: {tool} {n} {what} in {r.window_minutes} min",
-                                     now_ns))
+                    out.append(
+                        Alert(
+                            rule,
+                            tool,
+                            "warning",
+                            f"{rule.replace('_', ' ')}: {tool} {n} {what} in {r.window_minutes} min",
+                            now_ns,
+                        )
+                    )
         return out
 
     def due(self, now_ns: int, budgets: Iterable[BudgetState] = ()) -> list[Alert]:

@@ -84,13 +84,16 @@ class Attribution:
 
     @property
     def tokens(self) -> Tokens:
-        return Tokens(*(sum(getattr(r.tokens, f) for r in self.rows)
-                        for f in ("input", "output", "cacheRead", "cacheCreation")))
+        return Tokens(
+            *(sum(getattr(r.tokens, f) for r in self.rows) for f in ("input", "output", "cacheRead", "cacheCreation"))
+        )
 
 
 def _rows(acc: dict[str, list], with_requests: bool) -> tuple[AttributionRow, ...]:
-    rows = [AttributionRow(v, cost, Tokens(*tk), n if with_requests else None, len(sessions))
-            for v, (cost, tk, n, sessions) in acc.items()]
+    rows = [
+        AttributionRow(v, cost, Tokens(*tk), n if with_requests else None, len(sessions))
+        for v, (cost, tk, n, sessions) in acc.items()
+    ]
     rows.sort(key=lambda r: (r.value == UNATTRIBUTED, -r.cost, -r.tokens.total, r.value))
     return tuple(rows)
 
@@ -144,9 +147,20 @@ def attribution_dict(a: Attribution) -> dict[str, Any]:
     from .report import usd
 
     return {
-        "by": a.dim, "source": a.source, "cost_usd_total": usd(a.cost), "tokens_total": a.tokens.as_dict(),
-        "rows": [{"value": r.value, "cost_usd": usd(r.cost), "tokens": r.tokens.as_dict(), "requests": r.requests,
-                  "sessions": r.sessions} for r in a.rows],
+        "by": a.dim,
+        "source": a.source,
+        "cost_usd_total": usd(a.cost),
+        "tokens_total": a.tokens.as_dict(),
+        "rows": [
+            {
+                "value": r.value,
+                "cost_usd": usd(r.cost),
+                "tokens": r.tokens.as_dict(),
+                "requests": r.requests,
+                "sessions": r.sessions,
+            }
+            for r in a.rows
+        ],
     }
 
 
@@ -156,12 +170,16 @@ def attribution_text(ds: list[dict[str, Any]]) -> str:
 
     lines = []
     for d in ds:
-        lines.append(f"cost and tokens by {d['by']}  (from {d['source']}; total ${d['cost_usd_total']:.4f}; "
-                     "Claude Code's own estimates)")
+        lines.append(
+            f"cost and tokens by {d['by']}  (from {d['source']}; total ${d['cost_usd_total']:.4f}; "
+            "Claude Code's own estimates)"
+        )
         for r in d["rows"]:
             req = "" if r["requests"] is None else f"  {r['requests']:>6} requests"
             tokens = sum(r["tokens"].values())
-            lines.append(f"  {clean(r['value'])[:40]:<40} ${r['cost_usd']:>10.4f}  {tokens:>12,} tokens"
-                         f"  {r['sessions']:>4} sessions{req}")
+            lines.append(
+                f"  {clean(r['value'])[:40]:<40} ${r['cost_usd']:>10.4f}  {tokens:>12,} tokens"
+                f"  {r['sessions']:>4} sessions{req}"
+            )
         lines.append("")
     return "\n".join(lines).rstrip()

@@ -84,10 +84,18 @@ class BudgetState:
         return f"{text}, {self.pace}" if self.pace else text
 
     def as_dict(self) -> dict:
-        return {"kind": self.kind, "scope": self.scope, "limit_usd": self.limit, "spent_usd": round(self.spent, 10),
-                "fraction": round(self.fraction, 6), "level": self.level, "threshold": self.threshold,
-                "projected_usd": None if self.projected is None else round(self.projected, 10),
-                "over_by_usd": None if self.over_by is None else round(self.over_by, 10), "pace": self.pace}
+        return {
+            "kind": self.kind,
+            "scope": self.scope,
+            "limit_usd": self.limit,
+            "spent_usd": round(self.spent, 10),
+            "fraction": round(self.fraction, 6),
+            "level": self.level,
+            "threshold": self.threshold,
+            "projected_usd": None if self.projected is None else round(self.projected, 10),
+            "over_by_usd": None if self.over_by is None else round(self.over_by, 10),
+            "pace": self.pace,
+        }
 
 
 def _local(now_ns: int, tz: dt.tzinfo | None) -> dt.datetime:
@@ -134,8 +142,15 @@ def projection(spent: float, start_ns: int, end_ns: int, now_ns: int) -> float:
     return spent + spent / elapsed * rest
 
 
-def state(kind: str, scope: str, limit: float, spent: float, thresholds: tuple[float, ...],
-          bounds: tuple[int, int] | None, now_ns: int) -> BudgetState:
+def state(
+    kind: str,
+    scope: str,
+    limit: float,
+    spent: float,
+    thresholds: tuple[float, ...],
+    bounds: tuple[int, int] | None,
+    now_ns: int,
+) -> BudgetState:
     fraction = spent / limit if limit > 0 else (1.0 if spent > 0 else 0.0)
     level, threshold = level_of(fraction, thresholds)
     projected = over_by = None
@@ -161,16 +176,20 @@ def evaluate(budgets: Budgets, spend: Spend, now_ns: int, tz: dt.tzinfo | None =
         out.append(state(period, "all", limit, spend.total.get(period, 0.0), budgets.thresholds, bounds, now_ns))
         if multi_user:
             for user, per in sorted(spend.by_user.items()):
-                out.append(state(period, f"user:{user or '?'}", limit, per.get(period, 0.0), budgets.thresholds,
-                                 bounds, now_ns))
+                out.append(
+                    state(
+                        period, f"user:{user or '?'}", limit, per.get(period, 0.0), budgets.thresholds, bounds, now_ns
+                    )
+                )
     if budgets.session is not None:
         # Many running sessions: only those past the first threshold are listed (each state
         # costs; 10,000 sessions within budget say nothing a count does not).
         floor = min(budgets.thresholds) * budgets.session if len(spend.sessions) > LIST_SESSIONS else -1.0
         for session, (_user, usd) in sorted(spend.sessions.items()):
             if usd >= floor:
-                out.append(state("session", f"session:{session}", budgets.session, usd, budgets.thresholds, None,
-                                 now_ns))
+                out.append(
+                    state("session", f"session:{session}", budgets.session, usd, budgets.thresholds, None, now_ns)
+                )
     out.sort(key=lambda s: (-LEVEL_CODE[s.level], -s.fraction, KINDS.index(s.kind), s.scope))
     return out
 

@@ -52,8 +52,12 @@ def estimated_write_rate(a: dict[str, Any]) -> float | None:
     """USD per 5-minute cache-write token implied by one request's ``cost_usd`` and tokens,
     assuming the published price ratios; None when the request has no cost or tokens."""
     cost = as_float(a.get("cost_usd"))
-    units = sum(r * _n(a, k) for r, k in zip(_RATIOS, ("input_tokens", "output_tokens", "cache_creation_tokens",
-                                                        "cache_read_tokens"), strict=False))
+    units = sum(
+        r * _n(a, k)
+        for r, k in zip(
+            _RATIOS, ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens"), strict=False
+        )
+    )
     if not cost or units <= 0:
         return None
     return cost / units * _RATIOS[2]
@@ -149,8 +153,17 @@ def session_caches(events: Iterable[tuple[int, str, str, dict[str, Any]]]) -> di
             cw = _n(a, "cache_creation_tokens")
             if prev_t is not None and t - prev_t > lifetime and cw > 0:
                 cost, source = _miss_cost(a)
-                misses.append(CacheMiss(t, t - prev_t, lifetime, cw, cost, source,
-                                        model_group(as_text(a.get("model"))) if a.get("model") else ""))
+                misses.append(
+                    CacheMiss(
+                        t,
+                        t - prev_t,
+                        lifetime,
+                        cw,
+                        cost,
+                        source,
+                        model_group(as_text(a.get("model"))) if a.get("model") else "",
+                    )
+                )
             w5 += _n(a, "cache_creation_5m_tokens")
             w1 += _n(a, "cache_creation_1h_tokens")
             wt += cw
@@ -161,7 +174,7 @@ def session_caches(events: Iterable[tuple[int, str, str, dict[str, Any]]]) -> di
 
 
 def clock_text(c: SessionCache, now_ns: int) -> str:
-    """"warm 3m 12s (5 min cache)" or "cold for 2h 05m (5 min cache)"."""
+    """ "warm 3m 12s (5 min cache)" or "cold for 2h 05m (5 min cache)"."""
     left = c.remaining_ns(now_ns)
     life = "1 h" if c.lifetime_ns == ONE_HOUR_NS else "5 min"
     return f"{'warm ' + _dur(left) if left > 0 else 'cold for ' + _dur(-left)} ({life} cache)"
@@ -187,14 +200,22 @@ def cache_dict(caches: dict[str, SessionCache], now_ns: int) -> dict[str, Any]:
         "by": "cache",
         "miss_cost_usd_total": usd(sum(c.miss_cost for c in rows)),
         "cost_source": "cache-creation tokens after an idle gap longer than the cache lifetime, at the model's "
-                       "cache-write price",
+        "cache-write price",
         "sessions": [
-            {"session_id": c.session, "requests": c.requests, "last_request": iso(c.last_request_ns),
-             "lifetime_s": c.lifetime_ns // 1_000_000_000, "cold_at": iso(c.cold_at_ns), "warm": c.warm(now_ns),
-             "remaining_s": max(0, c.remaining_ns(now_ns)) // 1_000_000_000,
-             "cache_writes": {"5m": int(c.writes_5m), "1h": int(c.writes_1h), "total": int(c.writes_total)},
-             "misses": len(c.misses), "miss_tokens": int(c.miss_tokens), "miss_cost_usd": usd(c.miss_cost),
-             "miss_rate_sources": sorted({m.rate_source for m in c.misses})}
+            {
+                "session_id": c.session,
+                "requests": c.requests,
+                "last_request": iso(c.last_request_ns),
+                "lifetime_s": c.lifetime_ns // 1_000_000_000,
+                "cold_at": iso(c.cold_at_ns),
+                "warm": c.warm(now_ns),
+                "remaining_s": max(0, c.remaining_ns(now_ns)) // 1_000_000_000,
+                "cache_writes": {"5m": int(c.writes_5m), "1h": int(c.writes_1h), "total": int(c.writes_total)},
+                "misses": len(c.misses),
+                "miss_tokens": int(c.miss_tokens),
+                "miss_cost_usd": usd(c.miss_cost),
+                "miss_rate_sources": sorted({m.rate_source for m in c.misses}),
+            }
             for c in rows
         ],
     }
@@ -203,13 +224,20 @@ def cache_dict(caches: dict[str, SessionCache], now_ns: int) -> dict[str, Any]:
 def cache_text(d: dict[str, Any]) -> str:
     from .text import clean
 
-    lines = [f"prompt cache per session  (cache misses after idle gaps: ${d['miss_cost_usd_total']:.4f}; "
-             f"{d['cost_source']})", ""]
-    lines.append(f"  {'session':<38} {'state':<6} {'cold at':<25} {'writes 5m':>10} {'writes 1h':>10} "
-                 f"{'writes':>10} {'misses':>6} {'miss cost':>10}")
+    lines = [
+        f"prompt cache per session  (cache misses after idle gaps: ${d['miss_cost_usd_total']:.4f}; "
+        f"{d['cost_source']})",
+        "",
+    ]
+    lines.append(
+        f"  {'session':<38} {'state':<6} {'cold at':<25} {'writes 5m':>10} {'writes 1h':>10} "
+        f"{'writes':>10} {'misses':>6} {'miss cost':>10}"
+    )
     for s in d["sessions"]:
-        lines.append(f"  {clean(s['session_id'])[:38]:<38} {'warm' if s['warm'] else 'cold':<6} "
-                     f"{s['cold_at'] or '-':<25} {s['cache_writes']['5m']:>10,} {s['cache_writes']['1h']:>10,} "
-                     f"{s['cache_writes']['total']:>10,} "
-                     f"{s['misses']:>6} {'$' + format(s['miss_cost_usd'], '.4f'):>10}")
+        lines.append(
+            f"  {clean(s['session_id'])[:38]:<38} {'warm' if s['warm'] else 'cold':<6} "
+            f"{s['cold_at'] or '-':<25} {s['cache_writes']['5m']:>10,} {s['cache_writes']['1h']:>10,} "
+            f"{s['cache_writes']['total']:>10,} "
+            f"{s['misses']:>6} {'$' + format(s['miss_cost_usd'], '.4f'):>10}"
+        )
     return "\n".join(lines)

@@ -66,8 +66,11 @@ def parse(data: dict[str, Any]) -> Config:
     thresholds: tuple[float, ...] = DEFAULT_THRESHOLDS
     if "thresholds" in b:
         raw = b["thresholds"]
-        if not isinstance(raw, list) or not raw or not all(
-                isinstance(x, (int, float)) and not isinstance(x, bool) and x > 0 for x in raw):
+        if (
+            not isinstance(raw, list)
+            or not raw
+            or not all(isinstance(x, (int, float)) and not isinstance(x, bool) and x > 0 for x in raw)
+        ):
             raise CcmonError("config: [budgets] thresholds must be a list of percentages, e.g. [50, 80, 100]", 2)
         thresholds = tuple(sorted(float(x) / 100 for x in raw))
     a = data.get("alerts", {}) or {}

@@ -53,6 +53,7 @@ HISTOGRAM = "histogram"
 
 # -- 1 and 2: what a value may be -----------------------------------------------------------
 
+
 def refuse_value(value: float, *, monotonic: bool) -> str | None:
     """Why ``value`` cannot be stored, or None when it can."""
     if not math.isfinite(value):
@@ -94,6 +95,7 @@ def finite_attr(value: Any) -> Any:
 
 # -- 3: whose data ----------------------------------------------------------------------------
 
+
 def is_claude(resource: dict[str, Any], names: Iterable[str | None]) -> bool:
     """A resource is Claude Code's when its service.name is, or any of its metric, log or
     span names starts with ``claude_code.`` (``names`` is only read when service.name is not
@@ -104,6 +106,7 @@ def is_claude(resource: dict[str, Any], names: Iterable[str | None]) -> bool:
 
 
 # -- 4: where in time -------------------------------------------------------------------------
+
 
 def clamp_ns(t: int) -> int:
     return t if t <= MAX_NS else MAX_NS
@@ -117,8 +120,9 @@ def placed(t_ns: int, arrival_ns: int, horizon_ns: int = DEFAULT_HORIZON_NS) -> 
     return t_ns
 
 
-def placement(start_ns: int, end_ns: int, amount: float, arrival_ns: int, *, spread: bool,
-              horizon_ns: int = DEFAULT_HORIZON_NS) -> list[tuple[int, int, float]]:
+def placement(
+    start_ns: int, end_ns: int, amount: float, arrival_ns: int, *, spread: bool, horizon_ns: int = DEFAULT_HORIZON_NS
+) -> list[tuple[int, int, float]]:
     """``amount`` as (first_ns, t_ns, part) pieces; the parts add up to ``amount`` (the last
     takes the rounding remainder).
 
@@ -155,6 +159,7 @@ def placement(start_ns: int, end_ns: int, amount: float, arrival_ns: int, *, spr
 
 # -- 5: rates ---------------------------------------------------------------------------------
 
+
 def burn(per_minute: dict[int, float], now_ns: int, minutes: int) -> float:
     """USD per hour over the last ``minutes`` complete minutes before ``now_ns`` (the current,
     partial minute is not one of them)."""
@@ -165,8 +170,8 @@ def burn(per_minute: dict[int, float], now_ns: int, minutes: int) -> float:
 
 # -- 6: once only -----------------------------------------------------------------------------
 
-def event_key(t_ns: int, name: str, session: str, seq: int | None, own: dict[str, Any],
-              resource_json: str) -> bytes:
+
+def event_key(t_ns: int, name: str, session: str, seq: int | None, own: dict[str, Any], resource_json: str) -> bytes:
     """The identity of a log record. With ``event.sequence`` (Claude Code counts it up per
     process): session, sequence, time and name. Without: a digest of time, name, attributes
     and resource, so a re-sent record still counts once."""

@@ -228,21 +228,26 @@ def migrate(conn: sqlite3.Connection, found: int) -> None:
 
 def _migrate_2_to_3(conn: sqlite3.Connection) -> None:
     # 1. Increments that are not finite (schema 2 stored +Inf) or would overflow a total.
-    bad = conn.execute("SELECT series_id, start_ns, end_ns, inc FROM points WHERE NOT (abs(inc) <= ?)",
-                       (counting.MAX_VALUE,)).fetchall()
+    bad = conn.execute(
+        "SELECT series_id, start_ns, end_ns, inc FROM points WHERE NOT (abs(inc) <= ?)", (counting.MAX_VALUE,)
+    ).fetchall()
     for sid, start, end, inc in bad:
         conn.execute("INSERT INTO quarantine VALUES ('points', ?)", (json.dumps([sid, start, end, str(inc)]),))
         conn.execute("DELETE FROM points WHERE series_id = ? AND start_ns = ? AND end_ns = ?", (sid, start, end))
     minutes = {(sid, end // counting.MINUTE_NS) for sid, _, end, _ in bad}
-    minutes.update(conn.execute("SELECT series_id, minute FROM point_minutes WHERE NOT (abs(inc) <= ?)",
-                                (counting.MAX_VALUE,)).fetchall())
+    minutes.update(
+        conn.execute(
+            "SELECT series_id, minute FROM point_minutes WHERE NOT (abs(inc) <= ?)", (counting.MAX_VALUE,)
+        ).fetchall()
+    )
     for sid, minute in minutes:  # the minute's finite increments, summed again
         conn.execute("DELETE FROM point_minutes WHERE series_id = ? AND minute = ?", (sid, minute))
         conn.execute(
             "INSERT INTO point_minutes SELECT series_id, ?, SUM(inc), MIN(CASE WHEN start_ns > 0 AND "
             "start_ns <= end_ns THEN start_ns ELSE end_ns END), MAX(end_ns) FROM points WHERE series_id = ? "
             "AND end_ns >= ? AND end_ns < ? GROUP BY series_id",
-            (minute, sid, minute * counting.MINUTE_NS, (minute + 1) * counting.MINUTE_NS))
+            (minute, sid, minute * counting.MINUTE_NS, (minute + 1) * counting.MINUTE_NS),
+        )
     # 2. Attributes JSON cannot hold (Infinity, NaN): kept, as text.
     for table in ("events", "resources"):
         for rid, attrs in conn.execute(f"SELECT id, attrs FROM {table} WHERE json_valid(attrs) = 0").fetchall():
@@ -254,15 +259,21 @@ def _migrate_2_to_3(conn: sqlite3.Connection) -> None:
     # 3. The dedupe keys of the events still stored.
     resources = dict(conn.execute("SELECT id, attrs FROM resources"))
     rows = conn.execute("SELECT t_ns, name, session, seq, resource_id, attrs FROM events")
-    conn.executemany("INSERT OR IGNORE INTO event_keys VALUES (?, ?)", (
-        (counting.event_key(t, name, session, seq, json.loads(attrs), resources.get(rid, "{}")), t)
-        for t, name, session, seq, rid, attrs in rows.fetchall()))
+    conn.executemany(
+        "INSERT OR IGNORE INTO event_keys VALUES (?, ?)",
+        (
+            (counting.event_key(t, name, session, seq, json.loads(attrs), resources.get(rid, "{}")), t)
+            for t, name, session, seq, rid, attrs in rows.fetchall()
+        ),
+    )
     # 4. Where raw events end and the rollup alone counts: after the last day an older sweep
     #    emptied, wholly or in part (its raw count is below its rollup count).
     partial = conn.execute(
         "SELECT MAX(r.day) FROM (SELECT day, SUM(n) AS n FROM event_rollup GROUP BY day) r LEFT JOIN "
         "(SELECT t_ns / ? AS day, COUNT(*) AS n FROM events GROUP BY t_ns / ?) e ON e.day = r.day "
-        "WHERE e.n IS NULL OR e.n < r.n", (DAY_NS, DAY_NS)).fetchone()[0]
+        "WHERE e.n IS NULL OR e.n < r.n",
+        (DAY_NS, DAY_NS),
+    ).fetchone()[0]
     if partial is not None:
         set_swept_day(conn, partial + 1)
 
@@ -274,17 +285,20 @@ def swept_day(conn: sqlite3.Connection) -> int:
 
 
 def set_swept_day(conn: sqlite3.Connection, day: int) -> None:
-    conn.execute("INSERT INTO meta VALUES ('swept_day', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                 (str(day),))
+    conn.execute(
+        "INSERT INTO meta VALUES ('swept_day', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", (str(day),)
+    )
 
 
 # --- rebuild queries ----------------------------------------------------------------------
 # Each yields rows already grouped by SQL, so start-up touches Python once per
 # (series, minute) and per (session, event, detail), not once per raw row.
 
+
 def series_rows(conn: sqlite3.Connection) -> Iterator[tuple]:
-    return conn.execute("SELECT id, digest, metric, session, user_id, model, raw_model, kind, edit, start_type, "
-                        "labels FROM series")
+    return conn.execute(
+        "SELECT id, digest, metric, session, user_id, model, raw_model, kind, edit, start_type, labels FROM series"
+    )
 
 
 def point_groups(conn: sqlite3.Connection, since_ns: int = 0) -> Iterator[tuple[int, float, int, int]]:
@@ -292,8 +306,10 @@ def point_groups(conn: sqlite3.Connection, since_ns: int = 0) -> Iterator[tuple[
     by the counting rules. Since a time: from the minute that holds it (whole minutes)."""
     if since_ns <= 0:
         return conn.execute("SELECT series_id, inc, first_ns, last_ns FROM point_minutes")
-    return conn.execute("SELECT series_id, inc, first_ns, last_ns FROM point_minutes WHERE minute >= ?",
-                        (since_ns // counting.MINUTE_NS,))
+    return conn.execute(
+        "SELECT series_id, inc, first_ns, last_ns FROM point_minutes WHERE minute >= ?",
+        (since_ns // counting.MINUTE_NS,),
+    )
 
 
 def event_groups(conn: sqlite3.Connection, since_ns: int = 0) -> Iterator[tuple[str, str, str, str, int, int, int]]:
@@ -305,16 +321,20 @@ def event_groups(conn: sqlite3.Connection, since_ns: int = 0) -> Iterator[tuple[
     if since_ns <= 0:
         return conn.execute(
             "SELECT session, MAX(user_id), name, detail, SUM(n), MIN(first_ns), MAX(last_ns) FROM event_rollup "
-            "GROUP BY session, name, detail")
+            "GROUP BY session, name, detail"
+        )
     raw_from = swept_day(conn)
     return itertools.chain(
         conn.execute(
             "SELECT session, MAX(user_id), name, detail, COUNT(*), MIN(t_ns), MAX(t_ns) FROM events "
-            "WHERE t_ns >= ? AND t_ns >= ? GROUP BY session, name, detail", (since_ns, raw_from * DAY_NS)),
+            "WHERE t_ns >= ? AND t_ns >= ? GROUP BY session, name, detail",
+            (since_ns, raw_from * DAY_NS),
+        ),
         conn.execute(
             "SELECT session, MAX(user_id), name, detail, SUM(n), MIN(first_ns), MAX(last_ns) FROM event_rollup "
             "WHERE day >= ? AND day < ? GROUP BY session, name, detail",
-            (since_ns // DAY_NS, raw_from)),
+            (since_ns // DAY_NS, raw_from),
+        ),
     )
 
 
@@ -322,7 +342,9 @@ def recent_events(conn: sqlite3.Connection, limit: int, since_ns: int = 0) -> li
     """Newest first: (t_ns, session, name, attrs)."""
     rows = conn.execute(
         "SELECT e.t_ns, e.session, e.name, e.attrs, r.attrs FROM events e LEFT JOIN resources r "
-        "ON r.id = e.resource_id WHERE e.t_ns >= ? ORDER BY e.t_ns DESC, e.id DESC LIMIT ?", (since_ns, limit))
+        "ON r.id = e.resource_id WHERE e.t_ns >= ? ORDER BY e.t_ns DESC, e.id DESC LIMIT ?",
+        (since_ns, limit),
+    )
     return [(t, s, n, _merge(res, a)) for t, s, n, a, res in rows]
 
 
@@ -330,7 +352,9 @@ def recent_latencies(conn: sqlite3.Connection, limit: int, since_ns: int = 0) ->
     """The newest API requests' ``duration_ms``, oldest first (the events_api index)."""
     rows = conn.execute(
         "SELECT json_extract(attrs, '$.duration_ms') FROM events WHERE name = 'api_request' AND t_ns >= ? "
-        "ORDER BY t_ns DESC, id DESC LIMIT ?", (since_ns, limit)).fetchall()
+        "ORDER BY t_ns DESC, id DESC LIMIT ?",
+        (since_ns, limit),
+    ).fetchall()
     out = []
     for (d,) in reversed(rows):
         v = as_float(d)
@@ -362,8 +386,9 @@ def session_interactions(conn: sqlite3.Connection, session: str) -> list[tuple[i
     """(start_ns, end_ns) of a session's ``claude_code.interaction`` spans (one per prompt; only
     with Claude Code's tracing beta), in time order."""
     return conn.execute(
-        "SELECT start_ns, end_ns FROM spans WHERE session = ? AND name = 'claude_code.interaction' "
-        "ORDER BY start_ns", (session,)).fetchall()
+        "SELECT start_ns, end_ns FROM spans WHERE session = ? AND name = 'claude_code.interaction' ORDER BY start_ns",
+        (session,),
+    ).fetchall()
 
 
 def _merge(resource_json: str | None, attrs_json: str) -> dict:
@@ -371,6 +396,7 @@ def _merge(resource_json: str | None, attrs_json: str) -> dict:
     if resource_json:
         return {**json.loads(resource_json), **attrs}
     return attrs
+
 
 # What Claude Code hands its statusLine command (``ccmon statusline`` POSTs it to the
 # receiver, see model/limits_store.py): the newest JSON per session, and plan use (the 5 h and

@@ -8,12 +8,32 @@ from .values import as_float, as_text
 
 REDACTED = "<REDACTED>"
 # Shown for every event anyway (session, time) or pure noise in a one-line summary.
-_COMMON = frozenset({
-    "user.id", "session.id", "terminal.type", "event.name", "event.timestamp", "event.sequence",
-    "prompt.id", "host.arch", "os.type", "os.version", "service.name", "service.version",
-    "anthropic.provider", "anthropic.custom_base_url", "app.version", "app.entrypoint",
-    "trace_id", "span_id", "message.uuid", "request_id", "tool_use_id", "speed",
-})
+_COMMON = frozenset(
+    {
+        "user.id",
+        "session.id",
+        "terminal.type",
+        "event.name",
+        "event.timestamp",
+        "event.sequence",
+        "prompt.id",
+        "host.arch",
+        "os.type",
+        "os.version",
+        "service.name",
+        "service.version",
+        "anthropic.provider",
+        "anthropic.custom_base_url",
+        "app.version",
+        "app.entrypoint",
+        "trace_id",
+        "span_id",
+        "message.uuid",
+        "request_id",
+        "tool_use_id",
+        "speed",
+    }
+)
 _TOOL_DETAIL_KEYS = ("tool_input", "tool_parameters")
 _MAX_TEXT = 160
 ALERT = "ccmon.alert"
@@ -45,8 +65,12 @@ def summarize(name: str, a: dict[str, Any]) -> str:
         if cost is not None:
             parts.append(f"${cost:.4f}")
         parts.append(
-            "in={} out={} cr={} cw={}".format(*(_short(a.get(k, 0)) for k in (
-                "input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens")))
+            "in={} out={} cr={} cw={}".format(
+                *(
+                    _short(a.get(k, 0))
+                    for k in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens")
+                )
+            )
         )
         parts += _pairs(a, ("duration_ms", "attempt", "query_source"))
     elif name == "api_error":
@@ -84,4 +108,3 @@ def detail(name: str, a: dict[str, Any]) -> str:
     if name == "api_request":
         return retry
     return ""
-

@@ -73,28 +73,40 @@ def hints(flow: Flow, now_ns: int) -> list[str]:
     m_first = min((la.first_ns for la in flow.lanes if la.signal == "metrics" and la.accepted), default=None)
     l_first = min((la.first_ns for la in flow.lanes if la.signal == "logs" and la.accepted), default=None)
     if m_first is not None and l_first is None and now_ns - m_first >= QUIET_AFTER_NS:
-        out.append("Metrics arrive but no logs (events): set OTEL_LOGS_EXPORTER=otlp where Claude Code "
-                   "reads its settings (run `ccmon doctor`).")
+        out.append(
+            "Metrics arrive but no logs (events): set OTEL_LOGS_EXPORTER=otlp where Claude Code "
+            "reads its settings (run `ccmon doctor`)."
+        )
     if l_first is not None and m_first is None and now_ns - l_first >= QUIET_AFTER_NS:
-        out.append("Logs arrive but no metrics: set OTEL_METRICS_EXPORTER=otlp; with the default "
-                   "OTEL_METRIC_EXPORT_INTERVAL metrics come only every 60 s (ccmon env uses 5000).")
+        out.append(
+            "Logs arrive but no metrics: set OTEL_METRICS_EXPORTER=otlp; with the default "
+            "OTEL_METRIC_EXPORT_INTERVAL metrics come only every 60 s (ccmon env uses 5000)."
+        )
     for lane in flow.lanes:
         if lane.accepted < 3 or not lane.typical_gap_ns:
             continue
         quiet = now_ns - lane.last_ns
         if quiet >= max(3 * lane.typical_gap_ns, STOPPED_AFTER_NS):
-            out.append(f"{lane.signal} over {lane.protocol} stopped {quiet // 1_000_000_000} s ago after arriving "
-                       f"every ~{max(1, lane.typical_gap_ns // 1_000_000_000)} s: the session may have ended, "
-                       "or Claude Code lost the endpoint (`claude --debug` shows [3P telemetry] lines; "
-                       "run `ccmon doctor`).")
+            out.append(
+                f"{lane.signal} over {lane.protocol} stopped {quiet // 1_000_000_000} s ago after arriving "
+                f"every ~{max(1, lane.typical_gap_ns // 1_000_000_000)} s: the session may have ended, "
+                "or Claude Code lost the endpoint (`claude --debug` shows [3P telemetry] lines; "
+                "run `ccmon doctor`)."
+            )
     for lane in flow.lanes:  # the rejections themselves are listed; say what the common ones mean
         if lane.rejected and lane.last_status == "404" and lane.last_reason.count("/v1/") > 1:
-            out.append(f"{lane.signal} over {lane.protocol} went to a path with /v1/{lane.signal} twice: "
-                       "OTEL_EXPORTER_OTLP_ENDPOINT must not end in /v1/...; the exporters add it.")
+            out.append(
+                f"{lane.signal} over {lane.protocol} went to a path with /v1/{lane.signal} twice: "
+                "OTEL_EXPORTER_OTLP_ENDPOINT must not end in /v1/...; the exporters add it."
+            )
         elif lane.rejected and lane.last_status in ("401", "403", "UNAUTHENTICATED"):
-            out.append(f"{lane.signal} over {lane.protocol} lacks the token: set OTEL_EXPORTER_OTLP_HEADERS="
-                       "Authorization=Bearer <token> (`ccmon env` prints it).")
+            out.append(
+                f"{lane.signal} over {lane.protocol} lacks the token: set OTEL_EXPORTER_OTLP_HEADERS="
+                "Authorization=Bearer <token> (`ccmon env` prints it)."
+            )
     if any(s.other for s in flow.senders) and not any(not s.other for s in flow.senders):
-        out.append("Only other telemetry so far (not service.name claude-code): Claude Code itself has not "
-                   "sent anything here yet.")
+        out.append(
+            "Only other telemetry so far (not service.name claude-code): Claude Code itself has not "
+            "sent anything here yet."
+        )
     return out

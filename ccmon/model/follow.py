@@ -67,8 +67,10 @@ def install(path: str | os.PathLike[str]) -> None:
 def newest_ns(conn: sqlite3.Connection) -> tuple[int, int]:
     """When the newest metric point ended and the newest event happened (0: none): how old
     the database's data is. Both are index lookups."""
-    return (conn.execute("SELECT MAX(end_ns) FROM points").fetchone()[0] or 0,
-            conn.execute("SELECT MAX(t_ns) FROM events").fetchone()[0] or 0)
+    return (
+        conn.execute("SELECT MAX(end_ns) FROM points").fetchone()[0] or 0,
+        conn.execute("SELECT MAX(t_ns) FROM events").fetchone()[0] or 0,
+    )
 
 
 @dataclass(slots=True)
@@ -116,13 +118,17 @@ class Follower:
                 return self._rebuild()
             ch = Changes()
             for sid, *cols in conn.execute(
-                    "SELECT id, metric, session, user_id, model, raw_model, kind, edit, start_type, labels "
-                    "FROM series WHERE id > ? ORDER BY id", (self._series_seen,)):
+                "SELECT id, metric, session, user_id, model, raw_model, kind, edit, start_type, labels "
+                "FROM series WHERE id > ? ORDER BY id",
+                (self._series_seen,),
+            ):
                 ch.series[sid] = from_row(*cols)
                 self._series_seen = sid
             if self._has_log:
-                rows = conn.execute("SELECT seq, series_id, inc, first_ns, last_ns FROM follow_minutes "
-                                    "WHERE seq > ? ORDER BY seq", (self._log_seen,)).fetchall()
+                rows = conn.execute(
+                    "SELECT seq, series_id, inc, first_ns, last_ns FROM follow_minutes WHERE seq > ? ORDER BY seq",
+                    (self._log_seen,),
+                ).fetchall()
                 if rows and rows[0][0] != self._log_seen + 1:
                     return self._rebuild()  # the log was pruned past what this follower saw
                 if rows:
@@ -134,9 +140,10 @@ class Follower:
             if newest_id < self._event_seen:
                 return self._rebuild()  # retention emptied the table and ids started over
             for eid, t, session, user, name, det, attrs, res in conn.execute(
-                    "SELECT e.id, e.t_ns, e.session, e.user_id, e.name, e.detail, e.attrs, r.attrs FROM events e "
-                    "LEFT JOIN resources r ON r.id = e.resource_id WHERE e.id > ? ORDER BY e.id",
-                    (self._event_seen,)):
+                "SELECT e.id, e.t_ns, e.session, e.user_id, e.name, e.detail, e.attrs, r.attrs FROM events e "
+                "LEFT JOIN resources r ON r.id = e.resource_id WHERE e.id > ? ORDER BY e.id",
+                (self._event_seen,),
+            ):
                 merged = {**json.loads(res), **json.loads(attrs)} if res else json.loads(attrs)
                 ch.events.append((t, session, user, name, det, merged))
                 self._event_seen = eid
@@ -152,8 +159,10 @@ class Follower:
         built = rebuild(conn)
         self.series = {sid: info for sid, info in built.series.values()}
         self._series_seen = max(self.series, default=0)
-        self._has_log = conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'follow_minutes'").fetchone() is not None
+        self._has_log = (
+            conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'follow_minutes'").fetchone()
+            is not None
+        )
         self._log_seen = 0
         if self._has_log:
             self._log_seen = conn.execute("SELECT MAX(seq) FROM follow_minutes").fetchone()[0] or 0

@@ -66,7 +66,7 @@ def group_sessions(sessions: Iterable[SessionRow], dim: str, limit: int = GROUP_
     rows = sorted((_row(v, a) for v, a in acc.items()), key=lambda r: (-r.cost, r.value))
     if len(rows) <= limit:
         return tuple(rows)
-    head, rest = rows[: limit - 1], rows[limit - 1:]
+    head, rest = rows[: limit - 1], rows[limit - 1 :]
     other = [0.0] * 6
     for r in rest:
         _add(other, r.sessions, r.cost, r.tokens)

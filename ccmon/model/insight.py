@@ -34,4 +34,3 @@ def run_query(path: str | os.PathLike[str], query: Callable[[sqlite3.Connection]
         return query(conn)
     finally:
         conn.close()
-

@@ -16,8 +16,9 @@ EVENT_LIMIT = 200_000
 
 Event = tuple[int, str, str, dict[str, Any]]  # (t_ns, session, name, attrs incl. resource attrs)
 
-_SELECT = ("SELECT e.t_ns, e.session, e.name, e.attrs, r.attrs FROM events e "
-           "LEFT JOIN resources r ON r.id = e.resource_id ")
+_SELECT = (
+    "SELECT e.t_ns, e.session, e.name, e.attrs, r.attrs FROM events e LEFT JOIN resources r ON r.id = e.resource_id "
+)
 
 
 def _rows(cur: sqlite3.Cursor) -> list[Event]:
@@ -34,46 +35,59 @@ def _rows(cur: sqlite3.Cursor) -> list[Event]:
     return out
 
 
-def prompt_events(conn: sqlite3.Connection, *, session: str | None = None, since_ns: int = 0,
-                  limit: int = EVENT_LIMIT) -> list[Event]:
+def prompt_events(
+    conn: sqlite3.Connection, *, session: str | None = None, since_ns: int = 0, limit: int = EVENT_LIMIT
+) -> list[Event]:
     """Events that belong to a prompt (they carry ``prompt.id``), of one session or of every
     session since ``since_ns``, in time order."""
     has_prompt = "json_extract(e.attrs, '$.\"prompt.id\"') IS NOT NULL"
     if session is not None:
-        cur = conn.execute(_SELECT + f"WHERE e.session = ? AND e.t_ns >= ? AND {has_prompt} "
-                           "ORDER BY e.t_ns, e.id LIMIT ?", (session, since_ns, limit))
+        cur = conn.execute(
+            _SELECT + f"WHERE e.session = ? AND e.t_ns >= ? AND {has_prompt} ORDER BY e.t_ns, e.id LIMIT ?",
+            (session, since_ns, limit),
+        )
     else:
-        cur = conn.execute(_SELECT + f"WHERE e.t_ns >= ? AND {has_prompt} ORDER BY e.t_ns, e.id LIMIT ?",
-                           (since_ns, limit))
+        cur = conn.execute(
+            _SELECT + f"WHERE e.t_ns >= ? AND {has_prompt} ORDER BY e.t_ns, e.id LIMIT ?", (since_ns, limit)
+        )
     return _rows(cur)
 
 
 def one_prompt(conn: sqlite3.Connection, session: str, prompt_id: str, limit: int = EVENT_LIMIT) -> list[Event]:
     """Every event of one prompt (the session's index, then the prompt id), in time order."""
-    cur = conn.execute(_SELECT + "WHERE e.session = ? AND json_extract(e.attrs, '$.\"prompt.id\"') = ? "
-                       "ORDER BY e.t_ns, e.id LIMIT ?", (session, prompt_id, limit))
+    cur = conn.execute(
+        _SELECT + "WHERE e.session = ? AND json_extract(e.attrs, '$.\"prompt.id\"') = ? ORDER BY e.t_ns, e.id LIMIT ?",
+        (session, prompt_id, limit),
+    )
     return _rows(cur)
 
 
-def api_requests(conn: sqlite3.Connection, *, session: str | None = None, since_ns: int = 0,
-                 limit: int = EVENT_LIMIT) -> list[Event]:
+def api_requests(
+    conn: sqlite3.Connection, *, session: str | None = None, since_ns: int = 0, limit: int = EVENT_LIMIT
+) -> list[Event]:
     """``api_request`` events (the partial index), of one session or all, in time order."""
     if session is not None:
-        cur = conn.execute(_SELECT + "WHERE e.session = ? AND e.name = 'api_request' AND e.t_ns >= ? "
-                           "ORDER BY e.t_ns, e.id LIMIT ?", (session, since_ns, limit))
+        cur = conn.execute(
+            _SELECT + "WHERE e.session = ? AND e.name = 'api_request' AND e.t_ns >= ? ORDER BY e.t_ns, e.id LIMIT ?",
+            (session, since_ns, limit),
+        )
     else:
-        cur = conn.execute(_SELECT + "WHERE e.name = 'api_request' AND e.t_ns >= ? ORDER BY e.t_ns, e.id LIMIT ?",
-                           (since_ns, limit))
+        cur = conn.execute(
+            _SELECT + "WHERE e.name = 'api_request' AND e.t_ns >= ? ORDER BY e.t_ns, e.id LIMIT ?", (since_ns, limit)
+        )
     return _rows(cur)
 
 
-def metric_sums(conn: sqlite3.Connection, metrics: tuple[str, ...], since_ns: int = 0,
-                session: str | None = None) -> list[tuple[str, str, dict[str, Any], float]]:
+def metric_sums(
+    conn: sqlite3.Connection, metrics: tuple[str, ...], since_ns: int = 0, session: str | None = None
+) -> list[tuple[str, str, dict[str, Any], float]]:
     """Per series of ``metrics``: (metric, session, point attributes, sum of increments since
     ``since_ns``). The point attributes come from the series key (see ``otlp._series_key``)."""
     marks = ",".join("?" * len(metrics))
-    sql = (f"SELECT s.metric, s.session, s.key, SUM(p.inc) FROM points p JOIN series s ON s.id = p.series_id "
-           f"WHERE s.metric IN ({marks}) AND p.end_ns >= ?")
+    sql = (
+        f"SELECT s.metric, s.session, s.key, SUM(p.inc) FROM points p JOIN series s ON s.id = p.series_id "
+        f"WHERE s.metric IN ({marks}) AND p.end_ns >= ?"
+    )
     args: list[Any] = [*metrics, since_ns]
     if session is not None:
         sql += " AND s.session = ?"
@@ -93,8 +107,11 @@ def recent_ttft(conn: sqlite3.Connection, limit: int = 2000) -> list[float]:
     """The newest API requests' ``ttft_ms`` (2.1.330+; absent before), newest first. Served by
     the ``events_api`` partial index, like the dashboard's latencies."""
     out = []
-    for (v,) in conn.execute("SELECT json_extract(attrs, '$.ttft_ms') FROM events WHERE name = 'api_request' "
-                             "ORDER BY t_ns DESC, id DESC LIMIT ?", (limit,)):
+    for (v,) in conn.execute(
+        "SELECT json_extract(attrs, '$.ttft_ms') FROM events WHERE name = 'api_request' "
+        "ORDER BY t_ns DESC, id DESC LIMIT ?",
+        (limit,),
+    ):
         try:
             out.append(float(v))
         except (TypeError, ValueError):

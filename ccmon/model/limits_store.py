@@ -25,15 +25,23 @@ KEEP_SESSIONS = 500  # in memory: the most recent; older ones are on disk
 
 
 def session_status(sl: StatusLine, t_ns: int) -> SessionStatus:
-    return SessionStatus(t_ns=t_ns, model=sl.model, cwd=sl.cwd, repo=sl.repo, context_pct=sl.context_pct,
-                         cache_warm=sl.cache_warm, cache_expires_at=sl.cache_expires_at)
+    return SessionStatus(
+        t_ns=t_ns,
+        model=sl.model,
+        cwd=sl.cwd,
+        repo=sl.repo,
+        context_pct=sl.context_pct,
+        cache_warm=sl.cache_warm,
+        cache_expires_at=sl.cache_expires_at,
+    )
 
 
 def _plans(conn: sqlite3.Connection) -> list[tuple[PlanUse, int]]:
     """The newest reading per account, newest first, with the time its row was first written."""
     rows = conn.execute(
         "SELECT MAX(last_ns), t_ns, account, session, five_hour_pct, five_hour_resets_at, seven_day_pct, "
-        "seven_day_resets_at FROM plan_use GROUP BY account")
+        "seven_day_resets_at FROM plan_use GROUP BY account"
+    )
     plans = [(PlanUse(last, a, s, *_windows(w)), first) for last, first, a, s, *w in rows]
     plans.sort(key=lambda p: -p[0].t_ns)
     return plans
@@ -45,8 +53,9 @@ def load_view(conn: sqlite3.Connection, since_ns: int = 0) -> LimitsView:
     try:
         plans = [p for p, _ in _plans(conn)]
         sessions = []
-        for key, t, raw in conn.execute("SELECT session, t_ns, json FROM statusline_sessions WHERE t_ns >= ?",
-                                        (since_ns,)):
+        for key, t, raw in conn.execute(
+            "SELECT session, t_ns, json FROM statusline_sessions WHERE t_ns >= ?", (since_ns,)
+        ):
             sl = parse(raw)
             if sl is not None:
                 sessions.append((key, session_status(sl, t)))
@@ -57,8 +66,10 @@ def load_view(conn: sqlite3.Connection, since_ns: int = 0) -> LimitsView:
 
 def _windows(row: list[float | None]) -> tuple[Window | None, Window | None]:
     f, fr, s, sr = row
-    return (Window(f, fr) if f is not None and fr is not None else None,
-            Window(s, sr) if s is not None and sr is not None else None)
+    return (
+        Window(f, fr) if f is not None and fr is not None else None,
+        Window(s, sr) if s is not None and sr is not None else None,
+    )
 
 
 class LimitsStore:
@@ -88,18 +99,32 @@ class LimitsStore:
         conn = self._conn
         conn.execute("BEGIN")
         try:
-            conn.execute("INSERT INTO statusline_sessions VALUES (?, ?, ?, ?) ON CONFLICT (session) DO UPDATE SET "
-                         "t_ns = excluded.t_ns, account = excluded.account, json = excluded.json",
-                         (sl.session, t_ns, account, raw.decode("utf-8", "replace")))
+            conn.execute(
+                "INSERT INTO statusline_sessions VALUES (?, ?, ?, ?) ON CONFLICT (session) DO UPDATE SET "
+                "t_ns = excluded.t_ns, account = excluded.account, json = excluded.json",
+                (sl.session, t_ns, account, raw.decode("utf-8", "replace")),
+            )
             if changed:
                 f, s = sl.five_hour, sl.seven_day
-                conn.execute("INSERT INTO plan_use VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                             (t_ns, t_ns, account, sl.session, f and f.used_pct, f and f.resets_at,
-                              s and s.used_pct, s and s.resets_at))
+                conn.execute(
+                    "INSERT INTO plan_use VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        t_ns,
+                        t_ns,
+                        account,
+                        sl.session,
+                        f and f.used_pct,
+                        f and f.resets_at,
+                        s and s.used_pct,
+                        s and s.resets_at,
+                    ),
+                )
                 self._row_ns[account] = t_ns
             elif has_plan:
-                conn.execute("UPDATE plan_use SET last_ns = ? WHERE account = ? AND t_ns = ?",
-                             (t_ns, account, self._row_ns.get(account, 0)))
+                conn.execute(
+                    "UPDATE plan_use SET last_ns = ? WHERE account = ? AND t_ns = ?",
+                    (t_ns, account, self._row_ns.get(account, 0)),
+                )
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -134,8 +159,11 @@ class LimitsStore:
                 p = PlanUse(p.t_ns, users[p.session], p.session, p.five_hour, p.seven_day)
             if p.account not in plans or plans[p.account].t_ns < p.t_ns:
                 plans[p.account] = p
-        view = LimitsView(received=self.received, plans=tuple(sorted(plans.values(), key=lambda p: -p.t_ns)),
-                          sessions=tuple(self.sessions.items()))
+        view = LimitsView(
+            received=self.received,
+            plans=tuple(sorted(plans.values(), key=lambda p: -p.t_ns)),
+            sessions=tuple(self.sessions.items()),
+        )
         if not unknown or users.keys() >= unknown:
             self._view = view  # final until the next status line
         return view

@@ -91,13 +91,18 @@ class SessionMoney:
             e = "—" if self.event_cost is None else f"${self.event_cost:.4f}"
             parts.append(f"drift: metric {m} vs events {e}")
         if self.incomplete:
-            parts.append(f"incomplete: {self.requests_seen} of ~{self.requests_implied or '?'} requests seen"
-                         if self.requests_implied else "incomplete: no api_request events")
+            parts.append(
+                f"incomplete: {self.requests_seen} of ~{self.requests_implied or '?'} requests seen"
+                if self.requests_implied
+                else "incomplete: no api_request events"
+            )
         return "; ".join(parts)
 
 
-def session_money(metric_sums: Iterable[tuple[str, str, dict[str, Any], float]],
-                  events: Iterable[tuple[int, str, str, dict[str, Any]]]) -> dict[str, SessionMoney]:
+def session_money(
+    metric_sums: Iterable[tuple[str, str, dict[str, Any], float]],
+    events: Iterable[tuple[int, str, str, dict[str, Any]]],
+) -> dict[str, SessionMoney]:
     """Per session, from ``insight_db.metric_sums`` of cost.usage and token.usage and from the
     ``api_request`` events."""
     mcost: dict[str, float] = {}
@@ -117,8 +122,10 @@ def session_money(metric_sums: Iterable[tuple[str, str, dict[str, Any], float]],
         ecost[session] = ecost.get(session, 0.0) + (as_float(a.get("cost_usd")) or 0.0)
         etok[session] = etok.get(session, 0.0) + sum(as_float(a.get(k)) or 0.0 for k in _EVENT_TOKENS)
     sessions = set(mcost) | set(mtok) | set(seen)
-    return {s: SessionMoney(s, mcost.get(s), ecost.get(s), seen.get(s, 0), mtok.get(s, 0.0), etok.get(s, 0.0))
-            for s in sessions}
+    return {
+        s: SessionMoney(s, mcost.get(s), ecost.get(s), seen.get(s, 0), mtok.get(s, 0.0), etok.get(s, 0.0))
+        for s in sessions
+    }
 
 
 def money_dict(money: dict[str, SessionMoney]) -> dict[str, Any]:
@@ -135,12 +142,17 @@ def money_dict(money: dict[str, SessionMoney]) -> dict[str, Any]:
         "sessions_drifting": sum(m.drifting for m in rows),
         "sessions_incomplete": sum(m.incomplete for m in rows),
         "sessions": [
-            {"session_id": m.session,
-             "cost_usd_metric": usd(m.metric_cost) if m.metric_cost is not None else None,
-             "cost_usd_events": usd(m.event_cost) if m.event_cost is not None else None,
-             "drift_usd": usd(m.drift) if m.drift is not None else None, "drifting": m.drifting,
-             "requests_seen": m.requests_seen, "requests_implied": m.requests_implied,
-             "coverage": round(m.coverage, 6) if m.coverage is not None else None, "incomplete": m.incomplete}
+            {
+                "session_id": m.session,
+                "cost_usd_metric": usd(m.metric_cost) if m.metric_cost is not None else None,
+                "cost_usd_events": usd(m.event_cost) if m.event_cost is not None else None,
+                "drift_usd": usd(m.drift) if m.drift is not None else None,
+                "drifting": m.drifting,
+                "requests_seen": m.requests_seen,
+                "requests_implied": m.requests_implied,
+                "coverage": round(m.coverage, 6) if m.coverage is not None else None,
+                "incomplete": m.incomplete,
+            }
             for m in rows
         ],
     }
@@ -152,16 +164,21 @@ def money_text(d: dict[str, Any]) -> str:
     def usd(x: float | None) -> str:
         return "-" if x is None else f"${x:.4f}"
 
-    lines = [f"money per session  ({d['note']})",
-             f"cost.usage metric ${d['cost_usd_metric_total']:.4f} · sum of api_request.cost_usd "
-             f"${d['cost_usd_events_total']:.4f} · {d['sessions_drifting']} drifting · "
-             f"{d['sessions_incomplete']} with incomplete telemetry", ""]
+    lines = [
+        f"money per session  ({d['note']})",
+        f"cost.usage metric ${d['cost_usd_metric_total']:.4f} · sum of api_request.cost_usd "
+        f"${d['cost_usd_events_total']:.4f} · {d['sessions_drifting']} drifting · "
+        f"{d['sessions_incomplete']} with incomplete telemetry",
+        "",
+    ]
     lines.append(f"  {'session':<38} {'metric':>10} {'events':>10} {'seen':>5} {'implied':>7} {'cover':>6}  flags")
     for s in d["sessions"]:
         cov = "-" if s["coverage"] is None else f"{s['coverage'] * 100:.0f}%"
         flags = " ".join(f for f, on in (("DRIFT", s["drifting"]), ("INCOMPLETE", s["incomplete"])) if on)
         implied = "-" if s["requests_implied"] is None else str(s["requests_implied"])
-        lines.append(f"  {clean(s['session_id'])[:38]:<38} {usd(s['cost_usd_metric']):>10} "
-                     f"{usd(s['cost_usd_events']):>10} "
-                     f"{s['requests_seen']:>5} {implied:>7} {cov:>6}  {flags}")
+        lines.append(
+            f"  {clean(s['session_id'])[:38]:<38} {usd(s['cost_usd_metric']):>10} "
+            f"{usd(s['cost_usd_events']):>10} "
+            f"{s['requests_seen']:>5} {implied:>7} {cov:>6}  {flags}"
+        )
     return "\n".join(lines)

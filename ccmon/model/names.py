@@ -31,8 +31,16 @@ _SUFFIX_RE = re.compile(r"\s*\[[^\]]*\]\s*\Z")
 
 # Attributes that identify a process rather than describe a measurement; they are what a
 # session falls back on when session.id is switched off (OTEL_METRICS_INCLUDE_SESSION_ID=false).
-_IDENTITY_KEYS = ("host.arch", "os.type", "os.version", "service.name", "service.version",
-                  "host.name", "service.instance.id", "terminal.type")
+_IDENTITY_KEYS = (
+    "host.arch",
+    "os.type",
+    "os.version",
+    "service.name",
+    "service.version",
+    "host.name",
+    "service.instance.id",
+    "terminal.type",
+)
 
 
 def model_group(raw: str | None) -> str:

@@ -73,8 +73,7 @@ def decode_metrics(req: Any) -> Batch:
                     mono = m.sum.is_monotonic
                     name = counting.counter_name(m.name, counting.SUM if mono else counting.UPDOWN)
                     for dp in m.sum.data_points:
-                        _add_number(out, name, m.unit, resource, rkey, dp, cumulative, dp.start_time_unix_nano,
-                                    mono)
+                        _add_number(out, name, m.unit, resource, rkey, dp, cumulative, dp.start_time_unix_nano, mono)
                 elif kind == "gauge":
                     name = counting.counter_name(m.name, counting.GAUGE)
                     for dp in m.gauge.data_points:
@@ -90,16 +89,33 @@ def decode_metrics(req: Any) -> Batch:
                                 continue
                             name = counting.counter_name(m.name + suffix, counting.HISTOGRAM)
                             out.points.append(
-                                Point(name, _series_key(name, rkey, pattrs), {**resource, **pattrs},
-                                      _ns(dp.start_time_unix_nano), _ns(dp.time_unix_nano), value, cumulative, m.unit)
+                                Point(
+                                    name,
+                                    _series_key(name, rkey, pattrs),
+                                    {**resource, **pattrs},
+                                    _ns(dp.start_time_unix_nano),
+                                    _ns(dp.time_unix_nano),
+                                    value,
+                                    cumulative,
+                                    m.unit,
+                                )
                             )
                 else:
                     out.skipped += max(_data_points(m), 1)
     return out
 
 
-def _add_number(out: Batch, name: str, unit: str, resource: dict[str, Any], rkey: str, dp: Any,
-                cumulative: bool, start_ns: int, monotonic: bool) -> None:
+def _add_number(
+    out: Batch,
+    name: str,
+    unit: str,
+    resource: dict[str, Any],
+    rkey: str,
+    dp: Any,
+    cumulative: bool,
+    start_ns: int,
+    monotonic: bool,
+) -> None:
     value = _number(dp)
     if value is None:  # absent: nothing to count
         out.skipped += 1
@@ -110,8 +126,16 @@ def _add_number(out: Batch, name: str, unit: str, resource: dict[str, Any], rkey
         return
     pattrs = attributes(dp.attributes)
     out.points.append(
-        Point(name, _series_key(name, rkey, pattrs), {**resource, **pattrs},
-              _ns(start_ns), _ns(dp.time_unix_nano), value, cumulative, unit)
+        Point(
+            name,
+            _series_key(name, rkey, pattrs),
+            {**resource, **pattrs},
+            _ns(start_ns),
+            _ns(dp.time_unix_nano),
+            value,
+            cumulative,
+            unit,
+        )
     )
 
 
@@ -168,9 +192,17 @@ def decode_traces(req: Any) -> Batch:
         for ss in rs.scope_spans:
             for sp in ss.spans:
                 out.spans.append(
-                    Span(sp.name, sp.trace_id.hex(), sp.span_id.hex(), sp.parent_span_id.hex(),
-                         _ns(sp.start_time_unix_nano), _ns(sp.end_time_unix_nano),
-                         {**resource, **attributes(sp.attributes)}, int(sp.status.code), resource)
+                    Span(
+                        sp.name,
+                        sp.trace_id.hex(),
+                        sp.span_id.hex(),
+                        sp.parent_span_id.hex(),
+                        _ns(sp.start_time_unix_nano),
+                        _ns(sp.end_time_unix_nano),
+                        {**resource, **attributes(sp.attributes)},
+                        int(sp.status.code),
+                        resource,
+                    )
                 )
     return out
 

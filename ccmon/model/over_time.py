@@ -16,14 +16,26 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import names
-from .snapshot import Snapshot
 from .periods import LENGTH_BUCKETS, SLOT_NS, label_key, length_bucket, time_key
+from .snapshot import Snapshot
 
 MINUTE_NS = 60_000_000_000
 DAY_NS = 86_400_000_000_000  # the event rollup's (UTC) day
 _TT = names.TOKEN_TYPES
-_COLS = ("cost_usd", "input", "output", "cacheRead", "cacheCreation", "lines_added", "lines_removed",
-         "commits", "pull_requests", "active_s", "requests", "errors")
+_COLS = (
+    "cost_usd",
+    "input",
+    "output",
+    "cacheRead",
+    "cacheCreation",
+    "lines_added",
+    "lines_removed",
+    "commits",
+    "pull_requests",
+    "active_s",
+    "requests",
+    "errors",
+)
 
 
 @dataclass(slots=True)
@@ -34,13 +46,20 @@ class _Group:
     def row(self, key: str) -> dict:
         v = self.v
         reads = v["input"] + v["cacheRead"] + v["cacheCreation"]
-        return {"key": key, "cost_usd": round(v["cost_usd"], 10),
-                "tokens": {t: int(v[t]) for t in _TT},
-                "cache_hit": round(v["cacheRead"] / reads, 6) if reads else None,
-                "sessions": len(self.sessions), "active_hours": round(v["active_s"] / 3600, 6),
-                "lines_added": int(v["lines_added"]), "lines_removed": int(v["lines_removed"]),
-                "commits": int(v["commits"]), "pull_requests": int(v["pull_requests"]),
-                "requests": int(v["requests"]), "errors": int(v["errors"])}
+        return {
+            "key": key,
+            "cost_usd": round(v["cost_usd"], 10),
+            "tokens": {t: int(v[t]) for t in _TT},
+            "cache_hit": round(v["cacheRead"] / reads, 6) if reads else None,
+            "sessions": len(self.sessions),
+            "active_hours": round(v["active_s"] / 3600, 6),
+            "lines_added": int(v["lines_added"]),
+            "lines_removed": int(v["lines_removed"]),
+            "commits": int(v["commits"]),
+            "pull_requests": int(v["pull_requests"]),
+            "requests": int(v["requests"]),
+            "errors": int(v["errors"]),
+        }
 
 
 def _metric_cols(metric: str, kind: str | None) -> str | None:
@@ -63,12 +82,19 @@ def _ratio(a: float, b: float) -> float | None:
     return round(a / b, 6) if b else None
 
 
-def build(conn: sqlite3.Connection, since_ns: int, until_ns: int, by: str,
-          plans: dict[str, float] | None = None, top: int = 10) -> dict:
+def build(
+    conn: sqlite3.Connection,
+    since_ns: int,
+    until_ns: int,
+    by: str,
+    plans: dict[str, float] | None = None,
+    top: int = 10,
+) -> dict:
     series = {}
     series_of_session: dict[str, tuple] = {}  # a session's labels, for events grouped by terminal or repo
     for sid, metric, session, user, model, kind, edit, labels in conn.execute(
-            "SELECT id, metric, session, user_id, model, kind, edit, labels FROM series"):
+        "SELECT id, metric, session, user_id, model, kind, edit, labels FROM series"
+    ):
         series[sid] = (metric, session, user, model or "unknown", kind, edit, labels)
         series_of_session.setdefault(session, series[sid])
     lo_min, hi_min = since_ns // MINUTE_NS, -(-until_ns // MINUTE_NS)
@@ -102,16 +128,25 @@ def build(conn: sqlite3.Connection, since_ns: int, until_ns: int, by: str,
         return label_key(by, lab)
 
     for sid, slot, inc, first, last in conn.execute(
-            "SELECT series_id, minute / ?, SUM(inc), MIN(first_ns), MAX(last_ns) FROM point_minutes "
-            "WHERE minute >= ? AND minute < ? GROUP BY series_id, minute / ?", (slot_min, lo_min, hi_min, slot_min)):
+        "SELECT series_id, minute / ?, SUM(inc), MIN(first_ns), MAX(last_ns) FROM point_minutes "
+        "WHERE minute >= ? AND minute < ? GROUP BY series_id, minute / ?",
+        (slot_min, lo_min, hi_min, slot_min),
+    ):
         s = series.get(sid)
         if s is None:
             continue
         metric, session, user, model, kind, edit, _ = s
         st = sess.get(session)
         if st is None:
-            st = sess[session] = {"session": session, "user": user, "first_ns": first, "last_ns": last,
-                                  "cost_usd": 0.0, "commits": 0.0, "models": set()}
+            st = sess[session] = {
+                "session": session,
+                "user": user,
+                "first_ns": first,
+                "last_ns": last,
+                "cost_usd": 0.0,
+                "commits": 0.0,
+                "models": set(),
+            }
         st["first_ns"] = min(st["first_ns"], first)
         st["last_ns"] = max(st["last_ns"], last)
         if metric == names.EDIT_DECISION and edit:
@@ -162,32 +197,44 @@ def build(conn: sqlite3.Connection, since_ns: int, until_ns: int, by: str,
     model_col = "json_extract(attrs, '$.model')" if by == "model" else "NULL"
     slot_col = "t_ns / ?" if per_slot else "0"
     for day, session, user, n, first, last in conn.execute(
-            "SELECT day, session, MAX(user_id), SUM(n), MIN(first_ns), MAX(last_ns) FROM event_rollup "
-            "WHERE name = 'api_request' AND day >= ? AND day <= ? GROUP BY day, session",
-            (since_ns // DAY_NS, (until_ns - 1) // DAY_NS)):
+        "SELECT day, session, MAX(user_id), SUM(n), MIN(first_ns), MAX(last_ns) FROM event_rollup "
+        "WHERE name = 'api_request' AND day >= ? AND day <= ? GROUP BY day, session",
+        (since_ns // DAY_NS, (until_ns - 1) // DAY_NS),
+    ):
         if last < since_ns or first >= until_ns:
             continue
-        if (by != "model" and since_ns <= first and last < until_ns
-                and (not per_slot or slot_key(first // SLOT_NS) == slot_key(last // SLOT_NS))):
+        if (
+            by != "model"
+            and since_ns <= first
+            and last < until_ns
+            and (not per_slot or slot_key(first // SLOT_NS) == slot_key(last // SLOT_NS))
+        ):
             for grp in (groups[event_key(session, user, first // SLOT_NS, None)], total):
                 grp.v["requests"] += n
             continue
         lo, hi = max(since_ns, day * DAY_NS), min(until_ns, (day + 1) * DAY_NS)
         params = ((SLOT_NS,) if per_slot else ()) + (session, lo, hi)
         for slot, model, c in conn.execute(
-                f"SELECT {slot_col}, {model_col}, COUNT(*) FROM events WHERE session = ? AND name = 'api_request' "
-                f"AND t_ns >= ? AND t_ns < ? GROUP BY 1, 2", params):
+            f"SELECT {slot_col}, {model_col}, COUNT(*) FROM events WHERE session = ? AND name = 'api_request' "
+            f"AND t_ns >= ? AND t_ns < ? GROUP BY 1, 2",
+            params,
+        ):
             for grp in (groups[event_key(session, user, slot, model)], total):
                 grp.v["requests"] += c
-    erred = [s for (s,) in conn.execute(
-        "SELECT DISTINCT session FROM event_rollup WHERE name = 'api_error' AND day >= ? AND day <= ?",
-        (since_ns // DAY_NS, until_ns // DAY_NS))]
+    erred = [
+        s
+        for (s,) in conn.execute(
+            "SELECT DISTINCT session FROM event_rollup WHERE name = 'api_error' AND day >= ? AND day <= ?",
+            (since_ns // DAY_NS, until_ns // DAY_NS),
+        )
+    ]
     for i in range(0, len(erred), 500):
-        chunk = erred[i:i + 500]
+        chunk = erred[i : i + 500]
         for session, user, t, model in conn.execute(
-                f"SELECT session, user_id, t_ns, json_extract(attrs, '$.model') FROM events "
-                f"WHERE session IN ({','.join('?' * len(chunk))}) AND name = 'api_error' AND t_ns >= ? AND t_ns < ?",
-                (*chunk, since_ns, until_ns)):
+            f"SELECT session, user_id, t_ns, json_extract(attrs, '$.model') FROM events "
+            f"WHERE session IN ({','.join('?' * len(chunk))}) AND name = 'api_error' AND t_ns >= ? AND t_ns < ?",
+            (*chunk, since_ns, until_ns),
+        ):
             errors_by_model[str(model or "unknown")] += 1
             for grp in (groups[event_key(session, user, t // SLOT_NS, model)], total):
                 grp.v["errors"] += 1
@@ -195,10 +242,20 @@ def build(conn: sqlite3.Connection, since_ns: int, until_ns: int, by: str,
     return _finish(groups, total, sess, edits, rejections, errors_by_model, since_ns, until_ns, by, plans, top)
 
 
-def _finish(groups: dict[str, _Group], total: _Group, sess: dict[str, dict[str, Any]],
-            edits: dict[tuple[str, str, str], float], rejections: dict[str, int], errors_by_model: dict[str, int],
-            since_ns: int, until_ns: int, by: str, plans: dict[str, float] | None, top: int,
-            needs_events: tuple[str, ...] = ()) -> dict[str, Any]:
+def _finish(
+    groups: dict[str, _Group],
+    total: _Group,
+    sess: dict[str, dict[str, Any]],
+    edits: dict[tuple[str, str, str], float],
+    rejections: dict[str, int],
+    errors_by_model: dict[str, int],
+    since_ns: int,
+    until_ns: int,
+    by: str,
+    plans: dict[str, float] | None,
+    top: int,
+    needs_events: tuple[str, ...] = (),
+) -> dict[str, Any]:
     """The report dict from the per-group totals, per-session facts and edit decisions (the same
     for the store and for Prometheus)."""
     rows = [g.row(k) for k, g in groups.items()]
@@ -210,7 +267,9 @@ def _finish(groups: dict[str, _Group], total: _Group, sess: dict[str, dict[str, 
     lengths = dict.fromkeys(LENGTH_BUCKETS, 0)
     for st in sess.values():
         lengths[length_bucket((st["last_ns"] - st["first_ns"]) / 1e9)] += 1
-    accepted = {w: sum(n for (_, who, d), n in edits.items() if who == w and d == "accept") for w in ("human", "automatic")}
+    accepted = {
+        w: sum(n for (_, who, d), n in edits.items() if who == w and d == "accept") for w in ("human", "automatic")
+    }
     decided = {w: sum(n for (_, who, _d), n in edits.items() if who == w) for w in ("human", "automatic")}
     edit_rejects: defaultdict[str, float] = defaultdict(float)
     for (tool, _who, decision), n in edits.items():
@@ -218,13 +277,19 @@ def _finish(groups: dict[str, _Group], total: _Group, sess: dict[str, dict[str, 
             edit_rejects[tool] += n
 
     def session_row(st: dict[str, Any]) -> dict[str, Any]:
-        return {"session": st["session"], "user": st["user"], "cost_usd": round(st["cost_usd"], 10),
-                "minutes": round((st["last_ns"] - st["first_ns"]) / 6e10, 3), "commits": int(st["commits"]),
-                "models": sorted(st["models"])}
+        return {
+            "session": st["session"],
+            "user": st["user"],
+            "cost_usd": round(st["cost_usd"], 10),
+            "minutes": round((st["last_ns"] - st["first_ns"]) / 6e10, 3),
+            "commits": int(st["commits"]),
+            "models": sorted(st["models"]),
+        }
 
     by_cost = sorted(sess.values(), key=lambda s: (-s["cost_usd"], s["session"]))
-    stuck_long = [session_row(s) for s in by_cost if s["last_ns"] - s["first_ns"] > 30 * MINUTE_NS
-                  and s["commits"] == 0][:top]
+    stuck_long = [
+        session_row(s) for s in by_cost if s["last_ns"] - s["first_ns"] > 30 * MINUTE_NS and s["commits"] == 0
+    ][:top]
     days = max((until_ns - since_ns) / 86_400e9, 1e-9)
     users: defaultdict[str, float] = defaultdict(float)
     for s in sess.values():
@@ -233,41 +298,71 @@ def _finish(groups: dict[str, _Group], total: _Group, sess: dict[str, dict[str, 
     per_user_month = (sum(active_users.values()) / len(active_users) * 30 / days) if active_users else 0.0
     plans = plans or {}
     summary = {
-        **{k: t[k] for k in ("cost_usd", "tokens", "cache_hit", "sessions", "active_hours", "lines_added",
-                             "lines_removed", "commits", "pull_requests", "requests", "errors")},
+        **{
+            k: t[k]
+            for k in (
+                "cost_usd",
+                "tokens",
+                "cache_hit",
+                "sessions",
+                "active_hours",
+                "lines_added",
+                "lines_removed",
+                "commits",
+                "pull_requests",
+                "requests",
+                "errors",
+            )
+        },
         "cost_per_commit": _ratio(t["cost_usd"], t["commits"]),
         "cost_per_pull_request": _ratio(t["cost_usd"], t["pull_requests"]),
         "cost_per_active_hour": _ratio(t["cost_usd"], t["active_hours"]),
-        "acceptance": {w: {"accepted": int(accepted[w]), "decided": int(decided[w]),
-                           "rate": _ratio(accepted[w], decided[w])} for w in ("human", "automatic")},
+        "acceptance": {
+            w: {"accepted": int(accepted[w]), "decided": int(decided[w]), "rate": _ratio(accepted[w], decided[w])}
+            for w in ("human", "automatic")
+        },
     }
     return {
-        "since_ns": since_ns, "until_ns": until_ns, "by": by, "rows": rows, "summary": summary,
+        "since_ns": since_ns,
+        "until_ns": until_ns,
+        "by": by,
+        "rows": rows,
+        "summary": summary,
         "needs_events": list(needs_events),
         "session_lengths": lengths,
         "stuck": {
             "long_sessions_without_commits": stuck_long,
-            "rejections_by_tool": dict(sorted(
-                # An edit rejected is both a tool_decision event and an edit-decision metric: the
-                # larger of the two counts, not their sum (metrics outlive raw events).
-                ((k, int(max(rejections.get(k, 0), edit_rejects.get(k, 0)))) for k in set(rejections) | set(edit_rejects)),
-                key=lambda kv: (-kv[1], kv[0]))),
-            "api_errors_by_model": None if needs_events else dict(
-                sorted(errors_by_model.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "rejections_by_tool": dict(
+                sorted(
+                    # An edit rejected is both a tool_decision event and an edit-decision metric: the
+                    # larger of the two counts, not their sum (metrics outlive raw events).
+                    (
+                        (k, int(max(rejections.get(k, 0), edit_rejects.get(k, 0))))
+                        for k in set(rejections) | set(edit_rejects)
+                    ),
+                    key=lambda kv: (-kv[1], kv[0]),
+                )
+            ),
+            "api_errors_by_model": None
+            if needs_events
+            else dict(sorted(errors_by_model.items(), key=lambda kv: (-kv[1], kv[0]))),
         },
         "top_sessions": [session_row(s) for s in by_cost[:top]],
         "subscription_estimate": {
             "note": "estimate: API-equivalent spend per active user, scaled to 30 days, against plan prices",
             "active_users": len(active_users),
             "usd_per_user_per_30d": round(per_user_month, 6),
-            "plans": {p: {"usd_per_month": price, "api_equivalent_minus_plan": round(per_user_month - price, 6)}
-                      for p, price in sorted(plans.items(), key=lambda kv: kv[1])},
+            "plans": {
+                p: {"usd_per_month": price, "api_equivalent_minus_plan": round(per_user_month - price, 6)}
+                for p, price in sorted(plans.items(), key=lambda kv: kv[1])
+            },
         },
     }
 
 
-def from_snapshot(snap: Snapshot, since_ns: int, until_ns: int, by: str, plans: dict[str, float] | None = None,
-                  top: int = 10) -> dict[str, Any]:
+def from_snapshot(
+    snap: Snapshot, since_ns: int, until_ns: int, by: str, plans: dict[str, float] | None = None, top: int = 10
+) -> dict[str, Any]:
     """The same report from a Prometheus snapshot (``--prometheus``): per-session totals only.
 
     Prometheus has the metrics, not the events: request and error counts and API errors by
@@ -292,24 +387,57 @@ def from_snapshot(snap: Snapshot, since_ns: int, until_ns: int, by: str, plans: 
             keys = []  # below, from the per-model totals
         else:
             keys = [label_key(by, labels)]
-        v = {"cost_usd": r.cost, "input": r.tokens.input, "output": r.tokens.output, "cacheRead": r.tokens.cacheRead,
-             "cacheCreation": r.tokens.cacheCreation, "lines_added": r.lines_added, "lines_removed": r.lines_removed,
-             "commits": r.commits, "pull_requests": r.pull_requests, "active_s": r.active_user_s + r.active_cli_s}
+        v = {
+            "cost_usd": r.cost,
+            "input": r.tokens.input,
+            "output": r.tokens.output,
+            "cacheRead": r.tokens.cacheRead,
+            "cacheCreation": r.tokens.cacheCreation,
+            "lines_added": r.lines_added,
+            "lines_removed": r.lines_removed,
+            "commits": r.commits,
+            "pull_requests": r.pull_requests,
+            "active_s": r.active_user_s + r.active_cli_s,
+        }
         for grp in [groups[k] for k in keys] + [total]:
             for col, x in v.items():
                 grp.v[col] += x
             grp.sessions.add(r.key)
-        sess[r.key] = {"session": r.key, "user": r.user, "first_ns": r.first_ns or r.last_ns, "last_ns": r.last_ns,
-                       "cost_usd": r.cost, "commits": r.commits, "models": set(r.models)}
+        sess[r.key] = {
+            "session": r.key,
+            "user": r.user,
+            "first_ns": r.first_ns or r.last_ns,
+            "last_ns": r.last_ns,
+            "cost_usd": r.cost,
+            "commits": r.commits,
+            "models": set(r.models),
+        }
     if by == "model":
         for m in snap.models:
             g = groups[m.model]
-            g.v.update(cost_usd=m.cost, input=m.tokens.input, output=m.tokens.output, cacheRead=m.tokens.cacheRead,
-                       cacheCreation=m.tokens.cacheCreation)
+            g.v.update(
+                cost_usd=m.cost,
+                input=m.tokens.input,
+                output=m.tokens.output,
+                cacheRead=m.tokens.cacheRead,
+                cacheCreation=m.tokens.cacheCreation,
+            )
             g.sessions.update(k for k, st in sess.items() if m.model in st["models"])
     edits: defaultdict[tuple[str, str, str], float] = defaultdict(float)
     for e in snap.edit_decisions:
         who = "human" if str(e.source).startswith("user") else "automatic"
         edits[(e.tool, who, e.decision)] += e.count
-    return _finish(groups, total, sess, edits, {}, {}, since_ns, until_ns, by, plans, top,
-                   needs_events=("requests", "errors", "api_errors_by_model"))
+    return _finish(
+        groups,
+        total,
+        sess,
+        edits,
+        {},
+        {},
+        since_ns,
+        until_ns,
+        by,
+        plans,
+        top,
+        needs_events=("requests", "errors", "api_errors_by_model"),
+    )

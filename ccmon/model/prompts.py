@@ -33,13 +33,16 @@ def _int(v: Any) -> int:
 
 def request_tokens(a: dict[str, Any]) -> Tokens:
     """An ``api_request``'s tokens by type."""
-    return Tokens(float(_int(a.get("input_tokens"))), float(_int(a.get("output_tokens"))),
-                  float(_int(a.get("cache_read_tokens"))), float(_int(a.get("cache_creation_tokens"))))
+    return Tokens(
+        float(_int(a.get("input_tokens"))),
+        float(_int(a.get("output_tokens"))),
+        float(_int(a.get("cache_read_tokens"))),
+        float(_int(a.get("cache_creation_tokens"))),
+    )
 
 
 def _add(a: Tokens, b: Tokens) -> Tokens:
-    return Tokens(a.input + b.input, a.output + b.output, a.cacheRead + b.cacheRead,
-                  a.cacheCreation + b.cacheCreation)
+    return Tokens(a.input + b.input, a.output + b.output, a.cacheRead + b.cacheRead, a.cacheCreation + b.cacheCreation)
 
 
 def is_retry(a: dict[str, Any]) -> bool:
@@ -136,9 +139,23 @@ def group_prompts(events: Iterable[Event]) -> list[PromptRow]:
         elif name == "tool_result" or (name == "tool_decision" and a.get("decision") == "reject"):
             acc.tools += 1
     rows = [
-        PromptRow(pid, acc.session, acc.prompt_t if acc.prompt_t is not None else acc.first, acc.last, acc.length,
-                  acc.text, acc.command, acc.calls, acc.tools, acc.retries, acc.errors, acc.tokens, acc.cost,
-                  tuple(acc.models), acc.events)
+        PromptRow(
+            pid,
+            acc.session,
+            acc.prompt_t if acc.prompt_t is not None else acc.first,
+            acc.last,
+            acc.length,
+            acc.text,
+            acc.command,
+            acc.calls,
+            acc.tools,
+            acc.retries,
+            acc.errors,
+            acc.tokens,
+            acc.cost,
+            tuple(acc.models),
+            acc.events,
+        )
         for (_, pid), acc in accs.items()
     ]
     rows.sort(key=lambda r: (-r.cost, -r.t_ns, r.prompt_id))
@@ -209,13 +226,25 @@ def prompt_steps(events: Iterable[Event]) -> list[PromptStep]:
             tokens = request_tokens(a)
             running += cost
         seq = a.get("event.sequence")
-        steps.append(PromptStep(seq if isinstance(seq, int) else None, t, name, STEP_KINDS.get(name, name),
-                                _subject(name, a), cost, tokens, running, as_float(a.get("duration_ms")),
-                                summarize(name, a)))
+        steps.append(
+            PromptStep(
+                seq if isinstance(seq, int) else None,
+                t,
+                name,
+                STEP_KINDS.get(name, name),
+                _subject(name, a),
+                cost,
+                tokens,
+                running,
+                as_float(a.get("duration_ms")),
+                summarize(name, a),
+            )
+        )
     return steps
 
 
 # -- report --------------------------------------------------------------------------------
+
 
 def prompts_dict(rows: list[PromptRow], limit: int = 20) -> dict[str, Any]:
     """``ccmon report --by prompt``: the most expensive prompts, JSON-ready."""
@@ -227,12 +256,23 @@ def prompts_dict(rows: list[PromptRow], limit: int = 20) -> dict[str, Any]:
         "prompts_total": len(rows),
         "cost_usd_total": usd(sum(r.cost for r in rows)),
         "prompts": [
-            {"prompt_id": r.prompt_id, "session_id": r.session, "time": iso(r.t_ns),
-             "duration_s": round(r.duration_s, 3), "prompt_length": r.length, "prompt": r.text,
-             "command": r.command, "api_calls": r.api_calls, "tools": r.tools, "retries": r.retries,
-             "errors": r.errors, "tokens": r.tokens.as_dict(),
-             "cache_ratio": round(r.cache_ratio, 6) if r.cache_ratio is not None else None,
-             "cost_usd": usd(r.cost), "models": list(r.models)}
+            {
+                "prompt_id": r.prompt_id,
+                "session_id": r.session,
+                "time": iso(r.t_ns),
+                "duration_s": round(r.duration_s, 3),
+                "prompt_length": r.length,
+                "prompt": r.text,
+                "command": r.command,
+                "api_calls": r.api_calls,
+                "tools": r.tools,
+                "retries": r.retries,
+                "errors": r.errors,
+                "tokens": r.tokens.as_dict(),
+                "cache_ratio": round(r.cache_ratio, 6) if r.cache_ratio is not None else None,
+                "cost_usd": usd(r.cost),
+                "models": list(r.models),
+            }
             for r in rows[:limit]
         ],
     }
@@ -242,10 +282,14 @@ def prompts_text(d: dict[str, Any]) -> str:
     """The same as lines of plain text (untrusted values cleaned)."""
     from .text import clean
 
-    lines = [f"most expensive prompts  ({d['prompts_total']} prompts, ${d['cost_usd_total']:.4f}; "
-             f"cost = {d['cost_source']}, Claude Code's own estimate)", ""]
-    lines.append(f"{'cost':>10}  {'time':<24} {'calls':>5} {'tools':>5} {'err':>3} {'tokens':>9} {'cache':>6}  "
-                 "session / prompt")
+    lines = [
+        f"most expensive prompts  ({d['prompts_total']} prompts, ${d['cost_usd_total']:.4f}; "
+        f"cost = {d['cost_source']}, Claude Code's own estimate)",
+        "",
+    ]
+    lines.append(
+        f"{'cost':>10}  {'time':<24} {'calls':>5} {'tools':>5} {'err':>3} {'tokens':>9} {'cache':>6}  session / prompt"
+    )
     for p in d["prompts"]:
         tk = sum(p["tokens"].values())
         cache = "-" if p["cache_ratio"] is None else f"{p['cache_ratio'] * 100:.1f}%"
@@ -254,7 +298,9 @@ def prompts_text(d: dict[str, Any]) -> str:
         what = clean(what).replace("\n", " ")
         if len(what) > 60:
             what = what[:59] + "…"
-        lines.append(f"{'$' + format(p['cost_usd'], '.4f'):>10}  {p['time'] or '-':<24} {p['api_calls']:>5} "
-                     f"{p['tools']:>5} {p['errors']:>3} {tk:>9,} {cache:>6}  {clean(p['session_id'])[:8]} "
-                     f"{clean(p['prompt_id'])[:8]} {what}")
+        lines.append(
+            f"{'$' + format(p['cost_usd'], '.4f'):>10}  {p['time'] or '-':<24} {p['api_calls']:>5} "
+            f"{p['tools']:>5} {p['errors']:>3} {tk:>9,} {cache:>6}  {clean(p['session_id'])[:8]} "
+            f"{clean(p['prompt_id'])[:8]} {what}"
+        )
     return "\n".join(lines)

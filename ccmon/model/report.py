@@ -64,13 +64,25 @@ def report_dict(snap: Snapshot, since_ns: int = 0) -> dict[str, Any]:
         "active_time_s": {"user": round(snap.active_user_s, 3), "cli": round(snap.active_cli_s, 3)},
         "sessions_started": count(snap.sessions_started),
         "edit_decisions": [
-            {"tool_name": e.tool, "language": e.language, "source": e.source, "decision": e.decision,
-             "count": count(e.count)}
+            {
+                "tool_name": e.tool,
+                "language": e.language,
+                "source": e.source,
+                "decision": e.decision,
+                "count": count(e.count),
+            }
             for e in snap.edit_decisions
         ],
         "sessions": [
-            {"session_id": s.key, "user_id": s.user, "cost_usd": usd(s.cost), "tokens": s.tokens.as_dict(),
-             "models": list(s.models), "first_seen": iso(s.first_ns), "last_seen": iso(s.last_ns)}
+            {
+                "session_id": s.key,
+                "user_id": s.user,
+                "cost_usd": usd(s.cost),
+                "tokens": s.tokens.as_dict(),
+                "models": list(s.models),
+                "first_seen": iso(s.first_ns),
+                "last_seen": iso(s.last_ns),
+            }
             for s in sorted(snap.sessions, key=lambda s: (s.first_ns, s.key))
         ],
     }
@@ -105,23 +117,29 @@ def report_text(d: dict[str, Any]) -> str:
     span = f"{d['first_seen'] or '-'} .. {d['last_seen'] or '-'}"
     lines.append(f"ccmon report  ({clean(d['source'])}; {span}{'; since ' + d['since'] if d['since'] else ''})")
     lines.append("")
-    lines.append(f"cost            ${d['cost_usd']:.4f}   today ${d['today_usd']:.4f}   "
-                 f"burn ${d['burn_usd_per_hour']['5m']:.2f}/h (5m) ${d['burn_usd_per_hour']['1h']:.2f}/h (1h)")
+    lines.append(
+        f"cost            ${d['cost_usd']:.4f}   today ${d['today_usd']:.4f}   "
+        f"burn ${d['burn_usd_per_hour']['5m']:.2f}/h (5m) ${d['burn_usd_per_hour']['1h']:.2f}/h (1h)"
+    )
     for model, cost in sorted(d["cost_by_model"].items(), key=lambda kv: -kv[1]):
         lines.append(f"  {clean(model):<30} ${cost:.4f}")
     tk = d["tokens"]
     lines.append("tokens          " + "  ".join(f"{k} {v:,}" for k, v in tk.items()))
     cr = d["cache_ratio"]
     lines.append(f"cache hit rate  {'-' if cr is None else f'{cr * 100:.1f}%'}")
-    lines.append(f"lines           +{d['lines']['added']} -{d['lines']['removed']}   "
-                 f"commits {d['commits']}   PRs {d['pull_requests']}")
+    lines.append(
+        f"lines           +{d['lines']['added']} -{d['lines']['removed']}   "
+        f"commits {d['commits']}   PRs {d['pull_requests']}"
+    )
     at = d["active_time_s"]
     lines.append(f"active time     user {at['user']:.1f}s  cli {at['cli']:.1f}s")
     if d["edit_decisions"]:
         lines.append("edit decisions")
         for e in d["edit_decisions"]:
-            lines.append(f"  {clean(e['tool_name']):<10} {clean(e['language']):<14} {clean(e['source']):<16} "
-                         f"{clean(e['decision']):<7} {e['count']}")
+            lines.append(
+                f"  {clean(e['tool_name']):<10} {clean(e['language']):<14} {clean(e['source']):<16} "
+                f"{clean(e['decision']):<7} {e['count']}"
+            )
     lines.append(f"sessions        {len(d['sessions'])}")
     for s in d["sessions"][-20:]:
         lines.append(f"  {clean(s['session_id']):<38} ${s['cost_usd']:.4f}  {clean(','.join(s['models']))}")
@@ -141,14 +159,19 @@ def add_statusline(out: dict[str, Any], limits: Any) -> dict[str, Any]:
     if plan is None:
         out["plan_limits"] = None
     else:
+
         def window(w: Any) -> dict[str, Any] | None:
             if w is None:
                 return None
             return {"used_pct": round(w.used_pct, 6), "resets_at": iso(int(w.resets_at) * 1_000_000_000)}
 
-        out["plan_limits"] = {"five_hour": window(plan.five_hour), "seven_day": window(plan.seven_day),
-                              "account": plan.account or None, "session_id": plan.session,
-                              "observed_at": iso(plan.t_ns)}
+        out["plan_limits"] = {
+            "five_hour": window(plan.five_hour),
+            "seven_day": window(plan.seven_day),
+            "account": plan.account or None,
+            "session_id": plan.session,
+            "observed_at": iso(plan.t_ns),
+        }
     status = dict(limits.sessions) if limits is not None else {}
     for s in out.get("sessions", ()):
         st = status.get(s["session_id"])

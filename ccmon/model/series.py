@@ -12,10 +12,22 @@ from . import names
 # Attributes that describe a measurement, not who or where it came from. Everything else on
 # a session's first series (user.id, user.email, terminal.type, team, department, ...) is a
 # label the dashboard can group by.
-_MEASUREMENT_KEYS = frozenset({
-    "model", "type", "query_source", "effort", "decision", "source", "tool_name", "tool",
-    "language", "start_type", "session.id", "speed",
-})
+_MEASUREMENT_KEYS = frozenset(
+    {
+        "model",
+        "type",
+        "query_source",
+        "effort",
+        "decision",
+        "source",
+        "tool_name",
+        "tool",
+        "language",
+        "start_type",
+        "session.id",
+        "speed",
+    }
+)
 # Resource attributes that every Claude Code process sends; constant noise for grouping
 # but kept (service.version is worth grouping by).
 _NOISE_KEYS = frozenset({"service.name", "host.arch", "os.type"})
@@ -51,10 +63,15 @@ def intern(value: Any) -> Any:
 def labels_of(attrs: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     """The attributes a session can be grouped by. Interned: every series of a session has
     the same labels, and 100,000 series must not hold 100,000 copies."""
-    return intern(tuple(sorted(
-        (k, str(v)) for k, v in attrs.items()
-        if k not in _MEASUREMENT_KEYS and k not in _NOISE_KEYS and not isinstance(v, (list, dict))
-    )))
+    return intern(
+        tuple(
+            sorted(
+                (k, str(v))
+                for k, v in attrs.items()
+                if k not in _MEASUREMENT_KEYS and k not in _NOISE_KEYS and not isinstance(v, (list, dict))
+            )
+        )
+    )
 
 
 def describe(metric: str, attrs: dict[str, Any]) -> SeriesInfo:
@@ -93,12 +110,29 @@ def to_row(info: SeriesInfo) -> tuple:
         labels = (info.labels, json.dumps(info.labels))
         if len(_LABELS_JSON) < _INTERN_MAX:
             _LABELS_JSON[id(info.labels)] = labels  # keyed by identity: labels are interned
-    return (info.session, info.user, info.model, info.raw_model, info.kind,
-            json.dumps(info.edit) if info.edit else None, info.start_type, labels[1])
+    return (
+        info.session,
+        info.user,
+        info.model,
+        info.raw_model,
+        info.kind,
+        json.dumps(info.edit) if info.edit else None,
+        info.start_type,
+        labels[1],
+    )
 
 
-def from_row(metric: str, session: str, user: str, model: str | None, raw_model: str | None, kind: str | None,
-             edit: str | None, start_type: str | None, labels: str) -> SeriesInfo:
+def from_row(
+    metric: str,
+    session: str,
+    user: str,
+    model: str | None,
+    raw_model: str | None,
+    kind: str | None,
+    edit: str | None,
+    start_type: str | None,
+    labels: str,
+) -> SeriesInfo:
     """The inverse of ``to_row``: what start-up reads instead of re-deriving from attributes."""
     lab = _LABELS.get(labels)
     if lab is None:
@@ -106,9 +140,17 @@ def from_row(metric: str, session: str, user: str, model: str | None, raw_model:
         if len(_LABELS) < _INTERN_MAX:
             _LABELS[labels] = lab
     # sys.intern: one copy of each id string however many series repeat it, at C speed.
-    return SeriesInfo(sys.intern(metric), sys.intern(session), sys.intern(user), model and sys.intern(model),
-                      raw_model and sys.intern(raw_model), kind and sys.intern(kind),
-                      tuple(json.loads(edit)) if edit else None, start_type, lab)
+    return SeriesInfo(
+        sys.intern(metric),
+        sys.intern(session),
+        sys.intern(user),
+        model and sys.intern(model),
+        raw_model and sys.intern(raw_model),
+        kind and sys.intern(kind),
+        tuple(json.loads(edit)) if edit else None,
+        start_type,
+        lab,
+    )
 
 
 _LABELS: dict[str, tuple[tuple[str, str], ...]] = {}

@@ -63,8 +63,10 @@ class SessionDetail:
             return ""
         took = sorted(max(0, end - start) / 1e9 for start, end in self.interactions)
         median = took[(len(took) - 1) // 2]
-        return (f"Traces: {len(took)} prompt(s) end to end, median {median:.1f} s, longest {took[-1]:.1f} s "
-                "(Claude Code's tracing beta)")
+        return (
+            f"Traces: {len(took)} prompt(s) end to end, median {median:.1f} s, longest {took[-1]:.1f} s "
+            "(Claude Code's tracing beta)"
+        )
 
 
 class Source(Protocol):

@@ -70,8 +70,8 @@ class SeriesIndex:
                 self._reset()  # not the database this index was built from
         found = False
         for sid, metric, digest, user, session in conn.execute(
-                "SELECT id, metric, hex(digest), user_id, session FROM series WHERE id > ? ORDER BY id",
-                (self.max_id,)):
+            "SELECT id, metric, hex(digest), user_id, session FROM series WHERE id > ? ORDER BY id", (self.max_id,)
+        ):
             found = True
             if metric in self.ids:
                 self.ids[metric].append(sid)
@@ -88,14 +88,20 @@ class SeriesIndex:
         users: dict[str, int] = {}
         sids = self.ids[COST]
         # Parallel flat lists: JSON parses them several times faster than a list of triples.
-        cols = {"sids": sids, "user": [users.setdefault(self.owner[s][0], len(users)) for s in sids],
-                "session": [self.owner[s][1] for s in sids]}
+        cols = {
+            "sids": sids,
+            "user": [users.setdefault(self.owner[s][0], len(users)) for s in sids],
+            "session": [self.owner[s][1] for s in sids],
+        }
         try:
             os.makedirs(os.path.dirname(self.cache), exist_ok=True)
             tmp = f"{self.cache}.{os.getpid()}.tmp"
             with open(tmp, "w", encoding="utf-8") as f:
-                json.dump({"max_id": self.max_id, "digest": self.digest, "users": list(users), **cols}, f,
-                          separators=(",", ":"))
+                json.dump(
+                    {"max_id": self.max_id, "digest": self.digest, "users": list(users), **cols},
+                    f,
+                    separators=(",", ":"),
+                )
             os.replace(tmp, self.cache)
         except OSError:
             pass  # a cache that cannot be written only costs the next run a scan
@@ -120,8 +126,14 @@ _IN = "IN (SELECT value FROM json_each(?))"
 ACTIVE_MINUTES = 60
 
 
-def read_spend(conn: sqlite3.Connection, budgets: Budgets, now_ns: int, tz: dt.tzinfo | None = None,
-               only_session: str | None = None, index: SeriesIndex | None = None) -> Spend:
+def read_spend(
+    conn: sqlite3.Connection,
+    budgets: Budgets,
+    now_ns: int,
+    tz: dt.tzinfo | None = None,
+    only_session: str | None = None,
+    index: SeriesIndex | None = None,
+) -> Spend:
     """What each budget period has spent so far, in total and per user; and per session, the
     whole cost of the sessions that spent in the last hour (or of ``only_session``)."""
     spend = Spend()
@@ -137,8 +149,8 @@ def read_spend(conn: sqlite3.Connection, budgets: Budgets, now_ns: int, tz: dt.t
     day, week, month = starts["daily"], starts["weekly"], starts["monthly"]
     # Rows, not SUM(CASE ...) per series: the sums are faster in this loop than in SQL.
     for sid, minute, inc in conn.execute(
-            f"SELECT series_id, minute, inc FROM point_minutes WHERE series_id {_IN} AND minute >= ?",
-            (index.of(COST), lo)):
+        f"SELECT series_id, minute, inc FROM point_minutes WHERE series_id {_IN} AND minute >= ?", (index.of(COST), lo)
+    ):
         user, session = owner.get(sid, ("", ""))
         per = spend.by_user.get(user)
         if per is None:
@@ -160,8 +172,9 @@ def read_spend(conn: sqlite3.Connection, budgets: Budgets, now_ns: int, tz: dt.t
         before: dict[str, float] = {}
         # A session older than the oldest period start: what it spent before that, too.
         for sid, usd in conn.execute(
-                f"SELECT series_id, SUM(inc) FROM point_minutes WHERE series_id {_IN} AND minute < ? "
-                f"GROUP BY series_id", (json.dumps(sids), lo)):
+            f"SELECT series_id, SUM(inc) FROM point_minutes WHERE series_id {_IN} AND minute < ? GROUP BY series_id",
+            (json.dumps(sids), lo),
+        ):
             session = owner[sid][1]
             before[session] = before.get(session, 0.0) + usd
         users = {session: user for user, session in (owner[sid] for sid in sids)}
@@ -178,11 +191,14 @@ def feed_recent(conn: sqlite3.Connection, engine: AlertEngine, now_ns: int, inde
     minutes = max(r.surge_window_minutes, r.sustained_minutes, r.window_minutes) + 1
     since_ns = (now_ns // MINUTE_NS - minutes) * MINUTE_NS
     for metric, end, inc in conn.execute(
-            "SELECT s.metric, p.end_ns, p.inc FROM points p JOIN series s ON s.id = p.series_id "
-            "WHERE p.end_ns >= ? AND s.metric IN (?, ?)", (since_ns, COST, TOKENS)):
+        "SELECT s.metric, p.end_ns, p.inc FROM points p JOIN series s ON s.id = p.series_id "
+        "WHERE p.end_ns >= ? AND s.metric IN (?, ?)",
+        (since_ns, COST, TOKENS),
+    ):
         engine.add_point(metric, end, inc)
     for t, name, attrs in conn.execute(
-            "SELECT t_ns, name, attrs FROM events WHERE t_ns >= ? AND name IN (?, ?, ?)", (since_ns, *_ALERT_EVENTS)):
+        "SELECT t_ns, name, attrs FROM events WHERE t_ns >= ? AND name IN (?, ?, ?)", (since_ns, *_ALERT_EVENTS)
+    ):
         try:
             engine.add_event(t, name, json.loads(attrs))
         except ValueError:

@@ -42,9 +42,7 @@ StatusLine = namedtuple(
     "cost_usd duration_ms lines_added lines_removed context_pct cache_hit_ratio "
     # int | None: context_size, cache_expires_at (Unix s); Window | None; bool | None
     "context_size cache_expires_at five_hour seven_day cache_warm",
-    defaults=("", "", "", "", "", "", "", "", "", "",
-              None, None, None, None, None, None,
-              None, None, None, None, None),
+    defaults=("", "", "", "", "", "", "", "", "", "", None, None, None, None, None, None, None, None, None, None, None),
 )
 
 
@@ -117,6 +115,7 @@ def parse(raw: bytes | str) -> StatusLine | None:
 
 # -- pace --------------------------------------------------------------------------------------
 
+
 class Pace(namedtuple("Pace", "elapsed projected_pct hit_at")):
     """Where a window is heading at the rate it has been used since it started: ``elapsed``
     the share of the window behind us (0-1), ``projected_pct`` the use at the reset if the
@@ -159,6 +158,7 @@ def current(w: Window | None, now_s: float) -> Window | None:
 
 
 # -- text ---------------------------------------------------------------------------------------
+
 
 def pct(x: float) -> str:
     """46 -> "46%", 56.789100000000005 -> "56.8%"."""

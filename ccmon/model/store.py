@@ -50,16 +50,25 @@ def rebuild(conn: sqlite3.Connection, since_ns: int = 0) -> Rebuilt:
     aggs.latencies.extend(db.recent_latencies(conn, RECENT_LATENCIES, since_ns))
     for t, s, n, a in reversed(db.recent_events(conn, RECENT_EVENTS, since_ns)):
         aggs.log_event(t, s, n, a)
-    epochs = {(sid, start): (last_end, value) for sid, start, last_end, value in
-              conn.execute("SELECT series_id, start_ns, last_end_ns, value FROM epochs")}
+    epochs = {
+        (sid, start): (last_end, value)
+        for sid, start, last_end, value in conn.execute("SELECT series_id, start_ns, last_end_ns, value FROM epochs")
+    }
     row = conn.execute("SELECT n FROM counters WHERE key = 'other'").fetchone()
     aggs.other_telemetry = row[0] if row else 0
     return Rebuilt(aggs, series, epochs)
 
 
 class Store:
-    def __init__(self, path: str | PathLike[str], *, retention_days: float = DEFAULT_RETENTION_DAYS,
-                 where: str = "", clock: Callable[[], int] = time.time_ns, load: bool = True) -> None:
+    def __init__(
+        self,
+        path: str | PathLike[str],
+        *,
+        retention_days: float = DEFAULT_RETENTION_DAYS,
+        where: str = "",
+        clock: Callable[[], int] = time.time_ns,
+        load: bool = True,
+    ) -> None:
         """Open (or create) the database; with ``load`` also apply retention and rebuild the
         totals. The dashboard passes ``load=False`` and calls ``load()`` on a thread, so its
         first frame does not wait for a large database."""

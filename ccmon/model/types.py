@@ -79,4 +79,3 @@ class Batch:
         self.rejected += n
         if not self.reason:
             self.reason = why
-

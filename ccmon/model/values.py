@@ -34,10 +34,21 @@ _NUMERIC_KEYS = frozenset(
         "queued_sends",
     }
 )
-_NUMERIC_SUFFIXES = ("_ms", "_bytes", "_tokens", "_count", "_days", "_deleted", "_pruned",
-                     "_exempted_desktop", "_past_cutoff", "_retained_fresh")
-_BOOL_KEYS = frozenset({"success", "used_default", "safe_mode", "has_hooks", "has_mcp",
-                        "host_owned_mcp", "anthropic.custom_base_url"})
+_NUMERIC_SUFFIXES = (
+    "_ms",
+    "_bytes",
+    "_tokens",
+    "_count",
+    "_days",
+    "_deleted",
+    "_pruned",
+    "_exempted_desktop",
+    "_past_cutoff",
+    "_retained_fresh",
+)
+_BOOL_KEYS = frozenset(
+    {"success", "used_default", "safe_mode", "has_hooks", "has_mcp", "host_owned_mcp", "anthropic.custom_base_url"}
+)
 
 _INT_RE = re.compile(r"-?\d+\Z")
 _FLOAT_RE = re.compile(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\Z")

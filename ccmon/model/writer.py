@@ -94,8 +94,9 @@ class Writer:
         self.resources: dict[str, int] = {}
         self.next_series_id = 1
 
-    def load(self, series: dict[bytes, tuple[int, SeriesInfo]],
-             epochs: dict[tuple[int, int], tuple[int, float]]) -> None:
+    def load(
+        self, series: dict[bytes, tuple[int, SeriesInfo]], epochs: dict[tuple[int, int], tuple[int, float]]
+    ) -> None:
         """The indexes as the database has them (at start-up, from ``store.rebuild``)."""
         self.series = series
         self.epochs = epochs
@@ -114,8 +115,10 @@ class Writer:
             for batch in batches:
                 if batch.other:
                     acc.other += batch.other
-                    conn.execute("INSERT INTO counters VALUES ('other', ?) ON CONFLICT (key) DO UPDATE "
-                                 "SET n = n + excluded.n", (batch.other,))
+                    conn.execute(
+                        "INSERT INTO counters VALUES ('other', ?) ON CONFLICT (key) DO UPDATE SET n = n + excluded.n",
+                        (batch.other,),
+                    )
                 if batch.points:
                     self._write_points(conn, batch.points, acc, pending, arrival, horizon_ns)
                 if batch.events:
@@ -125,8 +128,18 @@ class Writer:
                         "INSERT OR IGNORE INTO spans "
                         "(start_ns, end_ns, name, session, trace_id, span_id, parent_id, status, attrs) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (sp.start_ns, sp.end_ns, sp.name, session_key(sp.attrs), sp.trace_id, sp.span_id,
-                         sp.parent_span_id, sp.status_code, canonical(sp.attrs)))
+                        (
+                            sp.start_ns,
+                            sp.end_ns,
+                            sp.name,
+                            session_key(sp.attrs),
+                            sp.trace_id,
+                            sp.span_id,
+                            sp.parent_span_id,
+                            sp.status_code,
+                            canonical(sp.attrs),
+                        ),
+                    )
                     acc.spans += cur.rowcount == 1
             conn.execute("COMMIT")
         except BaseException:
@@ -141,8 +154,15 @@ class Writer:
 
     _INSERT_POINT = "INSERT OR IGNORE INTO points VALUES (?, ?, ?, ?)"
 
-    def _write_points(self, conn: sqlite3.Connection, points: list[Point], acc: Accepted, pending: _Pending,
-                      arrival: int, horizon: int) -> None:
+    def _write_points(
+        self,
+        conn: sqlite3.Connection,
+        points: list[Point],
+        acc: Accepted,
+        pending: _Pending,
+        arrival: int,
+        horizon: int,
+    ) -> None:
         """Resolve temporality for one request's points and insert the increments."""
         new_series = []
         epoch_rows = []
@@ -179,13 +199,16 @@ class Writer:
         if epoch_rows:
             conn.executemany(
                 "INSERT INTO epochs VALUES (?, ?, ?, ?) ON CONFLICT (series_id, start_ns) "
-                "DO UPDATE SET last_end_ns = excluded.last_end_ns, value = excluded.value", epoch_rows)
+                "DO UPDATE SET last_end_ns = excluded.last_end_ns, value = excluded.value",
+                epoch_rows,
+            )
         minutes: dict[tuple[int, int], list] = {}  # the point_minutes rollup of what was new
         for i in _insert_new(conn, self._INSERT_POINT, rows):
             info, p, spread = facts[i]
             sid, _, _, inc = rows[i]
-            for first, t, part in counting.placement(p.start_ns, p.end_ns, inc, arrival, spread=spread,
-                                                     horizon_ns=horizon):
+            for first, t, part in counting.placement(
+                p.start_ns, p.end_ns, inc, arrival, spread=spread, horizon_ns=horizon
+            ):
                 acc.points.append((info, t, part, first))
                 _fold(minutes, (sid, t // MINUTE_NS), part, first, t)
         if minutes:
@@ -193,14 +216,18 @@ class Writer:
                 "INSERT INTO point_minutes VALUES (?, ?, ?, ?, ?) ON CONFLICT (series_id, minute) DO UPDATE SET "
                 "inc = inc + excluded.inc, first_ns = MIN(first_ns, excluded.first_ns), "
                 "last_ns = MAX(last_ns, excluded.last_ns)",
-                [(sid, minute, inc, first, last) for (sid, minute), (inc, first, last) in minutes.items()])
+                [(sid, minute, inc, first, last) for (sid, minute), (inc, first, last) in minutes.items()],
+            )
 
-    _INSERT_EVENT = ("INSERT OR IGNORE INTO events (t_ns, name, session, user_id, detail, seq, resource_id, attrs) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+    _INSERT_EVENT = (
+        "INSERT OR IGNORE INTO events (t_ns, name, session, user_id, detail, seq, resource_id, attrs) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    )
     _INSERT_KEY = "INSERT OR IGNORE INTO event_keys VALUES (?, ?)"
 
-    def _write_events(self, conn: sqlite3.Connection, events: list, acc: Accepted,
-                      new_resources: dict[str, int]) -> None:
+    def _write_events(
+        self, conn: sqlite3.Connection, events: list, acc: Accepted, new_resources: dict[str, int]
+    ) -> None:
         """Insert a request's events; the ones already seen (a re-sent export, even one whose
         rows retention removed) are skipped: their keys are kept for good."""
         rows = []
@@ -242,4 +269,5 @@ class Writer:
                 "INSERT INTO event_rollup VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (day, session, name, detail) "
                 "DO UPDATE SET n = n + excluded.n, first_ns = MIN(first_ns, excluded.first_ns), "
                 "last_ns = MAX(last_ns, excluded.last_ns)",
-                [(*key, n, first, last) for key, (n, first, last) in days.items()])
+                [(*key, n, first, last) for key, (n, first, last) in days.items()],
+            )

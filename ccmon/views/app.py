@@ -18,9 +18,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from typing import Any
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -59,9 +59,15 @@ class CcmonApp(App[None]):
         Binding("P", "insight('prompts')", "Prompts"),  # insight screens: views/screens/insight_nav.py
     ]
 
-    def __init__(self, source: Source, *, clock: Callable[[], int] | None = None,
-                 refresh_interval: float = 0.25, setup_hint: Callable[[], str] | None = None,
-                 state_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        source: Source,
+        *,
+        clock: Callable[[], int] | None = None,
+        refresh_interval: float = 0.25,
+        setup_hint: Callable[[], str] | None = None,
+        state_path: Path | None = None,
+    ) -> None:
         super().__init__()
         self.state_path = state_path  # theme, sort, group-by remembered here (views.ui_state); None: not
         self._remembered = ui_state.load(state_path)
@@ -240,10 +246,16 @@ class CcmonApp(App[None]):
             yield SystemCommand("Reverse sort", "Reverse the sessions table's order", screen.action_reverse_sort)
             yield SystemCommand("Filter", "Filter sessions and events by text", screen.action_filter)
             yield SystemCommand("Group by", "Group cost and tokens by the next dimension", screen.action_group)
-            yield SystemCommand("Group by (previous)", "Group cost and tokens by the previous dimension",
-                                lambda: screen.action_group(-1))
-            yield SystemCommand("Time range", "Sessions active in: all, today, 1 h, 24 h, 7 d, 30 d",
-                                lambda: screen.action_time_range(1))
+            yield SystemCommand(
+                "Group by (previous)",
+                "Group cost and tokens by the previous dimension",
+                lambda: screen.action_group(-1),
+            )
+            yield SystemCommand(
+                "Time range",
+                "Sessions active in: all, today, 1 h, 24 h, 7 d, 30 d",
+                lambda: screen.action_time_range(1),
+            )
             yield SystemCommand("Per day", "Sessions, cost, tokens, commits and PRs per day", screen.action_days)
             yield SystemCommand("Open session", "Open the session under the cursor", screen.action_open_session)
             yield SystemCommand("Zoom pane", "Zoom the focused pane to the whole screen", screen.action_zoom)
@@ -255,8 +267,11 @@ class CcmonApp(App[None]):
         yield SystemCommand("Help", "Keys and what the figures mean", self.action_help)
         for command in super().get_system_commands(screen):
             if command.title == "Screenshot":  # Textual's saves to ~/Downloads, failing where there is none
-                command = SystemCommand("Screenshot", f"Save an SVG of the screen in {ui_state.screenshot_dir()}",
-                                        lambda: self.set_timer(0.1, self.save_screenshot_and_say))
+                command = SystemCommand(
+                    "Screenshot",
+                    f"Save an SVG of the screen in {ui_state.screenshot_dir()}",
+                    lambda: self.set_timer(0.1, self.save_screenshot_and_say),
+                )
             yield command
 
     def save_screenshot_and_say(self) -> str:

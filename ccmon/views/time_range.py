@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from ..model.snapshot import SessionRow
 
 RANGES: tuple[tuple[str, int | None], ...] = (
-    ("all", None), ("today", 0), ("1 h", 3600), ("24 h", 86_400), ("7 d", 7 * 86_400), ("30 d", 30 * 86_400))
+    ("all", None),
+    ("today", 0),
+    ("1 h", 3600),
+    ("24 h", 86_400),
+    ("7 d", 7 * 86_400),
+    ("30 d", 30 * 86_400),
+)
 
 
 def since_ns(name: str, now_ns: int) -> int | None:

@@ -36,8 +36,13 @@ def _claude() -> str:
 def mock_api(tmp_path):
     port = free_port()
     env = {**os.environ, "MOCK_LOG": str(tmp_path / "mock.jsonl"), "MOCK_SCENARIO": "write"}
-    proc = subprocess.Popen([sys.executable, str(MOCK), str(port)], env=env, cwd=tmp_path,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, str(MOCK), str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     import socket
 
     def up() -> bool:
@@ -65,17 +70,30 @@ def test_real_cli_export_is_counted_exactly(tmp_path, mock_api, protocol, tempor
     work.mkdir()
     port = srv.grpc_port if protocol == "grpc" else srv.http_port
     env = {
-        "PATH": os.environ["PATH"], "HOME": str(home),
-        "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{mock_api}", "ANTHROPIC_API_KEY": "sk-ant-dummy",
-        "CLAUDE_CODE_ENABLE_TELEMETRY": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-        "DISABLE_AUTOUPDATER": "1", "OTEL_METRICS_EXPORTER": "otlp", "OTEL_LOGS_EXPORTER": "otlp",
-        "OTEL_EXPORTER_OTLP_PROTOCOL": protocol, "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}",
-        "OTEL_METRIC_EXPORT_INTERVAL": "1000", "OTEL_LOGS_EXPORT_INTERVAL": "1000",
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+        "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{mock_api}",
+        "ANTHROPIC_API_KEY": "sk-ant-dummy",
+        "CLAUDE_CODE_ENABLE_TELEMETRY": "1",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        "DISABLE_AUTOUPDATER": "1",
+        "OTEL_METRICS_EXPORTER": "otlp",
+        "OTEL_LOGS_EXPORTER": "otlp",
+        "OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}",
+        "OTEL_METRIC_EXPORT_INTERVAL": "1000",
+        "OTEL_LOGS_EXPORT_INTERVAL": "1000",
         "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": temporality,
     }
     try:
-        run = subprocess.run([claude, "-p", "hello", "--permission-mode", "acceptEdits", "--allowedTools", "Write"],
-                             env=env, cwd=work, capture_output=True, text=True, timeout=120)
+        run = subprocess.run(
+            [claude, "-p", "hello", "--permission-mode", "acceptEdits", "--allowedTools", "Write"],
+            env=env,
+            cwd=work,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert run.returncode == 0, run.stderr
         r = wait_until(lambda: (x := report(db)) and x["events"].get("api_request") and x["lines"]["added"] and x, 10)
     finally:
@@ -90,7 +108,8 @@ def test_real_cli_export_is_counted_exactly(tmp_path, mock_api, protocol, tempor
     import sqlite3
 
     conn = sqlite3.connect(db)
-    event_cost = conn.execute("SELECT SUM(json_extract(attrs, '$.cost_usd')) FROM events "
-                              "WHERE name = 'api_request'").fetchone()[0]
+    event_cost = conn.execute(
+        "SELECT SUM(json_extract(attrs, '$.cost_usd')) FROM events WHERE name = 'api_request'"
+    ).fetchone()[0]
     conn.close()
     assert r["cost_usd"] == round(event_cost, 10) > 0

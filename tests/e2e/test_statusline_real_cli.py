@@ -57,39 +57,78 @@ def test_real_cli_statusline_shows_plan_limits_in_ccmon(tmp_path):
     api_port, grpc_port, http_port = free_port(), free_port(), free_port()
     now = int(time.time())
     mock = subprocess.Popen(
-        [sys.executable, str(MOCK), str(api_port)], cwd=tmp_path, stdout=subprocess.DEVNULL,
+        [sys.executable, str(MOCK), str(api_port)],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env={**os.environ, "MOCK_LOG": str(tmp_path / "mock.jsonl"), "MOCK_RATELIMIT": "1", "MOCK_RL_STEP": "0",
-             "MOCK_RL_5H_UTIL": str(UTIL_5H), "MOCK_RL_7D_UTIL": str(UTIL_7D),
-             "MOCK_RL_5H_RESET": str(now + 7200), "MOCK_RL_7D_RESET": str(now + 3 * 86400)})
+        env={
+            **os.environ,
+            "MOCK_LOG": str(tmp_path / "mock.jsonl"),
+            "MOCK_RATELIMIT": "1",
+            "MOCK_RL_STEP": "0",
+            "MOCK_RL_5H_UTIL": str(UTIL_5H),
+            "MOCK_RL_7D_UTIL": str(UTIL_7D),
+            "MOCK_RL_5H_RESET": str(now + 7200),
+            "MOCK_RL_7D_RESET": str(now + 3 * 86400),
+        },
+    )
     home, work, db = tmp_path / "home", tmp_path / "work", tmp_path / "ccmon.db"
     (home / ".claude").mkdir(parents=True)
     work.mkdir()
-    (home / ".claude.json").write_text(json.dumps({
-        "hasCompletedOnboarding": True, "theme": "dark", "numStartups": 5,
-        "projects": {str(work): {"hasTrustDialogAccepted": True, "hasCompletedProjectOnboarding": True}}}))
+    (home / ".claude.json").write_text(
+        json.dumps(
+            {
+                "hasCompletedOnboarding": True,
+                "theme": "dark",
+                "numStartups": 5,
+                "projects": {str(work): {"hasTrustDialogAccepted": True, "hasCompletedProjectOnboarding": True}},
+            }
+        )
+    )
     # What `ccmon setup --statusline` writes, with this interpreter's ccmon and the test's port.
     command = f"{sys.executable} -m ccmon statusline --http-port {http_port}"
-    (home / ".claude" / "settings.json").write_text(json.dumps({"statusLine": {"type": "command",
-                                                                               "command": command}}))
-    env = {"PATH": os.environ["PATH"], "HOME": str(home), "TERM": "xterm-256color",
-           "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{api_port}",
-           "CLAUDE_CODE_OAUTH_TOKEN": "sk-ant-oat01-offline-dummy-token",
-           "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "DISABLE_AUTOUPDATER": "1",
-           "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
-           # Any other host the CLI tries (downloads, github.com) goes to the mock, which refuses
-           # CONNECT: nothing leaves the machine.
-           **{k: f"http://127.0.0.1:{api_port}" for k in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy")},
-           "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
+    (home / ".claude" / "settings.json").write_text(json.dumps({"statusLine": {"type": "command", "command": command}}))
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+        "TERM": "xterm-256color",
+        "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{api_port}",
+        "CLAUDE_CODE_OAUTH_TOKEN": "sk-ant-oat01-offline-dummy-token",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        "DISABLE_AUTOUPDATER": "1",
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+        # Any other host the CLI tries (downloads, github.com) goes to the mock, which refuses
+        # CONNECT: nothing leaves the machine.
+        **{k: f"http://127.0.0.1:{api_port}" for k in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy")},
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost",
+    }
     tmux = Tmux("statusline")
     try:
-        dash = (f"{sys.executable} -m ccmon --db {db} --grpc-port {grpc_port} --http-port {http_port} "
-                "--retention-days 0")
+        dash = f"{sys.executable} -m ccmon --db {db} --grpc-port {grpc_port} --http-port {http_port} --retention-days 0"
         # COLUMNS/LINES from pytest's environment would override the window's size
-        tmux("new-session", "-d", "-s", "ccmon", "-x", "160", "-y", "48", "env", "-u", "COLUMNS", "-u", "LINES",
-             f"PYTHONPATH={env['PYTHONPATH']}", "sh", "-c", dash)
-        assert wait_until(lambda: "Waiting for Claude Code's telemetry" in tmux.screen("ccmon"), 30), \
-            tmux.screen("ccmon")
+        tmux(
+            "new-session",
+            "-d",
+            "-s",
+            "ccmon",
+            "-x",
+            "160",
+            "-y",
+            "48",
+            "env",
+            "-u",
+            "COLUMNS",
+            "-u",
+            "LINES",
+            f"PYTHONPATH={env['PYTHONPATH']}",
+            "sh",
+            "-c",
+            dash,
+        )
+        assert wait_until(lambda: "Waiting for Claude Code's telemetry" in tmux.screen("ccmon"), 30), tmux.screen(
+            "ccmon"
+        )
         cli = " ".join(["env", "-i", *(f"{k}={v}" for k, v in env.items()), claude, "--permission-mode", "default"])
         tmux("new-session", "-d", "-s", "claude", "-x", "150", "-y", "45", "-c", str(work), cli)
         time.sleep(8)  # boot, first status line (no rate_limits yet: no response so far)
@@ -100,8 +139,9 @@ def test_real_cli_statusline_shows_plan_limits_in_ccmon(tmp_path):
         assert wait_until(lambda: "5h 42%" in tmux.screen("claude"), 60), tmux.screen("claude")
         assert "7d 17%" in tmux.screen("claude")
         # ...and ccmon got it: the Limits pane shows the mock's utilisation with a countdown.
-        assert wait_until(lambda: " 42%" in tmux.screen("ccmon") and " 17%" in tmux.screen("ccmon"), 30), \
-            tmux.screen("ccmon")
+        assert wait_until(lambda: " 42%" in tmux.screen("ccmon") and " 17%" in tmux.screen("ccmon"), 30), tmux.screen(
+            "ccmon"
+        )
         shown = tmux.screen("ccmon")
         assert "resets in 1 h 5" in shown or "resets in 2 h 00 m" in shown  # 2 h minus the seconds elapsed
         assert "resets in 2 d 23 h" in shown or "resets in 3 d 00 h" in shown

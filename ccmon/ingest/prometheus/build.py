@@ -25,14 +25,19 @@ _MINUTE_MS = 60_000
 _PER_MINUTE = frozenset({names.COST, names.TOKENS})
 # Prometheus label -> the OTel attribute it came from, so labels read as in OTLP mode.
 _OTEL_NAMES = {
-    "session_id": "session.id", "user_id": "user.id", "user_email": "user.email",
-    "terminal_type": "terminal.type", "organization_id": "organization.id",
-    "user_account_uuid": "user.account_uuid", "service_version": "service.version",
+    "session_id": "session.id",
+    "user_id": "user.id",
+    "user_email": "user.email",
+    "terminal_type": "terminal.type",
+    "organization_id": "organization.id",
+    "user_account_uuid": "user.account_uuid",
+    "service_version": "service.version",
     "app_version": "app.version",
 }
 # Labels that say how the series travelled, not whose session it is or what it measures.
-_PIPELINE = frozenset({"__name__", "job", "exported_job", "instance", "otel_scope_name", "otel_scope_version",
-                       "service_name"})
+_PIPELINE = frozenset(
+    {"__name__", "job", "exported_job", "instance", "otel_scope_name", "otel_scope_version", "service_name"}
+)
 
 
 def session_key(labels: Mapping[str, str]) -> str:
@@ -117,15 +122,21 @@ class PromModel:
                 info = self._info[key] = series_info(family, s.labels) if family else None
                 if family and info is not None:
                     self.variants.note(family, s.labels)
-                    self.groups.setdefault(info.session, {k: s.label(k) for k in ("session_id", "user_id", "user_email")
-                                                          if s.label(k)})
+                    self.groups.setdefault(
+                        info.session, {k: s.label(k) for k in ("session_id", "user_id", "user_email") if s.label(k)}
+                    )
             if info is None:
                 continue
             # A sample that adds nothing is skipped, as the store skips an unchanged cumulative
             # point: "last seen" is when a session last counted something in both modes, not
             # when an exporter last repeated it (a Collector keeps an idle series for minutes).
-            grown = [g for g in self.counters.growth(key, [p for p in ((round(t * 1000), v) for t, v in s.points)
-                                                           if p[0] > start_ms]) if g[1]]
+            grown = [
+                g
+                for g in self.counters.growth(
+                    key, [p for p in ((round(t * 1000), v) for t, v in s.points) if p[0] > start_ms]
+                )
+                if g[1]
+            ]
             if not grown:
                 continue
             new = True
@@ -146,8 +157,16 @@ class PromModel:
     def snapshot(self, version: int, status: SourceStatus, now_ns: int) -> Snapshot:
         snap = self.aggs.snapshot(version, status, now_ns)
         # Metrics carry no events: None ("not available"), not zero.
-        return dataclasses.replace(snap, events_by_name=None, api_requests=None, api_errors=None, latency_p50_ms=None,
-                                   latency_p95_ms=None, retries=None, recent_events=None)
+        return dataclasses.replace(
+            snap,
+            events_by_name=None,
+            api_requests=None,
+            api_errors=None,
+            latency_p50_ms=None,
+            latency_p95_ms=None,
+            retries=None,
+            recent_events=None,
+        )
 
     def describe_naming(self) -> str:
         if self.naming is None:

@@ -36,12 +36,15 @@ class PromClient:
 
     async def query_matrix(self, promql: str, at_s: float, timeout_s: float | None = None) -> tuple[Series, ...]:
         """An instant query of a range selector: raw samples with their own timestamps."""
-        return range_series(await self._call("api/v1/query", {"query": promql, "time": f"{at_s:.3f}"},
-                                             timeout_s=timeout_s))
+        return range_series(
+            await self._call("api/v1/query", {"query": promql, "time": f"{at_s:.3f}"}, timeout_s=timeout_s)
+        )
 
     async def query_range(self, promql: str, start_s: float, end_s: float, step_s: float) -> tuple[Series, ...]:
-        data = await self._call("api/v1/query_range", {"query": promql, "start": f"{start_s:.3f}",
-                                                       "end": f"{end_s:.3f}", "step": f"{step_s:.3f}"})
+        data = await self._call(
+            "api/v1/query_range",
+            {"query": promql, "start": f"{start_s:.3f}", "end": f"{end_s:.3f}", "step": f"{step_s:.3f}"},
+        )
         return range_series(data)
 
     async def label_values(self, label: str, match: str, start_s: float, end_s: float) -> tuple[str, ...]:

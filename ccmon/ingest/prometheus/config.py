@@ -34,8 +34,13 @@ class Config:
             raise ValueError(f"--interval must be positive, not {interval:g}")
         base_url, auth = parse_url(args.prometheus)
         headers = tuple(parse_header(h) for h in getattr(args, "header", None) or ())
-        return cls(base_url=base_url, auth=auth, headers=headers,
-                   match=parse_match(getattr(args, "match", None)), interval_s=interval)
+        return cls(
+            base_url=base_url,
+            auth=auth,
+            headers=headers,
+            match=parse_match(getattr(args, "match", None)),
+            interval_s=interval,
+        )
 
 
 def parse_url(url: str) -> tuple[str, tuple[str, str] | None]:
@@ -67,9 +72,11 @@ def parse_header(text: str) -> tuple[str, str]:
 
 # One PromQL label matcher: a label name, an operator, a quoted string (double, single or
 # backtick quotes; backslash escapes inside the first two), then a comma or the end.
-_MATCHER_RE = re.compile(r"""\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"""
-                         r"""("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)\s*""",
-                         re.S)
+_MATCHER_RE = re.compile(
+    r"""\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"""
+    r"""("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)\s*""",
+    re.S,
+)
 
 
 def parse_match(text: str | None) -> str:
@@ -87,14 +94,18 @@ def parse_match(text: str | None) -> str:
     while inner[pos:].strip():
         m = _MATCHER_RE.match(inner, pos)
         if m is None:
-            raise ValueError(f"--match takes label matchers such as '{{team=\"platform\"}}'; "
-                             f"cannot read {inner[pos:pos + 40].strip()!r} in {text!r}")
+            raise ValueError(
+                f"--match takes label matchers such as '{{team=\"platform\"}}'; "
+                f"cannot read {inner[pos : pos + 40].strip()!r} in {text!r}"
+            )
         if m.group(1) == "__name__":
             raise ValueError("--match takes label matchers only: the metric names are ccmon's to choose")
         matchers.append(f"{m.group(1)}{m.group(2)}{m.group(3)}")
         pos = m.end()
         if pos < len(inner):
             if inner[pos] != ",":
-                raise ValueError(f"--match: expected ',' between label matchers at {inner[pos:pos + 40]!r} in {text!r}")
+                raise ValueError(
+                    f"--match: expected ',' between label matchers at {inner[pos : pos + 40]!r} in {text!r}"
+                )
             pos += 1
     return ", ".join(matchers)

@@ -29,8 +29,9 @@ class Fetched:
     samples: tuple[Series, ...] = field(default=(), repr=False)
 
 
-async def fetch(client: PromClient, match: str, window_s: float, at_s: float,
-                previous: Fetched | None = None) -> Fetched:
+async def fetch(
+    client: PromClient, match: str, window_s: float, at_s: float, previous: Fetched | None = None
+) -> Fetched:
     """Sequential on purpose: a team's server should see one ccmon as one light client.
     Raises PromError.
 
@@ -47,11 +48,16 @@ async def fetch(client: PromClient, match: str, window_s: float, at_s: float,
         # What a series held before the window is looked for as far back as the window is long:
         # a session that paused for longer counts whole again (its series "started" again).
         held = await client.query(before(metric_names, match, window_s), start)
-        prior = tuple(Series({**{k: v for k, v in s.labels.items() if k != PART}, "__name__": s.label(PART)},
-                             ((start, s.value),)) for s in held)
+        prior = tuple(
+            Series({**{k: v for k, v in s.labels.items() if k != PART}, "__name__": s.label(PART)}, ((start, s.value),))
+            for s in held
+        )
     else:
         assert previous is not None  # not a first poll: there was one before
         start, prior = max(at_s - window_s, previous.at_s - LATE_S), ()
-    samples = await client.query_matrix(raw(metric_names, match, at_s - start), at_s,
-                                        max(FIRST_READ_TIMEOUT_S, client.config.timeout_s) if first else None)
+    samples = await client.query_matrix(
+        raw(metric_names, match, at_s - start),
+        at_s,
+        max(FIRST_READ_TIMEOUT_S, client.config.timeout_s) if first else None,
+    )
     return Fetched(naming, at_s, start, first, prior, samples)

@@ -21,12 +21,24 @@ from dataclasses import dataclass
 
 from ...model import names
 
-FAMILIES = (names.COST, names.TOKENS, names.SESSIONS, names.LINES, names.EDIT_DECISION,
-            names.COMMITS, names.PULL_REQUESTS, names.ACTIVE_TIME)
+FAMILIES = (
+    names.COST,
+    names.TOKENS,
+    names.SESSIONS,
+    names.LINES,
+    names.EDIT_DECISION,
+    names.COMMITS,
+    names.PULL_REQUESTS,
+    names.ACTIVE_TIME,
+)
 _STEM = {
-    names.COST: "cost_usage", names.TOKENS: "token_usage", names.SESSIONS: "session_count",
-    names.LINES: "lines_of_code_count", names.EDIT_DECISION: "code_edit_tool_decision",
-    names.COMMITS: "commit_count", names.PULL_REQUESTS: "pull_request_count",
+    names.COST: "cost_usage",
+    names.TOKENS: "token_usage",
+    names.SESSIONS: "session_count",
+    names.LINES: "lines_of_code_count",
+    names.EDIT_DECISION: "code_edit_tool_decision",
+    names.COMMITS: "commit_count",
+    names.PULL_REQUESTS: "pull_request_count",
     names.ACTIVE_TIME: "active_time",
 }
 _UNIT = {names.COST: "_USD", names.TOKENS: "_tokens", names.ACTIVE_TIME: "_seconds"}
@@ -103,8 +115,9 @@ def discover(metric_names: Iterable[str]) -> Naming | None:
     ordered = sorted(found, key=rank)
     prefix, style = ordered[0]
     best_cost = metric_name(names.COST, style, prefix)
-    others = tuple(k for k in ordered[1:] if metric_name(names.COST, k[1], k[0]) != best_cost
-                   and _own(found[k], k, found))
+    others = tuple(
+        k for k in ordered[1:] if metric_name(names.COST, k[1], k[0]) != best_cost and _own(found[k], k, found)
+    )
     also = tuple(sorted({metric_name(names.COST, s, p) for p, s in others if names.COST in found[(p, s)]}))
     return Naming(prefix, style, frozenset(found[(prefix, style)]), also, others)
 

@@ -72,7 +72,8 @@ def before(metric_names: Iterable[str], match: str, range_s: float) -> str:
     w = duration_ms(range_s)
     return " or ".join(
         f'label_replace(last_over_time({selector(n, match)}[{w}]), "{PART}", {label_value(n)}, "", "")'
-        for n in sorted(set(metric_names)))
+        for n in sorted(set(metric_names))
+    )
 
 
 def discovery_match(match: str) -> str:

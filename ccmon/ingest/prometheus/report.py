@@ -47,8 +47,9 @@ async def _report(config: Config, now_s: float, deadline: float) -> dict[str, An
     try:
         ok = await asyncio.wait_for(source.poll(), deadline)
     except TimeoutError:
-        raise CcmonError(f"prometheus at {config.base_url}: no complete answer within {deadline:g} s "
-                         "(--timeout)") from None
+        raise CcmonError(
+            f"prometheus at {config.base_url}: no complete answer within {deadline:g} s (--timeout)"
+        ) from None
     finally:
         await source.stop()
     snap = source.snapshot()
@@ -57,8 +58,11 @@ async def _report(config: Config, now_s: float, deadline: float) -> dict[str, An
     if not snap.sessions:
         # Not an error (a quiet team is a quiet team), but zeros alone would not say why.
         narrowed = " matching --match" if config.match else ""
-        print(f"ccmon: no Claude Code sessions at {config.base_url} in the last {config.window_s / 3600:g} h"
-              f"{narrowed}: {snap.status.naming}", file=sys.stderr)
+        print(
+            f"ccmon: no Claude Code sessions at {config.base_url} in the last {config.window_s / 3600:g} h"
+            f"{narrowed}: {snap.status.naming}",
+            file=sys.stderr,
+        )
     data = report_dict(snap, int((now_s - config.window_s) * 1e9))
     data["naming"] = snap.status.naming
     return data

@@ -131,7 +131,8 @@ class PrometheusSource:
             where=self.config.base_url,
             last_payload_ns={"metrics": int(f.at_s * 1e9)} if f else {},
             # The status bar's "received / rejected" are polls here, not exports.
-            received={"polls": self._polls_ok}, rejected={"polls": self._polls_failed},
+            received={"polls": self._polls_ok},
+            rejected={"polls": self._polls_failed},
             last_error=self._error,
             stale=self._failures > 0,
             naming=self._model.describe_naming() if f else None,
@@ -163,8 +164,12 @@ class PrometheusSource:
         step_ms = max(15_000, math.ceil(span_ms / DETAIL_POINTS))
         steps = max(1, math.ceil(span_ms / step_ms))
         try:
-            series = await self._client.query_range(session_cost(f.naming, self.config.match, group), begin_s,
-                                                    begin_s + steps * step_ms / 1000, step_ms / 1000)
+            series = await self._client.query_range(
+                session_cost(f.naming, self.config.match, group),
+                begin_s,
+                begin_s + steps * step_ms / 1000,
+                step_ms / 1000,
+            )
         except PromError as exc:
             log.warning("session %s: %s", key, exc)
             return SessionDetail(key, events_available=False)

@@ -54,13 +54,38 @@ def attribution_rows(a: Attribution) -> list[tuple[str, tuple[Cell, ...]]]:
     for r in a.rows:
         t = r.tokens
         value = Text(r.value, "dim italic") if r.value == UNATTRIBUTED else safe.text(r.value)
-        out.append((r.value, (value, Text(fmt.usd(r.cost), "bold"), fmt.percent(r.cost / total if total else None, 0),
-                              fmt.compact(t.input), fmt.compact(t.output), fmt.compact(t.cacheRead),
-                              fmt.compact(t.cacheCreation), str(r.sessions),
-                              f"{r.requests:,}" if r.requests is not None else fmt.DASH)))
-    out.append(("\x00total", (Text("total", "bold"), Text(fmt.usd(total), "bold"), "", fmt.compact(a.tokens.input),
-                              fmt.compact(a.tokens.output), fmt.compact(a.tokens.cacheRead),
-                              fmt.compact(a.tokens.cacheCreation), "", "")))
+        out.append(
+            (
+                r.value,
+                (
+                    value,
+                    Text(fmt.usd(r.cost), "bold"),
+                    fmt.percent(r.cost / total if total else None, 0),
+                    fmt.compact(t.input),
+                    fmt.compact(t.output),
+                    fmt.compact(t.cacheRead),
+                    fmt.compact(t.cacheCreation),
+                    str(r.sessions),
+                    f"{r.requests:,}" if r.requests is not None else fmt.DASH,
+                ),
+            )
+        )
+    out.append(
+        (
+            "\x00total",
+            (
+                Text("total", "bold"),
+                Text(fmt.usd(total), "bold"),
+                "",
+                fmt.compact(a.tokens.input),
+                fmt.compact(a.tokens.output),
+                fmt.compact(a.tokens.cacheRead),
+                fmt.compact(a.tokens.cacheCreation),
+                "",
+                "",
+            ),
+        )
+    )
     return out
 
 
@@ -73,8 +98,9 @@ class AttributionScreen(Screen):
         Binding("tab", "app.focus_next", "Next table"),
     ]
 
-    def __init__(self, source, session: str | None = None, clock: Callable[[], int] | None = None,
-                 dim: str = "query_source") -> None:
+    def __init__(
+        self, source, session: str | None = None, clock: Callable[[], int] | None = None, dim: str = "query_source"
+    ) -> None:
         super().__init__()
         self.source = source
         self.session = session
@@ -123,19 +149,33 @@ class AttributionScreen(Screen):
     def show(self, result: tuple[Attribution, Attribution] | None) -> None:
         self.result = result
         self.loaded = True
-        scope = (Text.assemble(("Session ", "dim"), safe.text(self.session, "bold")) if self.session
-                 else Text("Last 24 h, all sessions", "bold"))
+        scope = (
+            Text.assemble(("Session ", "dim"), safe.text(self.session, "bold"))
+            if self.session
+            else Text("Last 24 h, all sessions", "bold")
+        )
         dims = Text("  by ", "dim")
         for d in DIMS:
             dims.append(f" {d} ", "reverse bold" if d == self.dim else "dim")
-        head = Text.assemble(scope, dims, "\n", ("All $ are Claude Code's own estimates (API-equivalent for "
-                                                 "subscribers). b / B: next / previous dimension.", "dim italic"))
+        head = Text.assemble(
+            scope,
+            dims,
+            "\n",
+            (
+                "All $ are Claude Code's own estimates (API-equivalent for "
+                "subscribers). b / B: next / previous dimension.",
+                "dim italic",
+            ),
+        )
         self.query_one("#attribution-head", Static).update(head)
         if result is None:
-            self.query_one("#attribution-box").border_title = ("Not available: attribution reads the OTLP store, "
-                                                               "which this source does not have")
+            self.query_one("#attribution-box").border_title = (
+                "Not available: attribution reads the OTLP store, which this source does not have"
+            )
             return
-        for box, table, a in (("#attribution-box", "#attribution-metrics", result[0]),
-                              ("#attribution-events-box", "#attribution-events", result[1])):
+        for box, table, a in (
+            ("#attribution-box", "#attribution-metrics", result[0]),
+            ("#attribution-events-box", "#attribution-events", result[1]),
+        ):
             self.query_one(box).border_title = f"By {a.dim}, from the {a.source}"
             self.query_one(table, KeyedTable).sync(attribution_rows(a))

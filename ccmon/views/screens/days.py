@@ -60,7 +60,19 @@ class DaysScreen(Screen):
 
     def show(self, snap: Snapshot) -> None:
         rows = per_day(in_range(snap.sessions, self.range_name, snap.now_ns))
-        self.query_one(KeyedTable).sync([
-            (d.day, (d.day, f"{d.sessions:,}", fmt.usd(d.cost), fmt.compact(d.tokens), fmt.count(d.commits),
-                     fmt.count(d.pull_requests)))
-            for d in rows])
+        self.query_one(KeyedTable).sync(
+            [
+                (
+                    d.day,
+                    (
+                        d.day,
+                        f"{d.sessions:,}",
+                        fmt.usd(d.cost),
+                        fmt.compact(d.tokens),
+                        fmt.count(d.commits),
+                        fmt.count(d.pull_requests),
+                    ),
+                )
+                for d in rows
+            ]
+        )

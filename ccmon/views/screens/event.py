@@ -59,8 +59,9 @@ class EventScreen(Screen):
     def on_mount(self) -> None:
         e = self.event
         box = self.query_one("#event-detail")
-        box.border_title = Text.assemble(safe.text(e.name, "bold"), f" · {fmt.when(e.t_ns, e.t_ns)} · session ",
-                                         safe.text(e.session))
+        box.border_title = Text.assemble(
+            safe.text(e.name, "bold"), f" · {fmt.when(e.t_ns, e.t_ns)} · session ", safe.text(e.session)
+        )
         box.border_subtitle = "Esc back · o open session"
         box.focus()
         self.query_one("#event-attrs", Static).update(Text.assemble(safe.text(e.summary), ("\n\nloading…", "dim")))
@@ -80,7 +81,9 @@ class EventScreen(Screen):
             attrs = next((a for t, n, a in events if t == e.t_ns and n == e.name), None)
         self.attributes = attrs
         if attrs is None:
-            text = Text.assemble(safe.text(e.summary), ("\n\nThe event's attributes are no longer in the store.", "dim"))
+            text = Text.assemble(
+                safe.text(e.summary), ("\n\nThe event's attributes are no longer in the store.", "dim")
+            )
         else:
             text = attributes_text(attrs)
         self.query_one("#event-attrs", Static).update(text)

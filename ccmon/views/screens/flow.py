@@ -23,8 +23,10 @@ from textual.widgets import Footer, Static
 from ...model.flow import Flow, hints
 from .. import fmt, safe
 
-NOT_OTLP = ("The Flow view shows what ccmon's OTLP receiver gets. In Prometheus mode ccmon polls a server "
-            "instead: the status bar says whether the last poll worked.")
+NOT_OTLP = (
+    "The Flow view shows what ccmon's OTLP receiver gets. In Prometheus mode ccmon polls a server "
+    "instead: the status bar says whether the last poll worked."
+)
 
 
 def _bytes(n: int) -> str:
@@ -35,18 +37,42 @@ def _bytes(n: int) -> str:
 
 
 def _lanes(flow: Flow, now_ns: int) -> Table:
-    t = Table(title="Per signal and protocol", title_justify="left", title_style="bold", box=None,
-              padding=(0, 2, 0, 0), header_style="bold")
-    for name, justify in (("Signal", "left"), ("Protocol", "left"), ("Last payload", "left"),
-                          ("/min", "right"), ("Bytes/min", "right"), ("Accepted", "right"), ("Rejected", "right"),
-                          ("Partial", "right"), ("Bytes", "right"), ("Answered", "left")):
+    t = Table(
+        title="Per signal and protocol",
+        title_justify="left",
+        title_style="bold",
+        box=None,
+        padding=(0, 2, 0, 0),
+        header_style="bold",
+    )
+    for name, justify in (
+        ("Signal", "left"),
+        ("Protocol", "left"),
+        ("Last payload", "left"),
+        ("/min", "right"),
+        ("Bytes/min", "right"),
+        ("Accepted", "right"),
+        ("Rejected", "right"),
+        ("Partial", "right"),
+        ("Bytes", "right"),
+        ("Answered", "left"),
+    ):
         t.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     for la in flow.lanes:
         last = f"{fmt.when(la.last_ns, now_ns)} ({fmt.age(now_ns - la.last_ns)} ago)" if la.last_ns else fmt.DASH
         answered = " ".join(f"{status}×{n}" for status, n in la.statuses)
-        t.add_row(safe.text(la.signal), la.protocol, last, f"{la.payloads_per_min:,}", _bytes(la.bytes_per_min),
-                  f"{la.accepted:,}", Text(f"{la.rejected:,}", "bold red" if la.rejected else ""),
-                  Text(f"{la.partial:,}", "yellow" if la.partial else ""), _bytes(la.bytes), safe.text(answered))
+        t.add_row(
+            safe.text(la.signal),
+            la.protocol,
+            last,
+            f"{la.payloads_per_min:,}",
+            _bytes(la.bytes_per_min),
+            f"{la.accepted:,}",
+            Text(f"{la.rejected:,}", "bold red" if la.rejected else ""),
+            Text(f"{la.partial:,}", "yellow" if la.partial else ""),
+            _bytes(la.bytes),
+            safe.text(answered),
+        )
     return t
 
 
@@ -61,8 +87,11 @@ def _rejections(flow: Flow) -> Text | None:
             out.append_text(safe.text(la.last_reason, "red"))
             out.append("\n")
         if la.partial:
-            out.append(f"{la.signal} {la.protocol}: {la.partial:,} accepted in part, {la.skipped_points:,} item(s) "
-                       "left out; last: ", "yellow")
+            out.append(
+                f"{la.signal} {la.protocol}: {la.partial:,} accepted in part, {la.skipped_points:,} item(s) "
+                "left out; last: ",
+                "yellow",
+            )
             out.append_text(safe.text(la.partial_reason, "yellow"))
             out.append("\n")
     out.rstrip()
@@ -70,15 +99,28 @@ def _rejections(flow: Flow) -> Text | None:
 
 
 def _senders(flow: Flow, now_ns: int) -> Table:
-    t = Table(title="Senders", title_justify="left", title_style="bold", box=None, padding=(0, 2, 0, 0),
-              header_style="bold")
-    for name, justify in (("service.name", "left"), ("service.version", "left"), ("User agent", "left"),
-                          ("Payloads", "right"), ("Last", "left"), ("", "left")):
+    t = Table(
+        title="Senders", title_justify="left", title_style="bold", box=None, padding=(0, 2, 0, 0), header_style="bold"
+    )
+    for name, justify in (
+        ("service.name", "left"),
+        ("service.version", "left"),
+        ("User agent", "left"),
+        ("Payloads", "right"),
+        ("Last", "left"),
+        ("", "left"),
+    ):
         t.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     for s in flow.senders:
         kind = Text("other telemetry", "yellow") if s.other else Text("Claude Code", "green")
-        t.add_row(safe.text(s.service_name or fmt.DASH), safe.text(s.service_version or fmt.DASH),
-                  safe.text(s.user_agent or fmt.DASH), f"{s.payloads:,}", fmt.when(s.last_ns, now_ns), kind)
+        t.add_row(
+            safe.text(s.service_name or fmt.DASH),
+            safe.text(s.service_version or fmt.DASH),
+            safe.text(s.user_agent or fmt.DASH),
+            f"{s.payloads:,}",
+            fmt.when(s.last_ns, now_ns),
+            kind,
+        )
     return t
 
 
@@ -87,8 +129,12 @@ def render(flow: Flow | None, now_ns: int) -> Group:
         return Group(Text(NOT_OTLP))
     parts: list = [Text.assemble(("Receiving on ", "dim"), safe.text(flow.where or "starting…"))]
     if not flow.lanes:
-        parts.append(Text("\nNothing has arrived yet. `ccmon env` prints what Claude Code needs, `ccmon setup` "
-                          "writes it to ~/.claude/settings.json, `ccmon doctor` says what is wrong."))
+        parts.append(
+            Text(
+                "\nNothing has arrived yet. `ccmon env` prints what Claude Code needs, `ccmon setup` "
+                "writes it to ~/.claude/settings.json, `ccmon doctor` says what is wrong."
+            )
+        )
         return Group(*parts)
     parts += [Text(""), _lanes(flow, now_ns)]
     rejections = _rejections(flow)

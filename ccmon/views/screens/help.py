@@ -14,63 +14,85 @@ from textual.widgets import Static
 # Every key of every screen, by where it works (tests/test_keys.py checks that each binding of
 # each screen and table is listed here).
 KEYS = (
-    ("Everywhere", (
-        ("q / Ctrl+C", "quit"),
-        ("p", "pause / resume: freeze every pane; resuming catches up (the footer says which)"),
-        ("? / F1", "this help"),
-        ("f", "flow: what arrives per signal and protocol, from whom, what was rejected and why"),
-        ("P", "prompts, most expensive first (Enter: why one cost what it did)"),
-        ("Ctrl+P", "command palette: every action by name, the theme, a screenshot"),
-    )),
-    ("Dashboard", (
-        ("Tab / Shift+Tab", "focus the next / previous pane (it scrolls into view)"),
-        ("s / r", "sort sessions by the next column / reverse the order (or click a header; again reverses)"),
-        ("/", "filter sessions and events by text; Esc clears"),
-        ("b / B", "group by the next / previous dimension (user, terminal, resource attributes)"),
-        ("n / N", "events: only the next / previous event name (past the last: all again)"),
-        ("t / T", "sessions active in: all, today, 1 h, 24 h, 7 d, 30 d (next / previous); the panes keep "
-                  "their own windows (total, today, 5 m / 1 h)"),
-        ("d", "per day: sessions, cost, tokens, commits, PRs by the day sessions started, over that range"),
-        ("Enter", "sessions: open the session; events: every attribute of the event"),
-        ("z", "zoom the focused pane to the whole screen, again (or Esc) to restore"),
-        ("Esc", "clear the filter; leave the zoom"),
-    )),
-    ("Tables", (
-        ("↑ ↓ / j k", "previous / next row"),
-        ("PgUp / PgDn", "a page up / down"),
-        ("Home End / g G", "first / last row"),
-        ("← →", "one column left / right (› in the header: more columns to the right)"),
-        ("Enter", "open the row: a session, or an event's attributes"),
-    )),
-    ("Session", (
-        ("Esc / Backspace", "back to the dashboard (Esc leaves a zoom first)"),
-        ("c", "copy the full session id (for claude --resume)"),
-        ("P / a", "this session's prompts / its cost by query source, agent, skill, repository..."),
-        ("z", "zoom the focused table"),
-        ("Tab / Shift+Tab", "next / previous table"),
-    )),
-    ("Event", (
-        ("Esc / Backspace", "back"),
-        ("o", "open the event's session"),
-        ("↑ ↓ PgUp PgDn", "scroll"),
-    )),
-    ("Flow", (
-        ("Esc / f", "back"),
-    )),
-    ("Prompts", (
-        ("Enter", "open the prompt: its API calls, tools and errors in order, each with its cost"),
-        ("r", "read the prompts again"),
-        ("Esc / Backspace", "back"),
-    )),
-    ("Attribution", (
-        ("b / B", "next / previous dimension: query source, effort, speed, agent, skill, plugin, MCP server, "
-                  "repository"),
-        ("Tab", "next table"),
-        ("Esc / Backspace", "back"),
-    )),
-    ("Per day", (
-        ("Esc / d", "back"),
-    )),
+    (
+        "Everywhere",
+        (
+            ("q / Ctrl+C", "quit"),
+            ("p", "pause / resume: freeze every pane; resuming catches up (the footer says which)"),
+            ("? / F1", "this help"),
+            ("f", "flow: what arrives per signal and protocol, from whom, what was rejected and why"),
+            ("P", "prompts, most expensive first (Enter: why one cost what it did)"),
+            ("Ctrl+P", "command palette: every action by name, the theme, a screenshot"),
+        ),
+    ),
+    (
+        "Dashboard",
+        (
+            ("Tab / Shift+Tab", "focus the next / previous pane (it scrolls into view)"),
+            ("s / r", "sort sessions by the next column / reverse the order (or click a header; again reverses)"),
+            ("/", "filter sessions and events by text; Esc clears"),
+            ("b / B", "group by the next / previous dimension (user, terminal, resource attributes)"),
+            ("n / N", "events: only the next / previous event name (past the last: all again)"),
+            (
+                "t / T",
+                "sessions active in: all, today, 1 h, 24 h, 7 d, 30 d (next / previous); the panes keep "
+                "their own windows (total, today, 5 m / 1 h)",
+            ),
+            ("d", "per day: sessions, cost, tokens, commits, PRs by the day sessions started, over that range"),
+            ("Enter", "sessions: open the session; events: every attribute of the event"),
+            ("z", "zoom the focused pane to the whole screen, again (or Esc) to restore"),
+            ("Esc", "clear the filter; leave the zoom"),
+        ),
+    ),
+    (
+        "Tables",
+        (
+            ("↑ ↓ / j k", "previous / next row"),
+            ("PgUp / PgDn", "a page up / down"),
+            ("Home End / g G", "first / last row"),
+            ("← →", "one column left / right (› in the header: more columns to the right)"),
+            ("Enter", "open the row: a session, or an event's attributes"),
+        ),
+    ),
+    (
+        "Session",
+        (
+            ("Esc / Backspace", "back to the dashboard (Esc leaves a zoom first)"),
+            ("c", "copy the full session id (for claude --resume)"),
+            ("P / a", "this session's prompts / its cost by query source, agent, skill, repository..."),
+            ("z", "zoom the focused table"),
+            ("Tab / Shift+Tab", "next / previous table"),
+        ),
+    ),
+    (
+        "Event",
+        (
+            ("Esc / Backspace", "back"),
+            ("o", "open the event's session"),
+            ("↑ ↓ PgUp PgDn", "scroll"),
+        ),
+    ),
+    ("Flow", (("Esc / f", "back"),)),
+    (
+        "Prompts",
+        (
+            ("Enter", "open the prompt: its API calls, tools and errors in order, each with its cost"),
+            ("r", "read the prompts again"),
+            ("Esc / Backspace", "back"),
+        ),
+    ),
+    (
+        "Attribution",
+        (
+            (
+                "b / B",
+                "next / previous dimension: query source, effort, speed, agent, skill, plugin, MCP server, repository",
+            ),
+            ("Tab", "next table"),
+            ("Esc / Backspace", "back"),
+        ),
+    ),
+    ("Per day", (("Esc / d", "back"),)),
 )
 
 FIGURES = (
@@ -82,25 +104,33 @@ FIGURES = (
     ("$/active h", "cost per hour of active time (user typing plus CLI working); shown from 5 minutes of it"),
     ("$/commit, $/PR", "all spend divided by the commits (PRs): sessions without commits count too"),
     ("$/h (sessions)", "a session's cost over its span (first to last export); shown from a 5-minute span"),
-    ("State", "active: exported in the last 2 minutes (60 s metric interval + margin); idle: within "
-              "30 minutes; ended: nothing for longer (delta exports send nothing while idle, so a long "
-              "pause reads as ended)"),
+    (
+        "State",
+        "active: exported in the last 2 minutes (60 s metric interval + margin); idle: within "
+        "30 minutes; ended: nothing for longer (delta exports send nothing while idle, so a long "
+        "pause reads as ended)",
+    ),
     ("Span / Started", "first to last export seen for the session"),
-    ("sparklines", "one bar per minute, the last hour; \"max\" is the tallest bar"),
+    ("sparklines", 'one bar per minute, the last hour; "max" is the tallest bar'),
     ("PROMPTS LOGGED", "events carry prompt text (OTEL_LOG_USER_PROMPTS=1): the database holds it"),
     ("TOOL DETAILS LOGGED", "events carry tool inputs such as commands and paths (OTEL_LOG_TOOL_DETAILS=1)"),
-    ("Plan limits", "claude.ai 5 h / 7 d use from Claude Code's status line (ccmon setup --statusline); "
-                    "pace = use at the reset if the rate since the window began holds"),
-    ("$", "Claude Code's own estimates (API-equivalent for subscribers): the cost.usage metric, or the sum "
-          "of api_request.cost_usd where a screen says so; a session's drift badge: the two disagree"),
+    (
+        "Plan limits",
+        "claude.ai 5 h / 7 d use from Claude Code's status line (ccmon setup --statusline); "
+        "pace = use at the reset if the rate since the window began holds",
+    ),
+    (
+        "$",
+        "Claude Code's own estimates (API-equivalent for subscribers): the cost.usage metric, or the sum "
+        "of api_request.cost_usd where a screen says so; a session's drift badge: the two disagree",
+    ),
     ("1st token", "time to first token (ttft_ms) of the newest requests, beside the full latency"),
     ("Ctx / Cache / Repo", "from the status line: context window in use, prompt cache warm (time left) or cold"),
 )
 
 
 def _table(title: str, rows: tuple[tuple[str, str], ...]) -> Table:
-    t = Table(title=title, title_justify="left", title_style="bold", show_header=False, box=None,
-              padding=(0, 2, 0, 0))
+    t = Table(title=title, title_justify="left", title_style="bold", show_header=False, box=None, padding=(0, 2, 0, 0))
     t.add_column(style="bold cyan", no_wrap=True)
     t.add_column()
     for k, v in rows:

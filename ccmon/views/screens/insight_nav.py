@@ -21,7 +21,13 @@ def open_insight(app, what: str, session: str | None = None) -> None:
 
 
 def insight_commands(app) -> Iterable[SystemCommand]:
-    yield SystemCommand("Prompts", "Every prompt of the last 24 h, most expensive first (Enter: why it cost that)",
-                        lambda: open_insight(app, "prompts"))
-    yield SystemCommand("Attribution", "Cost and tokens by query source, effort, agent, skill, plugin, MCP server "
-                        "and repository", lambda: open_insight(app, "attribution"))
+    yield SystemCommand(
+        "Prompts",
+        "Every prompt of the last 24 h, most expensive first (Enter: why it cost that)",
+        lambda: open_insight(app, "prompts"),
+    )
+    yield SystemCommand(
+        "Attribution",
+        "Cost and tokens by query source, effort, agent, skill, plugin, MCP server and repository",
+        lambda: open_insight(app, "attribution"),
+    )

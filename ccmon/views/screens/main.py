@@ -189,8 +189,11 @@ class MainScreen(Screen):
                 # The table was hidden when the screen mounted, so AUTO_FOCUS found nothing.
                 self.query_one(SessionsPane).table.focus()
         if waiting:
-            text = not_connected_text(status.where, status.last_error) if unreached else waiting_text(
-                status.where, sum(status.rejected.values()), getattr(self.app, "setup_hint", None))
+            text = (
+                not_connected_text(status.where, status.last_error)
+                if unreached
+                else waiting_text(status.where, sum(status.rejected.values()), getattr(self.app, "setup_hint", None))
+            )
             if text != self._waiting_shown:
                 self._waiting_shown = text
                 self.query_one("#waiting-text", Static).update(text)
@@ -254,8 +257,12 @@ class MainScreen(Screen):
     def remembered(self) -> dict:
         sessions = self.query_one(SessionsPane)
         groups = self.query_one(GroupsPane)
-        return {"sort": sessions.sort.column, "descending": sessions.sort.descending,
-                "group_by": groups.preferred or groups.dim, "range": sessions.range}
+        return {
+            "sort": sessions.sort.column,
+            "descending": sessions.sort.descending,
+            "group_by": groups.preferred or groups.dim,
+            "range": sessions.range,
+        }
 
     # -- actions ------------------------------------------------------------------------------
 

@@ -56,12 +56,20 @@ def _millis_time(t_ns: int) -> str:
 def step_cells(s: PromptStep) -> tuple[Cell, ...]:
     t = s.tokens
     what_style = "red" if s.kind == "error" or s.what.endswith("failed") or s.what.endswith("reject") else ""
-    return (str(s.seq) if s.seq is not None else "", _millis_time(s.t_ns),
-            Text(safe.clean(s.kind), _KIND_STYLE.get(s.kind, "")), safe.text(s.what, what_style),
-            f"{t.input:,.0f}" if t else "", f"{t.output:,.0f}" if t else "",
-            f"{t.cacheRead:,.0f}" if t else "", f"{t.cacheCreation:,.0f}" if t else "",
-            Text(fmt.usd(s.cost), "bold") if s.cost is not None else "", fmt.usd(s.cumulative_cost),
-            fmt.millis(s.duration_ms) if s.duration_ms is not None else "", safe.clean(s.summary))
+    return (
+        str(s.seq) if s.seq is not None else "",
+        _millis_time(s.t_ns),
+        Text(safe.clean(s.kind), _KIND_STYLE.get(s.kind, "")),
+        safe.text(s.what, what_style),
+        f"{t.input:,.0f}" if t else "",
+        f"{t.output:,.0f}" if t else "",
+        f"{t.cacheRead:,.0f}" if t else "",
+        f"{t.cacheCreation:,.0f}" if t else "",
+        Text(fmt.usd(s.cost), "bold") if s.cost is not None else "",
+        fmt.usd(s.cumulative_cost),
+        fmt.millis(s.duration_ms) if s.duration_ms is not None else "",
+        safe.clean(s.summary),
+    )
 
 
 class PromptScreen(Screen):
@@ -91,16 +99,32 @@ class PromptScreen(Screen):
     def _head(self) -> None:
         r = self.row
         t = r.tokens
-        first = Text.assemble(("Prompt ", "dim"), safe.text(r.prompt_id, "bold"), ("  session ", "dim"),
-                              safe.text(r.session), no_wrap=True, overflow="ellipsis")
-        second = Text.assemble((fmt.usd(r.cost), "bold"), (f" ({COST_SOURCE})", "dim"),
-                               f"  {r.api_calls} API calls · {r.tools} tools · {r.retries} retries · "
-                               f"{r.errors} errors · took {fmt.seconds(r.duration_s)}", no_wrap=True,
-                               overflow="ellipsis")
-        third = Text.assemble(("tokens ", "dim"), f"in {t.input:,.0f} · out {t.output:,.0f} · cache read "
-                              f"{t.cacheRead:,.0f} · cache write {t.cacheCreation:,.0f} · hit ",
-                              fmt.percent(r.cache_ratio), ("  models ", "dim"),
-                              safe.text(", ".join(r.models) or fmt.DASH, "cyan"), no_wrap=True, overflow="ellipsis")
+        first = Text.assemble(
+            ("Prompt ", "dim"),
+            safe.text(r.prompt_id, "bold"),
+            ("  session ", "dim"),
+            safe.text(r.session),
+            no_wrap=True,
+            overflow="ellipsis",
+        )
+        second = Text.assemble(
+            (fmt.usd(r.cost), "bold"),
+            (f" ({COST_SOURCE})", "dim"),
+            f"  {r.api_calls} API calls · {r.tools} tools · {r.retries} retries · "
+            f"{r.errors} errors · took {fmt.seconds(r.duration_s)}",
+            no_wrap=True,
+            overflow="ellipsis",
+        )
+        third = Text.assemble(
+            ("tokens ", "dim"),
+            f"in {t.input:,.0f} · out {t.output:,.0f} · cache read "
+            f"{t.cacheRead:,.0f} · cache write {t.cacheCreation:,.0f} · hit ",
+            fmt.percent(r.cache_ratio),
+            ("  models ", "dim"),
+            safe.text(", ".join(r.models) or fmt.DASH, "cyan"),
+            no_wrap=True,
+            overflow="ellipsis",
+        )
         fourth = Text.assemble(("asked ", "dim"), safe.text(prompt_label(r)), no_wrap=True, overflow="ellipsis")
         self.query_one("#prompt-head", Static).update(Group(first, second, third, fourth))
 
@@ -108,8 +132,9 @@ class PromptScreen(Screen):
     async def _load(self) -> None:
         r = self.row
         try:
-            steps = await insight_load.load(self.source, lambda conn: prompt_steps(
-                insight_db.one_prompt(conn, r.session, r.prompt_id)))
+            steps = await insight_load.load(
+                self.source, lambda conn: prompt_steps(insight_db.one_prompt(conn, r.session, r.prompt_id))
+            )
         except Exception as exc:  # reported on screen; the dashboard carries on
             self.query_one("#prompt-box").border_title = f"Steps: could not be read ({safe.clean(exc)})"
             return

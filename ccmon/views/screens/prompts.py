@@ -47,11 +47,22 @@ COLUMNS = (
 
 def prompt_cells(r: PromptRow, now_ns: int) -> tuple[Cell, ...]:
     t = r.tokens
-    return (Text(fmt.usd(r.cost), "bold"), fmt.when(r.t_ns, now_ns), safe.clean(r.session[:8]), prompt_label(r),
-            str(r.api_calls), str(r.tools), str(r.retries) if r.retries else "",
-            Text(str(r.errors), "red") if r.errors else "", fmt.compact(t.input), fmt.compact(t.output),
-            fmt.compact(t.cacheRead), fmt.compact(t.cacheCreation), fmt.percent(r.cache_ratio),
-            fmt.seconds(r.duration_s))
+    return (
+        Text(fmt.usd(r.cost), "bold"),
+        fmt.when(r.t_ns, now_ns),
+        safe.clean(r.session[:8]),
+        prompt_label(r),
+        str(r.api_calls),
+        str(r.tools),
+        str(r.retries) if r.retries else "",
+        Text(str(r.errors), "red") if r.errors else "",
+        fmt.compact(t.input),
+        fmt.compact(t.output),
+        fmt.compact(t.cacheRead),
+        fmt.compact(t.cacheCreation),
+        fmt.percent(r.cache_ratio),
+        fmt.seconds(r.duration_s),
+    )
 
 
 class PromptsScreen(Screen):
@@ -86,11 +97,17 @@ class PromptsScreen(Screen):
         return (self.clock or time.time_ns)()
 
     def _head(self, status: str) -> None:
-        scope = (Text.assemble(("Prompts of session ", "dim"), safe.text(self.session, "bold"))
-                 if self.session else Text.assemble(("Prompts of the last 24 h", "bold"), (" · all sessions", "dim")))
+        scope = (
+            Text.assemble(("Prompts of session ", "dim"), safe.text(self.session, "bold"))
+            if self.session
+            else Text.assemble(("Prompts of the last 24 h", "bold"), (" · all sessions", "dim"))
+        )
         scope.append(f"  {status}" if status else "", "dim")
-        source = Text(f"Most expensive first. Cost = {COST_SOURCE}: Claude Code's own estimate per request "
-                      "(API-equivalent for subscribers).", "dim italic")
+        source = Text(
+            f"Most expensive first. Cost = {COST_SOURCE}: Claude Code's own estimate per request "
+            "(API-equivalent for subscribers).",
+            "dim italic",
+        )
         head = Text("\n").join([scope, source])
         self.query_one("#prompts-head", Static).update(head)
 
@@ -102,8 +119,9 @@ class PromptsScreen(Screen):
         now = self._now()
         session, since = self.session, (0 if self.session else now - DAY_NS)
         try:
-            rows = await insight_load.load(self.source, lambda conn: group_prompts(
-                insight_db.prompt_events(conn, session=session, since_ns=since)))
+            rows = await insight_load.load(
+                self.source, lambda conn: group_prompts(insight_db.prompt_events(conn, session=session, since_ns=since))
+            )
         except Exception as exc:  # a failed read is reported on screen; the dashboard carries on
             self._head(f"could not read the prompts: {safe.clean(exc)}")
             return

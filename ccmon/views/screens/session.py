@@ -55,9 +55,18 @@ ERROR_COLUMNS = (
 
 
 def _call(i: int, c: ApiCall) -> tuple[Cell, ...]:
-    return (str(i), fmt.clock_time(c.t_ns), safe.clean(c.model), fmt.usd(c.cost_usd), fmt.millis(c.duration_ms),
-            f"{c.input_tokens:,}", f"{c.output_tokens:,}", f"{c.cache_read_tokens:,}",
-            f"{c.cache_creation_tokens:,}", str(c.attempt) if c.attempt is not None else "")
+    return (
+        str(i),
+        fmt.clock_time(c.t_ns),
+        safe.clean(c.model),
+        fmt.usd(c.cost_usd),
+        fmt.millis(c.duration_ms),
+        f"{c.input_tokens:,}",
+        f"{c.output_tokens:,}",
+        f"{c.cache_read_tokens:,}",
+        f"{c.cache_creation_tokens:,}",
+        str(c.attempt) if c.attempt is not None else "",
+    )
 
 
 def _tool(t: ToolRun) -> tuple[Cell, ...]:
@@ -67,13 +76,23 @@ def _tool(t: ToolRun) -> tuple[Cell, ...]:
         result = Text("✓ ok", "green") if t.success else Text("✗ failed", "red")
     # The result already says accepted (ok/failed) or rejected; what is left to say is who
     # decided: config / hook (nobody asked) or user_* (a person).
-    return (fmt.clock_time(t.t_ns), safe.clean(t.tool), result, fmt.millis(t.duration_ms),
-            safe.clean(t.source or t.decision or fmt.DASH))
+    return (
+        fmt.clock_time(t.t_ns),
+        safe.clean(t.tool),
+        result,
+        fmt.millis(t.duration_ms),
+        safe.clean(t.source or t.decision or fmt.DASH),
+    )
 
 
 def _error(e: ApiErrorRow) -> tuple[Cell, ...]:
-    return (fmt.clock_time(e.t_ns), safe.clean(e.model), safe.text(e.status_code, "red"),
-            str(e.attempt) if e.attempt is not None else "", safe.clean(e.message))
+    return (
+        fmt.clock_time(e.t_ns),
+        safe.clean(e.model),
+        safe.text(e.status_code, "red"),
+        str(e.attempt) if e.attempt is not None else "",
+        safe.clean(e.message),
+    )
 
 
 class Box(Vertical):
@@ -149,8 +168,9 @@ class SessionScreen(Screen):
         set-clipboard on), for ``claude --resume <id>``."""
         self.app.copy_to_clipboard(self.key)
         # markup=False: the id came from telemetry and is shown, never interpreted
-        self.app.notify(f"Copied {safe.clean(self.key)} (claude --resume <id>)", title="Session id", timeout=4,
-                        markup=False)
+        self.app.notify(
+            f"Copied {safe.clean(self.key)} (claude --resume <id>)", title="Session id", timeout=4, markup=False
+        )
 
     def source_changed(self, row: SessionRow | None) -> None:
         """The source has new data. Reload only if it was this session's (its row changed):
@@ -192,8 +212,11 @@ class SessionScreen(Screen):
         if r is not None:
             first.append(f"  {fmt.usd(r.cost)}", "bold")
             active = fmt.seconds(r.active_user_s + r.active_cli_s)
-            first.append(f"  {fmt.compact(r.tokens.total)} tokens · active {active}"
-                         f" · lines +{fmt.count(r.lines_added)} −{fmt.count(r.lines_removed)}", "dim")
+            first.append(
+                f"  {fmt.compact(r.tokens.total)} tokens · active {active}"
+                f" · lines +{fmt.count(r.lines_added)} −{fmt.count(r.lines_removed)}",
+                "dim",
+            )
             now = self.app.clock()  # type: ignore[attr-defined]
             second.append(state(r, now), "bold")
             second.append(f" · started {fmt.when(r.first_ns, now)} · span {fmt.seconds(duration_s(r))}  ", "dim")
@@ -214,11 +237,16 @@ class SessionScreen(Screen):
         for box in ("#session-calls", "#session-tools", "#session-errors"):
             self.query_one(box).display = detail.events_available
         if not detail.events_available:
-            self._note("API requests, tools and errors are not available in Prometheus mode: "
-                       "they come from OTLP events.")
+            self._note(
+                "API requests, tools and errors are not available in Prometheus mode: they come from OTLP events."
+            )
             return
-        notes = ["Only part of this session's events was loaded: it has more than the drill-down reads."
-                 if detail.truncated else "", detail.interactions_line()]
+        notes = [
+            "Only part of this session's events was loaded: it has more than the drill-down reads."
+            if detail.truncated
+            else "",
+            detail.interactions_line(),
+        ]
         self._note(" ".join(n for n in notes if n))
         self._fill("#session-calls", "API requests", [_call(i, c) for i, c in enumerate(detail.api_calls, 1)])
         self._fill("#session-tools", "Tools", [_tool(t) for t in detail.tools])

@@ -48,14 +48,15 @@ class ApiHealthPane(Pane):
                 self._load_ttft(snap.api_requests)
             elif self._ttft_timer is None:  # a burst: read once more when it has passed
                 self._ttft_timer = self.set_timer(wait, self._ttft_later)
-        return (snap.api_requests, snap.api_errors, snap.retries, snap.latency_p50_ms, snap.latency_p95_ms,
-                self.ttft)
+        return (snap.api_requests, snap.api_errors, snap.retries, snap.latency_p50_ms, snap.latency_p95_ms, self.ttft)
 
     @work(group="ttft", exclusive=True)
     async def _load_ttft(self, requests: int) -> None:
         try:
-            got = await insight_load.load(self.app.source,  # type: ignore[attr-defined]
-                                          lambda conn: ttft_percentiles(insight_db.recent_ttft(conn, RECENT)))
+            got = await insight_load.load(
+                self.app.source,  # type: ignore[attr-defined]
+                lambda conn: ttft_percentiles(insight_db.recent_ttft(conn, RECENT)),
+            )
         except Exception:  # a failed read leaves the dash; the next change tries again
             got = None
         self._ttft_loading = False

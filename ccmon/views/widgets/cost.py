@@ -17,7 +17,7 @@ MODEL_ROWS = 4  # the pane is a glance: the top models, then one "(N more)" row
 def _models(models: tuple[ModelRow, ...]) -> tuple[tuple[str, float], ...]:
     rows = [(m.model, m.cost) for m in models]
     if len(rows) > MODEL_ROWS:
-        rest = rows[MODEL_ROWS - 1:]
+        rest = rows[MODEL_ROWS - 1 :]
         rows = rows[: MODEL_ROWS - 1] + [(f"({len(rest)} more)", sum(c for _, c in rest))]
     return tuple(rows)
 
@@ -26,23 +26,39 @@ class CostPane(Pane):
     TITLE = "Cost"
 
     def select(self, snap: Snapshot) -> Any:
-        return (snap.cost_total, snap.cost_today, snap.burn_5m, snap.burn_1h, snap.cost_per_minute,
-                _models(snap.models))
+        return (
+            snap.cost_total,
+            snap.cost_today,
+            snap.burn_5m,
+            snap.burn_1h,
+            snap.cost_per_minute,
+            _models(snap.models),
+        )
 
     def draw(self, data: Any, width: int) -> Text:
         total, today, burn_5m, burn_1h, per_minute, models = data
-        out = columns([
-            (Text("Total", "dim"), Text(fmt.usd(total), "bold"), Text("today", "dim"), fmt.usd(today)),
-            (Text("Burn 5m", "dim"), Text(fmt.per_hour(burn_5m), "bold"), Text("1h", "dim"), fmt.per_hour(burn_1h)),
-        ], "lrlr", gap=2)
+        out = columns(
+            [
+                (Text("Total", "dim"), Text(fmt.usd(total), "bold"), Text("today", "dim"), fmt.usd(today)),
+                (Text("Burn 5m", "dim"), Text(fmt.per_hour(burn_5m), "bold"), Text("1h", "dim"), fmt.per_hour(burn_1h)),
+            ],
+            "lrlr",
+            gap=2,
+        )
         if models:
             name_width = max(width - 16, 8)  # room for "  $0.0000  100%"
-            rows = [(fit(safe.text(name, "cyan"), name_width), fmt.usd(cost),
-                     Text(f"{cost / total:.0%}" if total > 0 else fmt.DASH, "dim")) for name, cost in models]
+            rows = [
+                (
+                    fit(safe.text(name, "cyan"), name_width),
+                    fmt.usd(cost),
+                    Text(f"{cost / total:.0%}" if total > 0 else fmt.DASH, "dim"),
+                )
+                for name, cost in models
+            ]
             out.append("\n")
             out.append_text(columns(rows, "lrr", gap=2))
         out.append("\n")
-        head, line = scaled("$/min", per_minute, width, fmt.usd(max(per_minute[-max(width, 1):], default=0.0)))
+        head, line = scaled("$/min", per_minute, width, fmt.usd(max(per_minute[-max(width, 1) :], default=0.0)))
         out.append(head, "dim")
         out.append(line, "green")
         return out

@@ -34,7 +34,7 @@ def rate(r: Rate) -> str:
 def _bounded(rows: tuple[EditRates, ...]) -> list[EditRates]:
     if len(rows) <= PER_SECTION:
         return list(rows)
-    rest = rows[PER_SECTION - 1:]
+    rest = rows[PER_SECTION - 1 :]
     auto, human = Rate(), Rate()
     for r in rest:
         auto = Rate(auto.accepted + r.auto.accepted, auto.total + r.auto.total)

@@ -33,8 +33,13 @@ COLUMNS = (
     Column("detail", "Details", 12, grow=2000),  # the rest of the pane
 )
 
-_STYLE = {"api_error": "bold red", "api_request": "cyan", "user_prompt": "green",
-          "tool_decision": "yellow", "tool_result": "yellow"}
+_STYLE = {
+    "api_error": "bold red",
+    "api_request": "cyan",
+    "user_prompt": "green",
+    "tool_decision": "yellow",
+    "tool_result": "yellow",
+}
 
 
 class EventsTable(KeyedTable):
@@ -96,8 +101,11 @@ class EventsPane(Vertical):
         choices: list[str | None] = [None, *self.names()]
         i = choices.index(self.event_name) if self.event_name in choices else 0
         self.event_name = choices[(i + step) % len(choices)]
-        self.border_title = Text.assemble("Events", (" · only ", "dim"), safe.text(self.event_name, "bold")) \
-            if self.event_name else "Events"
+        self.border_title = (
+            Text.assemble("Events", (" · only ", "dim"), safe.text(self.event_name, "bold"))
+            if self.event_name
+            else "Events"
+        )
         if self._snap is not None:
             self.show(self._snap)
 
@@ -112,8 +120,11 @@ class EventsPane(Vertical):
         needle = self.filter.casefold()
         filtered = bool(needle or self.event_name)
         if filtered:
-            events = tuple(e for e in events if (not self.event_name or e.name == self.event_name)
-                           and (not needle or matches(e, needle)))
+            events = tuple(
+                e
+                for e in events
+                if (not self.event_name or e.name == self.event_name) and (not needle or matches(e, needle))
+            )
         shown = events[:LIMIT]
         known: dict[int, tuple[str, EventRow, tuple[Cell, ...]]] = {}
         rows = []
@@ -136,8 +147,12 @@ class EventsPane(Vertical):
 
     @staticmethod
     def _cells(e: EventRow, now_ns: int) -> tuple[Cell, ...]:
-        return (fmt.when(e.t_ns, now_ns), safe.clean(e.session), safe.text(e.name, _STYLE.get(e.name, "")),
-                safe.clean(e.summary))
+        return (
+            fmt.when(e.t_ns, now_ns),
+            safe.clean(e.session),
+            safe.text(e.name, _STYLE.get(e.name, "")),
+            safe.clean(e.summary),
+        )
 
     def _counts(self, by_name: tuple[tuple[str, int], ...] | None, matching: int | None = None) -> None:
         """Events received, per name, most frequent first (one line; a border title would

@@ -30,8 +30,7 @@ def groups(data: Any) -> list[Text]:
         Text.assemble(("burn 5m ", "dim"), (fmt.per_hour(burn), "bold")),
         Text.assemble((fmt.compact(tok_min), "bold"), (" tok/min", "dim")),
         Text.assemble(("cache hit ", "dim"), (fmt.percent(cache), "bold")),
-        Text.assemble((f"{sessions:,}", "bold"), (" sessions · ", "dim"), (f"{active:,}", "bold"),
-                      (" active", "dim")),
+        Text.assemble((f"{sessions:,}", "bold"), (" sessions · ", "dim"), (f"{active:,}", "bold"), (" active", "dim")),
     ]
 
 
@@ -61,8 +60,15 @@ class HeadlineBar(TextView):
         self._drawn: Any = None
 
     def show(self, snap: Snapshot) -> None:
-        self._data = (snap.cost_total, snap.cost_today, snap.burn_5m, snap.tokens_last_minute.total,
-                      snap.tokens.cache_ratio, len(snap.sessions), active_sessions(snap))
+        self._data = (
+            snap.cost_total,
+            snap.cost_today,
+            snap.burn_5m,
+            snap.tokens_last_minute.total,
+            snap.tokens.cache_ratio,
+            len(snap.sessions),
+            active_sessions(snap),
+        )
         self._redraw()
 
     def on_resize(self) -> None:

@@ -21,10 +21,14 @@ from .. import safe
 from .pane import Pane
 
 PROMETHEUS = "Plan limits come from Claude Code's status line, which only the OTLP mode receives."
-NOT_INSTALLED = ("No status line has arrived yet. Run `ccmon setup --statusline` to have Claude Code "
-                 "hand ccmon its 5 h and 7 d plan limits (claude.ai subscriptions).")
-NO_LIMITS = ("Status lines arrive, without plan limits: Claude Code sends them only to claude.ai "
-             "subscribers (not API keys), after the first reply of a session.")
+NOT_INSTALLED = (
+    "No status line has arrived yet. Run `ccmon setup --statusline` to have Claude Code "
+    "hand ccmon its 5 h and 7 d plan limits (claude.ai subscriptions)."
+)
+NO_LIMITS = (
+    "Status lines arrive, without plan limits: Claude Code sends them only to claude.ai "
+    "subscribers (not API keys), after the first reply of a session."
+)
 
 
 def level(p: float) -> str:
@@ -98,8 +102,12 @@ class LimitsPane(Pane):
             elif p.hit_at is not None:
                 early = _span(w.resets_at - p.hit_at)
                 at = _clock(p.hit_at, now_s)
-                out.append(f"at this rate you hit 100% at {at}, {early} before the reset" if width >= 64
-                           else f"pace: 100% at {at}, {early} before reset", "bold red")
+                out.append(
+                    f"at this rate you hit 100% at {at}, {early} before the reset"
+                    if width >= 64
+                    else f"pace: 100% at {at}, {early} before reset",
+                    "bold red",
+                )
             else:
                 out.append(f"pace: {pct(p.projected_pct)} at the reset", level(p.projected_pct))
         account = plan.account if len(plan.account) <= 13 else plan.account[:12] + "…"

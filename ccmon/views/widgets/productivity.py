@@ -26,8 +26,16 @@ class ProductivityPane(Pane):
     TITLE = "Productivity"
 
     def select(self, snap: Snapshot) -> Any:
-        return (snap.cost_total, snap.lines_added, snap.lines_removed, snap.commits, snap.pull_requests,
-                snap.active_user_s, snap.active_cli_s, snap.sessions_started)
+        return (
+            snap.cost_total,
+            snap.lines_added,
+            snap.lines_removed,
+            snap.commits,
+            snap.pull_requests,
+            snap.active_user_s,
+            snap.active_cli_s,
+            snap.sessions_started,
+        )
 
     def draw(self, data: Any, width: int) -> Text:
         cost, added, removed, commits, prs, user_s, cli_s, started = data
@@ -40,8 +48,12 @@ class ProductivityPane(Pane):
             ("$/commit", _per(cost, commits)),
             ("$/PR", _per(cost, prs)),
             ("Active", f"user {fmt.seconds(user_s)} · cli {fmt.seconds(cli_s)}"),
-            ("$/active h", fmt.usd(cost / active_h) if user_s + cli_s >= MIN_ACTIVE_S
-             else Text(f"{fmt.DASH} (from 5 min active)", "dim")),
+            (
+                "$/active h",
+                fmt.usd(cost / active_h)
+                if user_s + cli_s >= MIN_ACTIVE_S
+                else Text(f"{fmt.DASH} (from 5 min active)", "dim"),
+            ),
             ("Sessions", f"{fmt.count(started)} started"),
         ]
         return columns([(Text(label, "dim"), value) for label, value in rows], "ll")

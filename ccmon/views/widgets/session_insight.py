@@ -25,8 +25,11 @@ def insight_text(cache: cache_clock.SessionCache | None, m: money.SessionMoney |
     else:
         warm = cache.warm(now_ns)
         t.append(cache_clock.clock_text(cache, now_ns), "green" if warm else "yellow")
-        t.append(f" · writes 5m {cache.writes_5m:,.0f} · 1h {cache.writes_1h:,.0f} · all {cache.writes_total:,.0f}"
-                 f" · misses after idle {len(cache.misses)}", "dim")
+        t.append(
+            f" · writes 5m {cache.writes_5m:,.0f} · 1h {cache.writes_1h:,.0f} · all {cache.writes_total:,.0f}"
+            f" · misses after idle {len(cache.misses)}",
+            "dim",
+        )
         if cache.misses:
             t.append(f" cost {fmt.usd(cache.miss_cost)}", "bold yellow")
     t.append("\n")
@@ -41,8 +44,11 @@ def insight_text(cache: cache_clock.SessionCache | None, m: money.SessionMoney |
         t.append(f" · events {fmt.usd(m.event_cost)} agree ✓", "green")
     seen = f" · {m.requests_seen:,} requests seen"
     if m.coverage is not None:
-        seen += f" of ~{m.requests_implied:,} ({fmt.percent(m.coverage, 0)} of the tokens)" if m.requests_implied \
+        seen += (
+            f" of ~{m.requests_implied:,} ({fmt.percent(m.coverage, 0)} of the tokens)"
+            if m.requests_implied
             else " (no api_request events)"
+        )
     t.append(seen, "dim")
     badge = m.badge()
     if badge:

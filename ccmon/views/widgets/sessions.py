@@ -96,13 +96,23 @@ def cache_cell(st: SessionStatus | None, now_ns: int) -> str:
 def cells(s: SessionRow, now_ns: int, st: SessionStatus | None = None, cache: str = fmt.DASH) -> tuple[Cell, ...]:
     now_state = state(s, now_ns)
     return (
-        safe.clean(s.key), Text(now_state, _STATE_STYLE[now_state]), fmt.usd(s.cost), fmt.compact(s.tokens.total),
-        fmt.per_hour(rate_per_hour(s)), fmt.when(s.last_ns, now_ns), fmt.seconds(duration_s(s)),
-        fmt.when(s.first_ns, now_ns), fmt.seconds(s.active_user_s + s.active_cli_s),
+        safe.clean(s.key),
+        Text(now_state, _STATE_STYLE[now_state]),
+        fmt.usd(s.cost),
+        fmt.compact(s.tokens.total),
+        fmt.per_hour(rate_per_hour(s)),
+        fmt.when(s.last_ns, now_ns),
+        fmt.seconds(duration_s(s)),
+        fmt.when(s.first_ns, now_ns),
+        fmt.seconds(s.active_user_s + s.active_cli_s),
         f"+{fmt.count(s.lines_added)} −{fmt.count(s.lines_removed)}",
-        safe.clean(", ".join(s.models) or fmt.DASH), safe.clean(s.user or fmt.DASH),
-        pct(st.context_pct) if st is not None and st.context_pct is not None else fmt.DASH, cache,
-        safe.clean(((st.repo if st is not None else "") or repository_of_labels(s.labels) or fmt.DASH).rpartition("/")[2]),
+        safe.clean(", ".join(s.models) or fmt.DASH),
+        safe.clean(s.user or fmt.DASH),
+        pct(st.context_pct) if st is not None and st.context_pct is not None else fmt.DASH,
+        cache,
+        safe.clean(
+            ((st.repo if st is not None else "") or repository_of_labels(s.labels) or fmt.DASH).rpartition("/")[2]
+        ),
     )
 
 

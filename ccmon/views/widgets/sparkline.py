@@ -24,5 +24,5 @@ def bars(values: Sequence[float], width: int) -> str:
 def scaled(label: str, values: Sequence[float], width: int, top_text: str) -> tuple[str, str]:
     """A label with the scale (``$/min max $0.0595 ``) and the bars for the rest of ``width``:
     without the maximum, a sparkline only says "more" or "less"."""
-    head = f"{label} max {top_text} " if any(v > 0 for v in values[-max(width, 1):]) else f"{label} "
+    head = f"{label} max {top_text} " if any(v > 0 for v in values[-max(width, 1) :]) else f"{label} "
     return head, bars(values, width - len(head))

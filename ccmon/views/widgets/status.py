@@ -83,8 +83,10 @@ class StatusBar(Horizontal):
 
     def show(self, snap: Snapshot, now_ns: int, paused: bool) -> None:
         """Called every tick for the ages; redraws only what reads differently."""
-        for wid, content in (("status-info", info(snap.status, now_ns, snap.other_telemetry)),
-                             ("status-flags", flags(snap, paused))):
+        for wid, content in (
+            ("status-info", info(snap.status, now_ns, snap.other_telemetry)),
+            ("status-flags", flags(snap, paused)),
+        ):
             if self._shown.get(wid) != content:
                 self._shown[wid] = content
                 if wid == "status-info":

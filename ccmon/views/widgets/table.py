@@ -285,8 +285,7 @@ class KeyedTable(ScrollView, can_focus=True):
         start, end = self._visible(scroll_x, width - 1 if self._width > scroll_x + width else width)
         out = Strip.join([Strip.blank(start - scroll_x, style), strip.crop(start, end).apply_style(style)])
         if more and end < self._width:
-            out = Strip.join([out, Strip.blank(width - (end - scroll_x) - 1, style),
-                              Strip([Segment("›", style)], 1)])
+            out = Strip.join([out, Strip.blank(width - (end - scroll_x) - 1, style), Strip([Segment("›", style)], 1)])
         return out.crop_extend(0, width, style)
 
     def render_line(self, y: int) -> Strip:
@@ -352,7 +351,6 @@ class KeyedTable(ScrollView, can_focus=True):
             if row == self.cursor_row:
                 self.action_select()
             self._move(row)
-
 
 
 class SessionLinkTable(KeyedTable):

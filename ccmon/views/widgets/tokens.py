@@ -27,10 +27,21 @@ class TokensPane(Pane):
             rows.append((Text(t, "dim"), rate, Text(amount, "bold")))
         out = columns(rows, "lrr", gap=3)
         out.append("\n")
-        out.append_text(columns([(Text("cache hit", "dim"), Text(fmt.percent(total.cache_ratio), "bold"),
-                                  Text("reads/write", "dim"), Text(fmt.ratio(total.reads_per_write), "bold"))],
-                                "lrlr", gap=1))
-        head, line = scaled("tok/min", per_minute, width, fmt.compact(max(per_minute[-max(width, 1):], default=0.0)))
+        out.append_text(
+            columns(
+                [
+                    (
+                        Text("cache hit", "dim"),
+                        Text(fmt.percent(total.cache_ratio), "bold"),
+                        Text("reads/write", "dim"),
+                        Text(fmt.ratio(total.reads_per_write), "bold"),
+                    )
+                ],
+                "lrlr",
+                gap=1,
+            )
+        )
+        head, line = scaled("tok/min", per_minute, width, fmt.compact(max(per_minute[-max(width, 1) :], default=0.0)))
         out.append("\n" + head, "dim")
         out.append(line, "magenta")
         return out

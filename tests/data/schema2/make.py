@@ -46,14 +46,36 @@ def main() -> None:
         for e in capture(version, folder):
             st.ingest(decode(e.signal, e.body))
     # A day the sweep will cut in two: one event before the cutoff, one after.
-    st.ingest(Batch("logs", events=[event(CUT_DAY * DAY + 3600 * S, 1, duration_ms=10),
-                                    event(CUT_DAY * DAY + 22 * 3600 * S, 2, duration_ms=20)]))
+    st.ingest(
+        Batch(
+            "logs",
+            events=[
+                event(CUT_DAY * DAY + 3600 * S, 1, duration_ms=10),
+                event(CUT_DAY * DAY + 22 * 3600 * S, 2, duration_ms=20),
+            ],
+        )
+    )
     st.sweep()
     expected = report_dict(st.snapshot(NOW))
     # What the old release stored and then choked on.
     attrs = {"session.id": "bad", "user.id": "u1", "model": "claude-opus-4-8", "type": "input"}
-    st.ingest(Batch("metrics", [Point(names.TOKENS, f"{names.TOKENS}\x1f{{}}\x1f{canonical(attrs)}", attrs,
-                                      NOW - 60 * S, NOW - 30 * S, float("inf"), False, "tokens")]))
+    st.ingest(
+        Batch(
+            "metrics",
+            [
+                Point(
+                    names.TOKENS,
+                    f"{names.TOKENS}\x1f{{}}\x1f{canonical(attrs)}",
+                    attrs,
+                    NOW - 60 * S,
+                    NOW - 30 * S,
+                    float("inf"),
+                    False,
+                    "tokens",
+                )
+            ],
+        )
+    )
     st.ingest(Batch("logs", events=[event(NOW - 10 * S, 3, duration_ms=float("inf"))]))
     st.close()
     (HERE / "expected.json").write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n")
