@@ -384,7 +384,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run(args)
         if args.command == "report":
-            from .reporting import report
+            from .commands.report import report
 
             return report(args)
         if args.command == "service":

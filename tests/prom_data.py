@@ -22,7 +22,7 @@ from prom_server import counter
 
 from ccmon.ingest.prometheus.naming import metric_name
 from ccmon.model import names
-from ccmon.model.report import iso, report_dict
+from ccmon.model.summary import iso, report_dict
 
 PLATFORM = 'team="platform"'  # the --match that keeps team "other" out
 SONNET, HAIKU, OPUS = "claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001", "claude-opus-4-1-20250805"

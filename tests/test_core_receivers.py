@@ -12,7 +12,7 @@ import pytest
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from otlp_client import capture, grpc_export, http_export, metrics_for_session, parse_response, replay
 
-from ccmon.model.report import report_dict
+from ccmon.model.summary import report_dict
 
 # (version, folder) -> the exact figures each capture must give, whatever the transport.
 # Cross-checked independently: for every folder the summed cost.usage equals the summed

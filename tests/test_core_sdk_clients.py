@@ -12,7 +12,7 @@ from opentelemetry.sdk.metrics import Counter, MeterProvider
 from opentelemetry.sdk.metrics.export import AggregationTemporality, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 
-from ccmon.model.report import report_dict
+from ccmon.model.summary import report_dict
 
 RESOURCE = Resource.create({"service.name": "claude-code", "service.version": "sdk-test", "team": "platform"})
 

@@ -8,8 +8,8 @@ import pytest
 
 from ccmon.model import names
 from ccmon.model.names import canonical
-from ccmon.model.report import report_dict
 from ccmon.model.store import Store, rebuild
+from ccmon.model.summary import report_dict
 from ccmon.model.types import Batch, Event, Point
 
 S = 1_000_000_000

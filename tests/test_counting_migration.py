@@ -20,8 +20,8 @@ from otlp_client import capture
 
 from ccmon.ingest.payload import decode
 from ccmon.model import db
-from ccmon.model.report import report_dict
 from ccmon.model.store import Store, rebuild
+from ccmon.model.summary import report_dict
 from ccmon.model.types import Batch, Event
 
 DATA = Path(__file__).parent / "data" / "schema2"

@@ -18,8 +18,8 @@ import pytest
 from otlp_client import capture, free_port, grpc_export, parse_response
 
 from ccmon.ingest.receiver import Receiver, Security
-from ccmon.model.report import report_dict
 from ccmon.model.store import Store
+from ccmon.model.summary import report_dict
 
 TOKEN = "s3cret-token-4f2a"
 METRICS = [e for e in capture("2.1.197", "grpc/text") if e.signal == "metrics"][0].body

@@ -19,7 +19,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportM
 from otlp_client import capture, grpc_export, http_export, parse_response
 
 from ccmon.ingest.payload import MAX_ITEMS, MAX_JSON_DEPTH, BadPayload, TooLarge, decode
-from ccmon.model.report import report_dict
+from ccmon.model.summary import report_dict
 
 
 def _nested(depth: int) -> bytes:

@@ -17,7 +17,7 @@ from test_hardening_big import big_logs
 
 from ccmon.cli import build_parser
 from ccmon.compose import make_app
-from ccmon.model.report import report_dict
+from ccmon.model.summary import report_dict
 
 METRICS = [e for e in capture("2.1.197", "grpc/text") if e.signal == "metrics"][0].body
 

@@ -17,8 +17,8 @@ from prom_server import counter, tsdb  # noqa: F401  (fixture)
 
 from ccmon.ingest.prometheus.config import Config
 from ccmon.ingest.prometheus.source import PrometheusSource
-from ccmon.model.report import iso, report_dict
 from ccmon.model.snapshot import Tokens
+from ccmon.model.summary import iso, report_dict
 
 pytestmark = pytest.mark.prometheus
 S_NS = 1_000_000_000

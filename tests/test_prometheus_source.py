@@ -31,8 +31,8 @@ from prom_server import counter, tsdb  # noqa: F401  (fixture)
 from ccmon.ingest.prometheus.config import Config
 from ccmon.ingest.prometheus.promql import QUERIES_FIRST_POLL, QUERIES_LATER_POLL
 from ccmon.ingest.prometheus.source import PrometheusSource
-from ccmon.model.report import report_dict
 from ccmon.model.snapshot import Tokens
+from ccmon.model.summary import report_dict
 
 pytestmark = pytest.mark.prometheus
 COST = "claude_code_cost_usage_USD_total"

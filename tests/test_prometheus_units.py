@@ -286,8 +286,8 @@ def test_the_same_counters_give_the_same_snapshot_as_otlp_mode(data, tmp_path_fa
     from prom_activity import Series as Activity
 
     from ccmon.model.otlp import decode_metrics
-    from ccmon.model.report import report_dict
     from ccmon.model.store import Store
+    from ccmon.model.summary import report_dict
 
     now_s = (int(_time.time()) // 60) * 60 + 30
     series = []

@@ -1,6 +1,6 @@
 """``ccmon report --by prompt|<attribution dimension>|cache|money``: the insight reports.
 
-Kept out of ``reporting.py`` (which owns the totals report and the time buckets): that module
+Kept out of ``commands/report.py`` (which owns the totals report and the time buckets): that module
 hands ``--by`` values listed in ``INSIGHT_BY`` to ``run`` here and returns its exit code.
 """
 
@@ -18,7 +18,7 @@ INSIGHT_BY = ("prompt", *DIMENSIONS, "cache", "money")
 
 
 def _since_ns(args: argparse.Namespace, now_ns: int) -> int:
-    from ..model.report import parse_duration
+    from ..model.summary import parse_duration
 
     if not getattr(args, "since", None):
         return 0
@@ -59,7 +59,7 @@ def build(by: str, conn: sqlite3.Connection, since_ns: int, now_ns: int, limit: 
 
 def run(args: argparse.Namespace) -> int:
     from ..model import db
-    from ..model.report import iso
+    from ..model.summary import iso
 
     if getattr(args, "prometheus", None):
         raise CcmonError(f"--by {args.by} reads Claude Code's events, which Prometheus does not have", 2)

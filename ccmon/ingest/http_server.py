@@ -323,44 +323,47 @@ class HttpServer:
         event, deadline = await self._read_head(conn, reader, c)
         if not isinstance(event, h11.Request):
             return False
-        headers = {k.lower(): v for k, v in event.headers}
-        ctype = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
-        req = Request(conn, reader, writer, event, headers, event.target.split(b"?", 1)[0], ctype, deadline)
-        req.via = via = Via(
-            HTTP_JSON if req.json_body else HTTP_PROTOBUF, 0, headers.get(b"user-agent", b"").decode("latin-1")[:200]
-        )
-        signal = PATHS.get(req.path)
+        req = _request(conn, reader, writer, event, deadline)
         if req.path == INFO_PATH and event.method == b"GET":
             await self._drain(req)
             await self._respond(req, 200, json.dumps(self.receiver.info()).encode(), JSON)
             return True
+        route = await self._admit(req)
+        await route(req)
+        return True
+
+    async def _admit(self, req: Request) -> Route:
+        """The route for ``req`` once its path, method and token are right; else a _Reply (and
+        a rejection the Flow view shows, when the path names a signal)."""
+        signal = PATHS.get(req.path)
+        method = req.event.method.decode("latin-1")
         route = self.routes.get(req.path)
         if route is None:
             await self._drain(req)
             # e.g. /v1/metrics appended to OTEL_EXPORTER_OTLP_ENDPOINT: the Flow view shows it
-            self.receiver.reject(_signal_in(req.path), f"no such path {req.path.decode('latin-1')[:100]!r}", via, "404")
+            path = req.path.decode("latin-1")[:100]
+            self.receiver.reject(_signal_in(req.path), f"no such path {path!r}", req.via, "404")
             raise _Reply(
                 404,
-                f"no such path: {req.path.decode('latin-1')[:100]!r} (OTLP paths are /v1/metrics, "
-                "/v1/logs, /v1/traces)",
+                f"no such path: {path!r} (OTLP paths are /v1/metrics, /v1/logs, /v1/traces)",
                 5,
                 as_json=req.json_body,
             )
-        if event.method != b"POST":
+        if method != "POST":
             await self._drain(req)
             if signal is not None:
-                self.receiver.reject(signal, f"{event.method.decode('latin-1')} instead of POST", via, "405")
+                self.receiver.reject(signal, f"{method} instead of POST", req.via, "405")
             raise _Reply(
                 405,
-                f"{event.method.decode('latin-1')} is not allowed; OTLP exports are POSTed",
+                f"{method} is not allowed; OTLP exports are POSTed",
                 12,
                 as_json=req.json_body,
                 headers=[(b"allow", b"POST")],
             )
-        if not self.receiver.security.authorized(headers.get(b"authorization")):
+        if not self.receiver.security.authorized(req.headers.get(b"authorization")):
             # Never read an unauthenticated body, and never echo what was sent.
             if signal is not None:
-                self.receiver.reject(signal, "no valid token (401)", via, "401")
+                self.receiver.reject(signal, "no valid token (401)", req.via, "401")
             raise _Reply(
                 401,
                 "missing or wrong token: send the header Authorization: Bearer <token>",
@@ -369,8 +372,7 @@ class HttpServer:
                 as_json=req.json_body,
                 headers=[(b"www-authenticate", b'Bearer realm="ccmon"')],
             )
-        await route(req)
-        return True
+        return route
 
     # -- OTLP ------------------------------------------------------------------------------------
 
@@ -547,6 +549,22 @@ async def _discard(conn: h11.Connection, reader: asyncio.StreamReader, seconds: 
                 conn.receive_data(chunk)
     except (TimeoutError, ConnectionError, ssl.SSLError, h11.RemoteProtocolError):
         pass
+
+
+def _request(
+    conn: h11.Connection,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    event: h11.Request,
+    deadline: float,
+) -> Request:
+    """The parsed head: headers by lower-case name, path without its query, content type."""
+    headers = {k.lower(): v for k, v in event.headers}
+    ctype = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
+    req = Request(conn, reader, writer, event, headers, event.target.split(b"?", 1)[0], ctype, deadline)
+    agent = headers.get(b"user-agent", b"").decode("latin-1")[:200]
+    req.via = Via(HTTP_JSON if req.json_body else HTTP_PROTOBUF, 0, agent)
+    return req
 
 
 def _signal_in(path: bytes) -> str:

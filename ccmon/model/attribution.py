@@ -144,7 +144,7 @@ def from_metrics(sums: Iterable[tuple[str, str, dict[str, Any], float]], dim: st
 
 
 def attribution_dict(a: Attribution) -> dict[str, Any]:
-    from .report import usd
+    from .summary import usd
 
     return {
         "by": a.dim,

@@ -193,7 +193,7 @@ def _dur(ns: int) -> str:
 
 def cache_dict(caches: dict[str, SessionCache], now_ns: int) -> dict[str, Any]:
     """``ccmon report --by cache``: per session, JSON-ready."""
-    from .report import iso, usd
+    from .summary import iso, usd
 
     rows = sorted(caches.values(), key=lambda c: (-c.miss_cost, -c.last_request_ns, c.session))
     return {

@@ -130,7 +130,7 @@ def session_money(
 
 def money_dict(money: dict[str, SessionMoney]) -> dict[str, Any]:
     """``ccmon report --by money``: per session, both sources, drift and coverage."""
-    from .report import usd
+    from .summary import usd
 
     rows = sorted(money.values(), key=lambda m: (not (m.drifting or m.incomplete), -(m.cost[0]), m.session))
     return {

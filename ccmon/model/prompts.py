@@ -248,7 +248,7 @@ def prompt_steps(events: Iterable[Event]) -> list[PromptStep]:
 
 def prompts_dict(rows: list[PromptRow], limit: int = 20) -> dict[str, Any]:
     """``ccmon report --by prompt``: the most expensive prompts, JSON-ready."""
-    from .report import iso, usd
+    from .summary import iso, usd
 
     return {
         "by": "prompt",

@@ -21,8 +21,8 @@ from otlp_client import capture  # noqa: E402
 from ccmon.ingest.payload import decode  # noqa: E402  (the old release's)
 from ccmon.model import names  # noqa: E402
 from ccmon.model.names import canonical  # noqa: E402
-from ccmon.model.report import report_dict  # noqa: E402
 from ccmon.model.store import Store  # noqa: E402
+from ccmon.model.summary import report_dict  # noqa: E402
 from ccmon.model.types import Batch, Event, Point  # noqa: E402
 
 S = 1_000_000_000

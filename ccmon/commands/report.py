@@ -8,7 +8,7 @@ import sqlite3
 import sys
 import time
 
-from .errors import CcmonError
+from ..errors import CcmonError
 
 # Claude Code exports metrics every 60 s by default (logs every 5 s): data older than two
 # metric intervals with no receiver running means exports are being refused right now.
@@ -17,8 +17,8 @@ STALE_AFTER_NS = 120_000_000_000
 
 def _warn_if_nothing_receives(path: str, conn: sqlite3.Connection) -> None:
     """On stderr (the report itself stays clean for --json): exports are being lost."""
-    from .ingest.owner import probe
-    from .model.follow import newest_ns
+    from ..ingest.owner import probe
+    from ..model.follow import newest_ns
 
     newest = max(newest_ns(conn))
     if not newest or time.time_ns() - newest < STALE_AFTER_NS or probe(path) is not None:
@@ -33,16 +33,16 @@ def _warn_if_nothing_receives(path: str, conn: sqlite3.Connection) -> None:
 
 
 def report(args: argparse.Namespace) -> int:
-    from .commands.insight_report import INSIGHT_BY
-    from .commands.insight_report import run as insight_report
+    from .insight_report import INSIGHT_BY
+    from .insight_report import run as insight_report
 
     if getattr(args, "by", None) in INSIGHT_BY:  # prompt, attribution dimensions, cache, money (issue 17)
         return insight_report(args)
     if getattr(args, "by", None) or getattr(args, "format", None) or getattr(args, "until", None):
-        from .commands.report_over_time import run  # reports over time (issue 16)
+        from .report_over_time import run  # reports over time (issue 16)
 
         return run(args)
-    from .model.report import add_statusline, parse_duration, report_dict, report_text, statusline_text
+    from ..model.summary import add_statusline, parse_duration, report_dict, report_text, statusline_text
 
     since_ns = 0
     if args.since:
@@ -51,14 +51,14 @@ def report(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise CcmonError(str(exc), 2) from None
     if args.prometheus:
-        from .ingest.prometheus.report import prometheus_report
+        from ..ingest.prometheus.totals import prometheus_report
 
         data = prometheus_report(args, since_ns)
     else:
-        from .model import db
-        from .model.limits_store import load_view
-        from .model.snapshot import SourceStatus
-        from .model.store import rebuild
+        from ..model import db
+        from ..model.limits_store import load_view
+        from ..model.snapshot import SourceStatus
+        from ..model.store import rebuild
 
         try:
             conn = db.connect(args.db, readonly=True)
@@ -75,7 +75,7 @@ def report(args: argparse.Namespace) -> int:
         snap = built.aggs.snapshot(0, SourceStatus(kind="otlp", where=str(args.db)))
         data = add_statusline(report_dict(snap, since_ns), limits)
     if args.json:
-        from .model.text import json_safe
+        from ..model.text import json_safe
 
         print(json_safe(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)))  # \u202e stays escaped
     else:

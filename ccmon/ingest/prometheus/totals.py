@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 from ...errors import CcmonError
-from ...model.report import report_dict
+from ...model.summary import report_dict
 from .config import Config
 from .source import PrometheusSource
 
