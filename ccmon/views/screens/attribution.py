@@ -169,9 +169,9 @@ class AttributionScreen(Screen):
         )
         self.query_one("#attribution-head", Static).update(head)
         if result is None:
-            self.query_one("#attribution-box").border_title = (
-                "Not available: attribution reads the OTLP store, which this source does not have"
-            )
+            self.query_one(
+                "#attribution-box"
+            ).border_title = "Not available: attribution reads the OTLP store, which this source does not have"
             return
         for box, table, a in (
             ("#attribution-box", "#attribution-metrics", result[0]),
