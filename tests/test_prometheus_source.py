@@ -194,6 +194,11 @@ async def test_nan_and_inf_samples_do_not_poison_the_figures(tsdb):
 
 async def test_session_detail_is_the_cost_curve(tsdb):
     t = aligned_now()
+    if tsdb.kind == "victoriametrics" and time.time() - t < 60:
+        # A range query on VictoriaMetrics leaves out its newest 30 s (-search.latencyOffset):
+        # a session's curve ends up to 30 s early there (the README says so). Tested on a
+        # session that ended before that.
+        t -= 300
     tsdb.push(team_history(t))
     source = PrometheusSource(Config(tsdb.url, match=PLATFORM), clock=lambda: t)
     await source.poll()
