@@ -227,13 +227,13 @@ def make_app(args: argparse.Namespace, **kwargs):
     return app
 
 
-def _env_block(receiver, args: argparse.Namespace) -> str:
+def _env_block(receiver, args: argparse.Namespace) -> str | None:
     """``ccmon env`` for the ports the receiver really listens on (port 0 is resolved by then)."""
     from .commands.env import Target, render
 
     base = Target.from_args(args)
     if not receiver.grpc_port or not receiver.http_port:  # port 0 not bound yet: the first frame
-        return "(the settings for Claude Code appear here once ccmon listens)"
+        return None
     return render(Target(base.bind, receiver.grpc_port or 0, receiver.http_port or 0, base.token), "grpc", "sh")
 
 

@@ -65,7 +65,7 @@ class CcmonApp(App[None]):
         *,
         clock: Callable[[], int] | None = None,
         refresh_interval: float = 0.25,
-        setup_hint: Callable[[], str] | None = None,
+        setup_hint: Callable[[], str | None] | None = None,
         state_path: Path | None = None,
     ) -> None:
         super().__init__()

@@ -25,7 +25,6 @@ from textual.css.scalar import Unit
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from ...errors import CcmonError
 from ...model.snapshot import Snapshot
 from .. import safe
 from ..time_range import RANGES, next_range
@@ -64,12 +63,7 @@ def waiting_text(where: str, rejected: int, setup_hint) -> Text:
     t.append(": nothing has arrived yet.\n")
     if rejected:
         t.append(f"{rejected:,} export(s) were rejected: press f (Flow) to see why.\n", "bold red")
-    hint = None
-    if setup_hint is not None:
-        try:
-            hint = setup_hint()
-        except CcmonError:  # the ports are not bound yet (asked for port 0): the next frame has them
-            hint = None
+    hint = setup_hint() if setup_hint is not None else None  # None until the ports are bound
     if hint is not None:
         t.append("\nStart Claude Code with these settings (this is `ccmon env`):\n\n", "dim")
         t.append(hint)
