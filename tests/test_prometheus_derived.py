@@ -36,6 +36,7 @@ def per_source(snap) -> dict:
         "api_requests",
         "retries",
         "latency_ms",
+        "provisional",
         "other_telemetry",
     ):
         data.pop(k, None)
@@ -164,6 +165,16 @@ def test_report_json_gives_the_otlp_figures(tsdb, tmp_path):
         k: v
         for k, v in otlp.items()
         if k
-        not in ("source", "since", "events", "api_errors", "api_requests", "retries", "latency_ms", "other_telemetry")
+        not in (
+            "source",
+            "since",
+            "events",
+            "api_errors",
+            "api_requests",
+            "retries",
+            "latency_ms",
+            "provisional",
+            "other_telemetry",
+        )
     } | {"events": None, "api_errors": None}
     assert data["sessions"][0]["first_seen"] == iso((m - 200) * 60 * S_NS + 17 * S_NS)

@@ -62,7 +62,7 @@ def report(args: argparse.Namespace) -> int:
 
         try:
             conn = db.connect(args.db, readonly=True)
-            built = rebuild(conn, since_ns)
+            built = rebuild(conn, since_ns, time.time_ns())
             limits = load_view(conn, since_ns)
             _warn_if_nothing_receives(args.db, conn)
             conn.close()
@@ -72,7 +72,8 @@ def report(args: argparse.Namespace) -> int:
             ) from None
         except sqlite3.Error as exc:
             raise CcmonError(f"cannot read {args.db}: {exc}") from None
-        snap = built.aggs.snapshot(0, SourceStatus(kind="otlp", where=str(args.db)))
+        # The metrics' figures; API calls they have not counted yet are listed apart.
+        snap = built.aggs.snapshot(0, SourceStatus(kind="otlp", where=str(args.db)), include_provisional=False)
         data = add_statusline(report_dict(snap, since_ns), limits)
     if args.json:
         from ..model.text import json_safe

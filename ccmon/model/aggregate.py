@@ -11,10 +11,11 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter, defaultdict, deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import counting, names
+from . import counting, names, provisional
 from .events import content_logged, summarize
 from .series import SeriesInfo
 from .snapshot import EditRow, EventRow, ModelRow, SessionRow, Snapshot, SourceStatus, Tokens
@@ -50,6 +51,8 @@ class _Session:
     errors: int = 0
     start_type: str = ""
     labels: tuple[tuple[str, str], ...] = ()
+    metric_ns: int = 0  # the newest cost or token metric point
+    ledger: provisional.Ledger | None = None  # API calls newer than that (provisional cost), or None
     cached: SessionRow | None = None  # the last row built; None once anything changed
 
     def seen(self, t_first: int, t_last: int) -> None:
@@ -58,15 +61,24 @@ class _Session:
         if t_last > self.last_ns:
             self.last_ns = t_last
 
-    def row(self) -> SessionRow:
-        if self.cached is not None:
+    def row(self, include_provisional: bool = True) -> SessionRow:
+        """Its row; by default with its uncovered API calls included (that row is cached)."""
+        ledger = self.ledger if self.ledger is not None and self.ledger.calls else None
+        if self.cached is not None and (include_provisional or ledger is None):
             return self.cached
-        self.cached = SessionRow(
+        cost, tokens, extra, models = self.cost, Tokens.of(self.tokens), 0.0, set(self.models)
+        if include_provisional and ledger is not None:
+            extra = ledger.cost
+            cost += extra
+            tokens = tokens.plus(ledger.tokens)
+            models = {*models, *(c.model for c in ledger.calls)}
+        row = SessionRow(
             key=self.key,
             user=self.user,
-            models=tuple(sorted(self.models)),
-            cost=self.cost,
-            tokens=Tokens.of(self.tokens),
+            models=tuple(sorted(models)),
+            cost=cost,
+            tokens=tokens,
+            provisional_cost=extra,
             first_ns=self.first_ns,
             last_ns=self.last_ns,
             active_user_s=self.active_user,
@@ -80,7 +92,9 @@ class _Session:
             start_type=self.start_type,
             labels=self.labels,
         )
-        return self.cached
+        if include_provisional or ledger is None:
+            self.cached = row
+        return row
 
 
 @dataclass(slots=True)
@@ -136,6 +150,7 @@ class Aggregates:
         self.tool_details_logged = False
         self.first_ns = 0
         self.last_ns = 0
+        self.uncovered: set[str] = set()  # sessions with provisional calls
 
     # -- feeding ---------------------------------------------------------------------------
 
@@ -174,6 +189,8 @@ class Aggregates:
         s.seen(first_ns or t_ns, t_ns)
         self._seen(first_ns or t_ns, t_ns)
         m = info.metric
+        if m == names.COST or m == names.TOKENS:
+            self._covered(s, t_ns, inc if m == names.COST else 0.0)
         if m == names.COST:
             self.cost += inc
             s.cost += inc
@@ -224,6 +241,38 @@ class Aggregates:
         else:
             self.other_metrics[m] += inc
 
+    # -- provisional cost (model/provisional.py) ------------------------------------------------
+
+    def _covered(self, s: _Session, t_ns: int, cost_inc: float) -> None:
+        if t_ns > s.metric_ns:
+            s.metric_ns = t_ns
+        if s.ledger is not None and s.ledger.metric(s.metric_ns, cost_inc) and not s.ledger.calls:
+            s.ledger = None
+            self.uncovered.discard(s.key)
+
+    def add_call(self, session: str, t_ns: int, attrs: dict[str, Any]) -> None:
+        """An ``api_request`` event: provisional until a cost or token metric point covers it."""
+        s = self._session(session, "")
+        if t_ns <= s.metric_ns:
+            return
+        call = provisional.call_of(t_ns, attrs)
+        if not call.cost and not any(call.tokens):
+            return  # nothing it could add
+        if s.ledger is None:
+            s.ledger = provisional.Ledger()
+        s.ledger.add(call)
+        self.uncovered.add(session)
+
+    def _expire_calls(self, now_ns: int) -> None:
+        oldest = now_ns - provisional.MAX_AGE_NS
+        for key in list(self.uncovered):
+            s = self.sessions[key]
+            if s.ledger is None or s.ledger.expire(oldest):
+                s.cached = None
+                if s.ledger is None or not s.ledger.calls:
+                    s.ledger = None
+                    self.uncovered.discard(key)
+
     def _model(self, model: str, raw: str | None) -> _Model:
         md = self.models.get(model)
         if md is None:
@@ -269,6 +318,7 @@ class Aggregates:
             d = as_float(attrs.get("duration_ms"))
             if d is not None:
                 self.latencies.append(d)
+            self.add_call(session, t_ns, attrs)
 
     def log_event(self, t_ns: int, session: str, name: str, attrs: dict[str, Any]) -> None:
         # The one-line text is made at snapshot time and only for lines still in the window:
@@ -291,40 +341,49 @@ class Aggregates:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def snapshot(self, version: int, status: SourceStatus, now_ns: int | None = None) -> Snapshot:
+    def snapshot(
+        self, version: int, status: SourceStatus, now_ns: int | None = None, *, include_provisional: bool = True
+    ) -> Snapshot:
+        """The figures at ``now_ns``. By default (the dashboard) cost and tokens include
+        the API calls no metric point has counted yet (``model.provisional``); without
+        ``include_provisional`` (the report) they are the metrics' alone. ``provisional_*`` say how much either way."""
         now_ns = now_ns if now_ns is not None else time.time_ns()
         now_min = now_ns // MINUTE_NS
+        today = time.strftime("%Y-%m-%d", time.localtime(now_ns // 1_000_000_000))
+        self._expire_calls(now_ns)
+        prov = self._provisional(today)
+        minutes = prov.merged(self.minutes) if include_provisional else self.minutes
         cpm = []
         tpm = []
         for i in range(now_min - 59, now_min + 1):
-            b = self.minutes.get(i)
+            b = minutes.get(i)
             cpm.append(b[0] if b else 0.0)
             tpm.append(sum(b[1:]) if b else 0.0)
-        cost_minutes = {i: b[0] for i, b in self.minutes.items() if now_min - 60 <= i < now_min}
-        cur = self.minutes.get(now_min) or self.minutes.get(now_min - 1)
+        cost_minutes = {i: b[0] for i, b in minutes.items() if now_min - 60 <= i < now_min}
+        cur = minutes.get(now_min) or minutes.get(now_min - 1)
         tokens_last_minute = Tokens(*cur[1:]) if cur else Tokens()
-        today = time.strftime("%Y-%m-%d", time.localtime(now_ns // 1_000_000_000))
         lat = sorted(self.latencies)
-        sessions = sorted((s.row() for s in self.sessions.values()), key=_by_last_seen)
+        sessions = sorted((s.row(include_provisional) for s in self.sessions.values()), key=_by_last_seen)
+        added = prov if include_provisional else provisional.Totals()
         return Snapshot(
             version=version,
             now_ns=now_ns,
             status=status,
-            cost_total=self.cost,
-            cost_today=self.cost_by_day.get(today, 0.0),
+            cost_total=self.cost + added.cost,
+            cost_today=self.cost_by_day.get(today, 0.0) + added.today,
             burn_5m=counting.burn(cost_minutes, now_ns, 5),
             burn_1h=counting.burn(cost_minutes, now_ns, 60),
             cost_per_minute=tuple(cpm),
             models=tuple(
                 sorted(
                     (
-                        ModelRow(m, tuple(sorted(md.raw)), md.cost, Tokens.of(md.tokens))
-                        for m, md in self.models.items()
+                        ModelRow(m, tuple(sorted(md.raw)), md.cost + c, Tokens.of(md.tokens).plus(t))
+                        for m, md, c, t in self._models_with(added)
                     ),
                     key=lambda r: (-r.cost, r.model),
                 )
             ),
-            tokens=Tokens.of(self.tokens),
+            tokens=Tokens.of(self.tokens).plus(tuple(added.tokens)),
             tokens_last_minute=tokens_last_minute,
             tokens_per_minute=tuple(tpm),
             sessions=tuple(sessions),
@@ -349,4 +408,21 @@ class Aggregates:
             first_ns=self.first_ns,
             last_ns=self.last_ns,
             other_telemetry=self.other_telemetry,
+            provisional_cost=prov.cost,
+            provisional_tokens=Tokens(*prov.tokens),
+            provisional_calls=prov.calls,
+            provisional_included=include_provisional,
         )
+
+    def _models_with(self, prov: provisional.Totals) -> Iterator[tuple[str, _Model, float, tuple[float, ...]]]:
+        for m in {*self.models, *prov.by_model}:
+            cost, tokens = prov.by_model.get(m, (0.0, provisional.NO_TOKENS))
+            yield m, self.models.get(m) or _Model(), cost, tokens
+
+    def _provisional(self, today: str) -> provisional.Totals:
+        totals = provisional.Totals()
+        for key in self.uncovered:
+            ledger = self.sessions[key].ledger
+            if ledger is not None:
+                totals.add(ledger.calls, today)
+        return totals

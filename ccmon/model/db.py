@@ -348,6 +348,16 @@ def recent_events(conn: sqlite3.Connection, limit: int, since_ns: int = 0) -> li
     return [(t, s, n, _merge(res, a)) for t, s, n, a, res in rows]
 
 
+def api_requests_since(conn: sqlite3.Connection, since_ns: int) -> list[tuple[int, str, dict]]:
+    """API calls made since ``since_ns`` (the events_api index), oldest first:
+    (t_ns, session, attrs). The provisional-cost ledger is rebuilt from these."""
+    rows = conn.execute(
+        "SELECT t_ns, session, attrs FROM events WHERE name = 'api_request' AND t_ns >= ? ORDER BY t_ns, id",
+        (since_ns,),
+    ).fetchall()
+    return [(t, s, json.loads(a)) for t, s, a in rows]
+
+
 def recent_latencies(conn: sqlite3.Connection, limit: int, since_ns: int = 0) -> list[float]:
     """The newest API requests' ``duration_ms``, oldest first (the events_api index)."""
     rows = conn.execute(

@@ -44,6 +44,14 @@ class Tokens:
         """cacheRead : cacheCreation, the "20:1" figure; None without cache writes."""
         return self.cacheRead / self.cacheCreation if self.cacheCreation > 0 else None
 
+    def plus(self, other: tuple[float, ...]) -> Tokens:
+        """These tokens with (input, output, cacheRead, cacheCreation) added."""
+        if not any(other):
+            return self
+        return Tokens(
+            self.input + other[0], self.output + other[1], self.cacheRead + other[2], self.cacheCreation + other[3]
+        )
+
     def as_dict(self) -> dict[str, int]:
         return {t: int(round(getattr(self, t))) for t in TOKEN_TYPES}
 
@@ -75,6 +83,9 @@ class SessionRow:
     errors: int = 0
     start_type: str = ""
     labels: tuple[tuple[str, str], ...] = ()
+    # Part of ``cost`` (and of ``tokens``) from API calls its cost metric has not counted yet
+    # (``model.provisional``): shown as provisional until the metric arrives.
+    provisional_cost: float = 0.0
 
     @property
     def cost_per_hour(self) -> float | None:
@@ -160,6 +171,12 @@ class Snapshot:
     # From Claude Code's status line (``ccmon statusline``): None where the source has none.
     limits: LimitsView | None = None
     other_telemetry: int = 0  # data points, log records, spans from senders that are not Claude Code
+    # API calls (``api_request`` events) newer than
+    # their session's last metric point (``model.provisional``); the views mark them provisional.
+    provisional_cost: float = 0.0
+    provisional_tokens: Tokens = Tokens()
+    provisional_calls: int = 0
+    provisional_included: bool = False  # whether the figures above include them (the dashboard's do)
 
     @property
     def has_events(self) -> bool:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from os import PathLike
 
-from . import counting, db
+from . import counting, db, provisional
 from .aggregate import RECENT_EVENTS, RECENT_LATENCIES, Aggregates
 from .series import SeriesInfo, from_row
 from .snapshot import Snapshot, SourceStatus
@@ -32,8 +32,9 @@ class Rebuilt:
     epochs: dict[tuple[int, int], tuple[int, float]]
 
 
-def rebuild(conn: sqlite3.Connection, since_ns: int = 0) -> Rebuilt:
-    """Totals from the database, through the same ``Aggregates`` methods the live path uses."""
+def rebuild(conn: sqlite3.Connection, since_ns: int = 0, now_ns: int | None = None) -> Rebuilt:
+    """Totals from the database, through the same ``Aggregates`` methods the live path uses.
+    ``now_ns`` (default: the wall clock) decides which API calls may still be provisional."""
     aggs = Aggregates()
     series: dict[bytes, tuple[int, SeriesInfo]] = {}
     by_id: dict[int, SeriesInfo] = {}
@@ -50,6 +51,10 @@ def rebuild(conn: sqlite3.Connection, since_ns: int = 0) -> Rebuilt:
     aggs.latencies.extend(db.recent_latencies(conn, RECENT_LATENCIES, since_ns))
     for t, s, n, a in reversed(db.recent_events(conn, RECENT_EVENTS, since_ns)):
         aggs.log_event(t, s, n, a)
+    # After every metric point: only calls newer than their session's newest point stay.
+    now = time.time_ns() if now_ns is None else now_ns
+    for t, s, a in db.api_requests_since(conn, max(since_ns, now - provisional.MAX_AGE_NS)):
+        aggs.add_call(s, t, a)
     epochs = {
         (sid, start): (last_end, value)
         for sid, start, last_end, value in conn.execute("SELECT series_id, start_ns, last_end_ns, value FROM epochs")
@@ -88,7 +93,7 @@ class Store:
     def load(self) -> None:
         """Retention, then the totals from the database. Call once, before any ``write``."""
         self.sweep()
-        built = rebuild(self._conn)
+        built = rebuild(self._conn, now_ns=self.clock())
         self._writer.load(built.series, built.epochs)
         self.aggs = built.aggs  # last: a snapshot taken meanwhile reads the empty aggregates
         self.loaded = True
@@ -134,8 +139,10 @@ class Store:
         """What the receiver saw lives in ``ingest.stats``; a source built on the receiver fills it in."""
         return SourceStatus(kind="otlp", where=self.where)
 
-    def snapshot(self, now_ns: int | None = None) -> Snapshot:
-        return self.aggs.snapshot(self.version, self.status(), now_ns if now_ns is not None else self.clock())
+    def snapshot(self, now_ns: int | None = None, *, include_provisional: bool = True) -> Snapshot:
+        """The live figures; see ``Aggregates.snapshot`` for ``include_provisional``."""
+        now = now_ns if now_ns is not None else self.clock()
+        return self.aggs.snapshot(self.version, self.status(), now, include_provisional=include_provisional)
 
     def sweep(self) -> int:
         """Retention: delete raw events (and spans) of the UTC days wholly older than the

@@ -92,6 +92,15 @@ def report_dict(snap: Snapshot, since_ns: int = 0) -> dict[str, Any]:
         out["api_requests"] = snap.api_requests
         out["retries"] = snap.retries
         out["latency_ms"] = {"p50": snap.latency_p50_ms, "p95": snap.latency_p95_ms}
+        # API calls no metric point has counted yet (``model.provisional``; only where there
+        # are events): listed apart, and in the figures above only when the snapshot says so
+        # (the report's never are).
+        out["provisional"] = {
+            "included": snap.provisional_included,
+            "cost_usd": usd(snap.provisional_cost),
+            "tokens": snap.provisional_tokens.as_dict(),
+            "api_calls": snap.provisional_calls,
+        }
     else:
         out["events"] = None
         out["api_errors"] = None
@@ -121,6 +130,12 @@ def report_text(d: dict[str, Any]) -> str:
         f"cost            ${d['cost_usd']:.4f}   today ${d['today_usd']:.4f}   "
         f"burn ${d['burn_usd_per_hour']['5m']:.2f}/h (5m) ${d['burn_usd_per_hour']['1h']:.2f}/h (1h)"
     )
+    prov = d.get("provisional") or {}
+    if prov.get("api_calls") and not prov.get("included"):
+        lines.append(
+            f"  + ${prov['cost_usd']:.4f} provisional: {prov['api_calls']} API call(s) "
+            "the cost metric has not counted yet"
+        )
     for model, cost in sorted(d["cost_by_model"].items(), key=lambda kv: -kv[1]):
         lines.append(f"  {clean(model):<30} ${cost:.4f}")
     tk = d["tokens"]

@@ -14,6 +14,14 @@ def usd(x: float) -> str:
     return f"${x:,.2f}"
 
 
+PROVISIONAL = "~"  # marks a figure that includes API calls no metric point has counted yet
+
+
+def marked(text: str, provisional: bool) -> str:
+    """``text`` marked provisional (``~$0.2367``) when it includes such calls."""
+    return PROVISIONAL + text if provisional else text
+
+
 def per_hour(x: float | None) -> str:
     """A spend rate, to the cent: $1.07/h."""
     if x is None:

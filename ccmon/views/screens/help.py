@@ -96,6 +96,12 @@ KEYS = (
 )
 
 FIGURES = (
+    (
+        "~$0.2367",
+        "provisional: includes API calls (their api_request events) that no cost metric point has "
+        "counted yet; Claude Code exports metrics every 60 s by default, the next one replaces them. "
+        "Never counted twice; `ccmon report` lists them apart",
+    ),
     ("Burn 5m / 1h", "spend in the last 5 minutes or hour, as dollars per hour"),
     ("cache hit", "cacheRead / (input + cacheRead + cacheCreation): prompt tokens served from cache"),
     ("reads/write", "cacheRead : cacheCreation, how often each cache write was read back"),

@@ -1,4 +1,5 @@
-"""Cost: total, today, burn rate ($/h over 5 min and 1 h), cost per model, $/min sparkline."""
+"""Cost: total, today, burn rate ($/h over 5 min and 1 h), cost per model, $/min sparkline.
+``~`` marks totals that include provisional API calls (``model.provisional``), with a line saying how much."""
 
 from __future__ import annotations
 
@@ -33,18 +34,30 @@ class CostPane(Pane):
             snap.burn_1h,
             snap.cost_per_minute,
             _models(snap.models),
+            (snap.provisional_cost, snap.provisional_calls) if snap.provisional_included else (0.0, 0),
         )
 
     def draw(self, data: Any, width: int) -> Text:
-        total, today, burn_5m, burn_1h, per_minute, models = data
+        total, today, burn_5m, burn_1h, per_minute, models, (prov_cost, prov_calls) = data
+        prov = prov_calls > 0
         out = columns(
             [
-                (Text("Total", "dim"), Text(fmt.usd(total), "bold"), Text("today", "dim"), fmt.usd(today)),
+                (
+                    Text("Total", "dim"),
+                    Text(fmt.marked(fmt.usd(total), prov), "bold"),
+                    Text("today", "dim"),
+                    fmt.marked(fmt.usd(today), prov),
+                ),
                 (Text("Burn 5m", "dim"), Text(fmt.per_hour(burn_5m), "bold"), Text("1h", "dim"), fmt.per_hour(burn_1h)),
             ],
             "lrlr",
             gap=2,
         )
+        if prov:
+            # Why the ~: these calls' cost is Claude Code's own per-call figure; the metric's
+            # next export (every 60 s by default) replaces it.
+            out.append("\n")
+            out.append(f"~ incl. {fmt.usd(prov_cost)} from {fmt.plural(prov_calls, 'call')}", "dim")
         if models:
             name_width = max(width - 16, 8)  # room for "  $0.0000  100%"
             rows = [

@@ -1,7 +1,8 @@
 """The headline strip: the figures a glance is for, on every layout and at every size.
 
 Total, today, the 5-minute burn rate, tokens in the last minute, the cache hit rate and the
-sessions (active of all). Each figure is one unbreakable group ("today $1.49"); the groups fill
+sessions (active of all). A ``~`` marks figures that include API calls no metric point has
+counted yet (``model.provisional``). Each figure is one unbreakable group ("today $1.49"); the groups fill
 lines left to right, so at 80 columns the strip takes two lines instead of cutting a number.
 """
 
@@ -23,12 +24,12 @@ def active_sessions(snap: Snapshot) -> int:
 
 
 def groups(data: Any) -> list[Text]:
-    total, today, burn, tok_min, cache, sessions, active = data
+    total, today, burn, tok_min, cache, sessions, active, prov = data
     return [
-        Text.assemble(("Total ", "dim"), (fmt.usd(total), "bold")),
-        Text.assemble(("today ", "dim"), (fmt.usd(today), "bold")),
+        Text.assemble(("Total ", "dim"), (fmt.marked(fmt.usd(total), prov), "bold")),
+        Text.assemble(("today ", "dim"), (fmt.marked(fmt.usd(today), prov), "bold")),
         Text.assemble(("burn 5m ", "dim"), (fmt.per_hour(burn), "bold")),
-        Text.assemble((fmt.compact(tok_min), "bold"), (" tok/min", "dim")),
+        Text.assemble((fmt.marked(fmt.compact(tok_min), prov), "bold"), (" tok/min", "dim")),
         Text.assemble(("cache hit ", "dim"), (fmt.percent(cache), "bold")),
         Text.assemble((f"{sessions:,}", "bold"), (" sessions · ", "dim"), (f"{active:,}", "bold"), (" active", "dim")),
     ]
@@ -68,6 +69,7 @@ class HeadlineBar(TextView):
             snap.tokens.cache_ratio,
             len(snap.sessions),
             active_sessions(snap),
+            snap.provisional_included and snap.provisional_calls > 0,
         )
         self._redraw()
 

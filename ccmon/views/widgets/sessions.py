@@ -98,8 +98,8 @@ def cells(s: SessionRow, now_ns: int, st: SessionStatus | None = None, cache: st
     return (
         safe.clean(s.key),
         Text(now_state, _STATE_STYLE[now_state]),
-        fmt.usd(s.cost),
-        fmt.compact(s.tokens.total),
+        fmt.marked(fmt.usd(s.cost), s.provisional_cost > 0),  # ~: includes calls not in a metric yet
+        fmt.marked(fmt.compact(s.tokens.total), s.provisional_cost > 0),
         fmt.per_hour(rate_per_hour(s)),
         fmt.when(s.last_ns, now_ns),
         fmt.seconds(duration_s(s)),

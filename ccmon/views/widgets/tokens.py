@@ -17,13 +17,14 @@ class TokensPane(Pane):
     TITLE = "Tokens"
 
     def select(self, snap: Snapshot) -> Any:
-        return snap.tokens, snap.tokens_last_minute, snap.tokens_per_minute
+        prov = snap.provisional_included and snap.provisional_tokens.total > 0
+        return snap.tokens, snap.tokens_last_minute, snap.tokens_per_minute, prov
 
     def draw(self, data: Any, width: int) -> Text:
-        total, last_minute, per_minute = data
+        total, last_minute, per_minute, prov = data
         rows: list[tuple[Text | str, ...]] = [(Text(""), Text("/min", "dim"), Text("total", "dim"))]
         for t in TOKEN_TYPES:
-            rate, amount = fmt.count(getattr(last_minute, t)), fmt.count(getattr(total, t))
+            rate, amount = fmt.count(getattr(last_minute, t)), fmt.marked(fmt.count(getattr(total, t)), prov)
             rows.append((Text(t, "dim"), rate, Text(amount, "bold")))
         out = columns(rows, "lrr", gap=3)
         out.append("\n")
