@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -47,6 +48,10 @@ class Watcher:
         self._dirty = asyncio.Event()
         self.reread = False  # a viewer: the rules' window is read from the database at each evaluation
         self._conn: sqlite3.Connection | None = None
+        # Reads run on a worker thread and outlive a cancelled evaluation: closing the
+        # connection under a query crashes SQLite (seen as a segfault on SIGTERM). One lock.
+        self._db_lock = threading.Lock()
+        self._closed = False
         self._index: SeriesIndex | None = None  # kept between evaluations
         self._task: asyncio.Task[None] | None = None
 
@@ -66,6 +71,10 @@ class Watcher:
     # -- evaluating ----------------------------------------------------------------------------
 
     def _read(self, now_ns: int, prime: bool):
+        with self._db_lock:
+            return [] if self._closed else self._read_locked(now_ns, prime)
+
+    def _read_locked(self, now_ns: int, prime: bool):
         from .model import db, spend
 
         if self._conn is None:
@@ -127,9 +136,14 @@ class Watcher:
             except (asyncio.CancelledError, Exception):
                 pass
             self._task = None
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        await asyncio.to_thread(self._close)  # after any read still running on its thread
+
+    def _close(self) -> None:
+        with self._db_lock:
+            self._closed = True
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
 
 def log_sink(write: Callable[[str], None]) -> Sink:
