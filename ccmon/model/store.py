@@ -10,6 +10,7 @@ before it is acknowledged, and the screen never shows what the disk does not hav
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -83,6 +84,8 @@ class Store:
         self.clock = clock
         self._conn = db.connect(path)
         self._read = db.connect(path)  # for drill-down queries from the UI thread
+        self._read_lock = threading.Lock()
+        self._closed = False
         self.aggs = Aggregates()
         self._writer = Writer(self._conn)
         self.loaded = False
@@ -170,18 +173,27 @@ class Store:
 
     # -- drill-down reads --------------------------------------------------------------------
 
+    # They run on worker threads (the session screen loads off the loop), so a read may still
+    # be running when the app quits: closing a connection under a query crashes SQLite. The
+    # lock makes ``close`` wait for it, and a read after ``close`` finds nothing.
+
     def session_events(self, session: str, limit: int = 5000) -> list[tuple[int, str, dict]]:
-        return db.session_events(self._read, session, limit)
+        with self._read_lock:
+            return [] if self._closed else db.session_events(self._read, session, limit)
 
     def session_cost_points(self, session: str) -> list[tuple[int, float]]:
-        return db.session_cost_points(self._read, session)
+        with self._read_lock:
+            return [] if self._closed else db.session_cost_points(self._read, session)
 
     def session_interactions(self, session: str) -> list[tuple[int, int]]:
-        return db.session_interactions(self._read, session)
+        with self._read_lock:
+            return [] if self._closed else db.session_interactions(self._read, session)
 
     def close(self) -> None:
-        for c in (self._conn, self._read):
-            try:
-                c.close()
-            except sqlite3.Error:
-                pass
+        with self._read_lock:
+            self._closed = True
+            for c in (self._conn, self._read):
+                try:
+                    c.close()
+                except sqlite3.Error:
+                    pass
