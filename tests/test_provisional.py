@@ -305,3 +305,34 @@ def test_sdk_with_a_60s_metric_interval(tmp_path):
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         store.close()
+
+
+def test_an_attached_viewer_shows_the_same_provisional_figures(tmp_path):
+    """``ccmon serve`` as a service and a dashboard attached to it (``model.follow``): the viewer
+    follows the calls and then the metric exactly as the receiver's own aggregates do."""
+    from ccmon.model import follow
+
+    path = tmp_path / "ccmon.db"
+    exports, arrivals = capture(*FOLDER), _arrivals()
+    now = [int(arrivals[0] * 1e9)]
+    store = Store(path, retention_days=0, clock=lambda: now[0])
+    follow.install(path)
+    follower = follow.Follower(path)
+    try:
+        aggs = follower.apply(Aggregates(), follower.read())
+        seen = []
+        for e, t in zip(exports, arrivals, strict=True):
+            now[0] = int(t * 1e9)
+            store.ingest(_batch(e, now[0]))
+            aggs = follower.apply(aggs, follower.read())
+            mine, theirs = aggs.snapshot(0, S, now[0]), store.snapshot()
+            seen.append((round(mine.cost_total, 10), round(mine.provisional_cost, 10), mine.provisional_calls))
+            assert seen[-1] == (
+                round(theirs.cost_total, 10),
+                round(theirs.provisional_cost, 10),
+                theirs.provisional_calls,
+            )
+        assert seen == [(CALL_1, CALL_1, 1), (BOTH, BOTH, 2), (BOTH, 0.0, 0)]
+    finally:
+        follower.close()
+        store.close()
