@@ -31,7 +31,12 @@ def groups(data: Any) -> list[Text]:
         Text.assemble(("burn 5m ", "dim"), (fmt.per_hour(burn), "bold")),
         Text.assemble((fmt.marked(fmt.compact(tok_min), prov), "bold"), (" tok/min", "dim")),
         Text.assemble(("cache hit ", "dim"), (fmt.percent(cache), "bold")),
-        Text.assemble((f"{sessions:,}", "bold"), (" sessions · ", "dim"), (f"{active:,}", "bold"), (" active", "dim")),
+        Text.assemble(
+            (f"{sessions:,}", "bold"),
+            (" session · " if sessions == 1 else " sessions · ", "dim"),
+            (f"{active:,}", "bold"),
+            (" active", "dim"),
+        ),
     ]
 
 
