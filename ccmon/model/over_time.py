@@ -85,7 +85,7 @@ def _ratio(a: float, b: float) -> float | None:
     return round(a / b, 6) if b else None
 
 
-def _series_slots(conn: sqlite3.Connection, lo_min: int, hi_min: int, labels: bool) -> Iterator[tuple]:
+def _series_slots(conn: sqlite3.Connection, lo_min: int, hi_min: int, labels: bool) -> Iterator[list[Any]]:
     """The window's metric increments summed per series and 15-minute slot, with the series'
     columns: (id, metric, kind, session, user, model, edit, labels or None, slot, sum, first, last),
     in (series, slot) order.
@@ -103,7 +103,7 @@ def _series_slots(conn: sqlite3.Connection, lo_min: int, hi_min: int, labels: bo
         "WHERE p.minute >= ? AND p.minute < ? ORDER BY p.series_id, p.minute",
         (lo_min, hi_min),
     )
-    cur = None
+    cur: list[Any] | None = None
     for sid, metric, kind, session, user, model, edit, lab, minute, inc, first, last in rows:
         slot = minute // slot_min
         if cur is not None and sid == cur[0] and slot == cur[8]:
