@@ -413,8 +413,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run(quick)
     args = _check_args(argv[1:]) if argv[:1] == ["check"] else build_parser().parse_args(argv)
     if getattr(args, "db", None) is None:
-        # The status line finds the default itself: importing model.db costs it ~10 ms.
-        args.db = os.environ.get("CCMON_DB") or (None if args.command == "statusline" else _default_db())
+        # The status line and check find the default themselves: importing model.db costs them
+        # ~10-20 ms of every call.
+        args.db = os.environ.get("CCMON_DB") or (None if args.command in ("statusline", "check") else _default_db())
     try:
         if args.command == "serve":
             from .compose import serve

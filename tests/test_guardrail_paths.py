@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from ccmon import cli
 
 ROOT = Path(__file__).parent.parent
+SESSION_197 = "723db479-cad8-4057-a422-b4b46c49d6d1"  # in tests/data/schema2: $0.2367105
 
 
 def _argparse_check(argv: list[str]) -> argparse.Namespace | str:
@@ -141,14 +142,12 @@ def test_check_and_report_import_only_what_they_use(tmp_path):
         "ccmon.model.alerts",
         "ccmon.model.budgets",
         "ccmon.model.config",
-        "ccmon.model.counting",
-        "ccmon.model.db",
-        "ccmon.model.names",
-        "ccmon.model.values",
     ]
+    # Not model.db (pathlib; hashlib through model.counting and model.names).
     rc, mods = _ccmon_modules(tmp_path, ["check", "--db", str(path), "--hook", "--daily", "5"])
     assert rc == 0
     assert mods == sorted([*common, "ccmon.commands.check", "ccmon.model.spend"])
+    common += ["ccmon.model.counting", "ccmon.model.db", "ccmon.model.names", "ccmon.model.values"]
     rc, mods = _ccmon_modules(tmp_path, ["report", "--db", str(path), "--by", "day", "--format", "json"])
     assert rc == 0
     # Not commands.insight_report (model.attribution) nor model.snapshot: ~30 ms of every report.
@@ -162,3 +161,55 @@ def test_check_and_report_import_only_what_they_use(tmp_path):
             "ccmon.model.text",
         ]
     )
+
+
+def test_check_spells_model_db_out_right(monkeypatch, tmp_path):
+    from ccmon.commands import check
+    from ccmon.model import db
+
+    assert check.SCHEMA_VERSION == db.SCHEMA_VERSION
+    for xdg in (str(tmp_path), None):
+        if xdg:
+            monkeypatch.setenv("XDG_DATA_HOME", xdg)
+        else:
+            monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+        assert check.default_db() == str(db.default_path())
+
+
+def test_check_default_db_and_an_older_schema(tmp_path):
+    """No --db: the default store under $XDG_DATA_HOME. A schema-2 store (written by that
+    release) is migrated once by check's read-only open, as model.db.connect does, then read."""
+    import shutil
+
+    from ccmon.model import db
+
+    data = tmp_path / "data"
+    (data / "ccmon").mkdir(parents=True)
+    shutil.copy(ROOT / "tests" / "data" / "schema2" / "ccmon.db", data / "ccmon" / "ccmon.db")
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "CCMON_DB"},
+        "XDG_DATA_HOME": str(data),
+        "XDG_CONFIG_HOME": str(tmp_path / "cfg"),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+    }
+
+    def run() -> dict:
+        out = subprocess.run(
+            [sys.executable, "-m", "ccmon", "check", "--json", "--session", "1", "--session-id", SESSION_197],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+            cwd=ROOT,
+        )
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout)
+
+    first = run()
+    conn = db.connect(data / "ccmon" / "ccmon.db", readonly=True)
+    assert db._schema(conn) == db.SCHEMA_VERSION
+    conn.close()
+    again = run()  # now through check's own open
+    for result in (first, again):
+        (budget,) = result["budgets"]
+        assert (budget["kind"], budget["spent_usd"], budget["level"]) == ("session", 0.2367105, "ok")
