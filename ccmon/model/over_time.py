@@ -85,7 +85,7 @@ def _ratio(a: float, b: float) -> float | None:
     return round(a / b, 6) if b else None
 
 
-def _series_slots(conn: sqlite3.Connection, lo_min: int, hi_min: int, labels: bool) -> Iterator[list[Any]]:
+def _series_slots(conn: sqlite3.Connection, lo_min: int, hi_min: int, labels: bool) -> Iterator[tuple[Any, ...]]:
     """The window's metric increments summed per series and 15-minute slot, with the series'
     columns: (id, metric, kind, session, user, model, edit, labels or None, slot, sum, first, last),
     in (series, slot) order.
@@ -93,31 +93,26 @@ def _series_slots(conn: sqlite3.Connection, lo_min: int, hi_min: int, labels: bo
     One pass over ``point_minutes`` in its primary-key order (series, minute), each row joined to
     its series by id: no temporary B-tree (GROUP BY ``minute / 15`` cannot use the key, and
     sorting every row of a month cost more than the rest of the report), and no read of the
-    whole ``series`` table with its wide JSON ``key`` column. The slot's sum is added in minute
-    order, as SQL's SUM did, so every figure is the same to the last bit."""
-    slot_min = SLOT_NS // MINUTE_NS
+    whole ``series`` table with its wide JSON ``key`` column. Most slots hold one minute of a
+    series: that row is passed on as SQLite made it; the others are summed in minute order, as
+    SQL's SUM did, so every figure is the same to the last bit."""
     rows = conn.execute(
         "SELECT p.series_id, s.metric, s.kind, s.session, s.user_id, s.model, s.edit, "
-        f"{'s.labels' if labels else 'NULL'}, p.minute, p.inc, p.first_ns, p.last_ns "
+        f"{'s.labels' if labels else 'NULL'}, p.minute / ?, p.inc, p.first_ns, p.last_ns "
         "FROM point_minutes p JOIN series s ON s.id = p.series_id "
         "WHERE p.minute >= ? AND p.minute < ? ORDER BY p.series_id, p.minute",
-        (lo_min, hi_min),
+        (SLOT_NS // MINUTE_NS, lo_min, hi_min),
     )
-    cur: list[Any] | None = None
-    for sid, metric, kind, session, user, model, edit, lab, minute, inc, first, last in rows:
-        slot = minute // slot_min
-        if cur is not None and sid == cur[0] and slot == cur[8]:
-            cur[9] += inc
-            if first < cur[10]:
-                cur[10] = first
-            if last > cur[11]:
-                cur[11] = last
+    prev = None
+    for row in rows:
+        if prev is not None and row[0] == prev[0] and row[8] == prev[8]:
+            prev = (*prev[:9], prev[9] + row[9], min(prev[10], row[10]), max(prev[11], row[11]))
             continue
-        if cur is not None:
-            yield cur
-        cur = [sid, metric, kind, session, user, model, edit, lab, slot, inc, first, last]
-    if cur is not None:
-        yield cur
+        if prev is not None:
+            yield prev
+        prev = row
+    if prev is not None:
+        yield prev
 
 
 def build(
