@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from . import __version__
 from .defaults import DEFAULT_BIND, DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT
@@ -307,12 +307,53 @@ def _add_check_args(c: argparse.ArgumentParser, sub: bool = False) -> None:
 
 def _check_args(argv: list[str]) -> argparse.Namespace:
     """`ccmon check ...` runs before every prompt when it is a hook: parse only its options
-    (building the whole parser costs ~10 ms of its 100 ms)."""
-    p = argparse.ArgumentParser(prog="ccmon check", description=CHECK_DESCRIPTION)
-    _add_check_args(p)
-    args = p.parse_args(argv)
+    (building the whole parser costs ~10 ms of its 100 ms), and its usual command lines
+    without a parser at all."""
+    args = _quick_check_args(argv)
+    if args is None:
+        p = argparse.ArgumentParser(prog="ccmon check", description=CHECK_DESCRIPTION)
+        _add_check_args(p)
+        args = p.parse_args(argv)
     args.command = "check"
     return args
+
+
+_CHECK_FLAGS = {"--json": "json", "--hook": "hook"}
+_CHECK_VALUED: dict[str, tuple[str, Callable[[str], object]]] = {
+    "--db": ("db", str),
+    "--session-id": ("session_id", str),
+    **{f"--{kind}": (kind, _usd) for kind in ("daily", "weekly", "monthly", "session")},
+}
+
+
+def _quick_check_args(argv: list[str]) -> argparse.Namespace | None:
+    """`ccmon check`'s options spelt out in full (``--opt VALUE`` or ``--opt=VALUE``) parsed
+    the way argparse parses them, without building a parser (~8 ms with its help formatter and
+    translations); None for anything else (--help, an abbreviation, a value that starts with
+    ``-``, a bad amount), which the real parser then reads or rejects with its message."""
+    ns = argparse.Namespace(
+        db=None, json=False, hook=False, session_id=None, daily=None, weekly=None, monthly=None, session=None
+    )
+    it = iter(argv)
+    for a in it:
+        flag = _CHECK_FLAGS.get(a)
+        if flag is not None:
+            setattr(ns, flag, True)
+            continue
+        name, eq, value = a.partition("=")
+        spec = _CHECK_VALUED.get(name)
+        if spec is None:
+            return None
+        if not eq:
+            following = next(it, None)
+            if following is None or following.startswith("-"):
+                return None
+            value = following
+        try:
+            setattr(ns, spec[0], spec[1](value))
+        except argparse.ArgumentTypeError:
+            return None
+    return ns
 
 
 def _add_flow_commands(sub) -> None:
@@ -372,8 +413,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run(quick)
     args = _check_args(argv[1:]) if argv[:1] == ["check"] else build_parser().parse_args(argv)
     if getattr(args, "db", None) is None:
-        # The status line finds the default itself: importing model.db costs it ~10 ms.
-        args.db = os.environ.get("CCMON_DB") or (None if args.command == "statusline" else _default_db())
+        # The status line and check find the default themselves: importing model.db costs them
+        # ~10-20 ms of every call.
+        args.db = os.environ.get("CCMON_DB") or (None if args.command in ("statusline", "check") else _default_db())
     try:
         if args.command == "serve":
             from .compose import serve

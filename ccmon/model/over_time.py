@@ -12,12 +12,15 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import names
 from .periods import LENGTH_BUCKETS, SLOT_NS, label_key, length_bucket, time_key
-from .snapshot import Snapshot
+
+if TYPE_CHECKING:  # only from_snapshot's annotation: model.snapshot costs the report ~20 ms to import
+    from .snapshot import Snapshot
 
 MINUTE_NS = 60_000_000_000
 DAY_NS = 86_400_000_000_000  # the event rollup's (UTC) day
@@ -82,6 +85,37 @@ def _ratio(a: float, b: float) -> float | None:
     return round(a / b, 6) if b else None
 
 
+def _series_slots(conn: sqlite3.Connection, lo_min: int, hi_min: int, labels: bool) -> Iterator[tuple[Any, ...]]:
+    """The window's metric increments summed per series and 15-minute slot, with the series'
+    columns: (id, metric, kind, session, user, model, edit, labels or None, slot, sum, first, last),
+    in (series, slot) order.
+
+    One pass over ``point_minutes`` in its primary-key order (series, minute), each row joined to
+    its series by id: no temporary B-tree (GROUP BY ``minute / 15`` cannot use the key, and
+    sorting every row of a month cost more than the rest of the report), and no read of the
+    whole ``series`` table with its wide JSON ``key`` column. Most slots hold one minute of a
+    series: that row is passed on as SQLite made it; the others are summed here in minute
+    order, as SQLite's SUM adds them (before 3.43, which compensates: a difference in the last
+    bit at most, far below the report's 10 decimals)."""
+    rows = conn.execute(
+        "SELECT p.series_id, s.metric, s.kind, s.session, s.user_id, s.model, s.edit, "
+        f"{'s.labels' if labels else 'NULL'}, p.minute / ?, p.inc, p.first_ns, p.last_ns "
+        "FROM point_minutes p JOIN series s ON s.id = p.series_id "
+        "WHERE p.minute >= ? AND p.minute < ? ORDER BY p.series_id, p.minute",
+        (SLOT_NS // MINUTE_NS, lo_min, hi_min),
+    )
+    prev = None
+    for row in rows:
+        if prev is not None and row[0] == prev[0] and row[8] == prev[8]:
+            prev = (*prev[:9], prev[9] + row[9], min(prev[10], row[10]), max(prev[11], row[11]))
+            continue
+        if prev is not None:
+            yield prev
+        prev = row
+    if prev is not None:
+        yield prev
+
+
 def build(
     conn: sqlite3.Connection,
     since_ns: int,
@@ -90,21 +124,19 @@ def build(
     plans: dict[str, float] | None = None,
     top: int = 10,
 ) -> dict:
-    series = {}
-    series_of_session: dict[str, tuple] = {}  # a session's labels, for events grouped by terminal or repo
-    for sid, metric, session, user, model, kind, edit, labels in conn.execute(
-        "SELECT id, metric, session, user_id, model, kind, edit, labels FROM series"
-    ):
-        series[sid] = (metric, session, user, model or "unknown", kind, edit, labels)
-        series_of_session.setdefault(session, series[sid])
     lo_min, hi_min = since_ns // MINUTE_NS, -(-until_ns // MINUTE_NS)
-    slot_min = SLOT_NS // MINUTE_NS
     groups: dict[str, _Group] = defaultdict(_Group)
     total = _Group()
     sess: dict[str, dict] = {}
     edits: defaultdict[tuple[str, str, str], float] = defaultdict(float)  # (tool, who, decision) -> count
     label_cache: dict[str, dict[str, str]] = {}
     slot_keys: dict[int, str] = {}
+    by_labels = by in ("terminal", "repo")
+    per_slot = by in ("day", "week")
+    # Per distinct value, not per row: a month has ~100,000 (series, slot) rows and a handful
+    # of metrics and edit decisions.
+    col_of: dict[tuple[str, str | None], str | None] = {}
+    edit_of: dict[str, tuple[str, str, str]] = {}
 
     def slot_key(slot: int) -> str:
         k = slot_keys.get(slot)
@@ -112,30 +144,23 @@ def build(
             k = slot_keys[slot] = time_key(by, slot * SLOT_NS)
         return k
 
-    def key_of(s: tuple[Any, ...], t_ns: int) -> str:
-        metric, session, user, model, _, _, labels = s
+    def key_of(session: str, user: str, model: str, labels: str | None, slot: int) -> str:
         if by in ("day", "week"):
-            return slot_key(t_ns // SLOT_NS)
+            return slot_key(slot)
         if by == "session":
             return session
         if by == "model":
             return model
         if by == "user":
             return user or "(unknown)"
-        lab = label_cache.get(labels)
+        lab = label_cache.get(labels or "[]")
         if lab is None:
-            lab = label_cache[labels] = {k: v for k, v in json.loads(labels)}
+            lab = label_cache[labels or "[]"] = {k: v for k, v in json.loads(labels or "[]")}
         return label_key(by, lab)
 
-    for sid, slot, inc, first, last in conn.execute(
-        "SELECT series_id, minute / ?, SUM(inc), MIN(first_ns), MAX(last_ns) FROM point_minutes "
-        "WHERE minute >= ? AND minute < ? GROUP BY series_id, minute / ?",
-        (slot_min, lo_min, hi_min, slot_min),
+    for _sid, metric, kind, session, user, model, edit, labels, slot, inc, first, last in _series_slots(
+        conn, lo_min, hi_min, by_labels
     ):
-        s = series.get(sid)
-        if s is None:
-            continue
-        metric, session, user, model, kind, edit, _ = s
         st = sess.get(session)
         if st is None:
             st = sess[session] = {
@@ -147,30 +172,45 @@ def build(
                 "commits": 0.0,
                 "models": set(),
             }
-        st["first_ns"] = min(st["first_ns"], first)
-        st["last_ns"] = max(st["last_ns"], last)
+        if first < st["first_ns"]:
+            st["first_ns"] = first
+        if last > st["last_ns"]:
+            st["last_ns"] = last
         if metric == names.EDIT_DECISION and edit:
-            tool, _lang, source, decision = json.loads(edit)
-            who = "human" if str(source).startswith("user") else "automatic"
-            edits[(tool, who, decision)] += inc
+            decided = edit_of.get(edit)
+            if decided is None:
+                tool, _lang, source, decision = json.loads(edit)
+                who = "human" if str(source).startswith("user") else "automatic"
+                decided = edit_of[edit] = (tool, who, decision)
+            edits[decided] += inc
             continue
-        col = _metric_cols(metric, kind)
+        mk = (metric, kind)
+        col = col_of.get(mk, "")
+        if col == "":
+            col = col_of[mk] = _metric_cols(metric, kind)
         if col is None:
             continue
+        model = model or "unknown"
         if col == "cost_usd":
             st["cost_usd"] += inc
             st["models"].add(model)
         elif col == "commits":
             st["commits"] += inc
-        g = groups[key_of(s, slot * SLOT_NS)]
-        for grp in (g, total):
-            grp.v[col] += inc
-            grp.sessions.add(session)
+        g = groups[(slot_keys.get(slot) or slot_key(slot)) if per_slot else key_of(session, user, model, labels, slot)]
+        g.v[col] += inc
+        g.sessions.add(session)
+        total.v[col] += inc
+        total.sessions.add(session)
 
     # Events in the window (raw events: within retention). Requests through the partial index
     # on api_request times; errors are few: the sessions that had any come from the rollup,
     # their error events (for the model) from the per-session index. Nothing scans every event.
     session_group: dict[str, str] = {}
+    # --by terminal|repo: a session's events are grouped by the labels of its first series.
+    labels_of_session: dict[str, str] = {}
+    if by_labels:
+        for session, labels in conn.execute("SELECT session, labels FROM series ORDER BY id"):
+            labels_of_session.setdefault(session, labels)
     errors_by_model: dict[str, int] = defaultdict(int)
     rejections: dict[str, int] = defaultdict(int)  # by tool: from the edit-decision metric below
 
@@ -185,15 +225,14 @@ def build(
             return str(model or "unknown")
         key = session_group.get(session)
         if key is None:
-            any_series = series_of_session.get(session)
-            key = session_group[session] = key_of(any_series, 0) if any_series else "(unknown)"
+            labels = labels_of_session.get(session)
+            key = session_group[session] = key_of(session, user, "", labels, 0) if labels is not None else "(unknown)"
         return key
 
     # Requests: from the event rollup (per UTC day and session: count, first and last time;
     # kept for good, and small) when a row lies inside the window and within one group; only
     # a row that straddles the window's edge or a local midnight, and --by model (the rollup
     # has no model), is counted from that session's raw events.
-    per_slot = by in ("day", "week")
     model_col = "json_extract(attrs, '$.model')" if by == "model" else "NULL"
     slot_col = "t_ns / ?" if per_slot else "0"
     for day, session, user, n, first, last in conn.execute(
