@@ -160,6 +160,9 @@ class Snapshot:
     # From Claude Code's status line (``ccmon statusline``): None where the source has none.
     limits: LimitsView | None = None
     other_telemetry: int = 0  # data points, log records, spans from senders that are not Claude Code
+    # The dashboard's time range (``views.time_range``) the range-following figures cover: "all",
+    # or e.g. "7 d" for a snapshot composed by ``model.ranged.compose``.
+    range_name: str = "all"
 
     @property
     def has_events(self) -> bool:

@@ -22,9 +22,17 @@ def active_sessions(snap: Snapshot) -> int:
     return sum(1 for s in snap.sessions if state(s, snap.now_ns) == "active")
 
 
+def range_group(range_name: str, pending: str | None) -> list[Text]:
+    """The time range the figures cover (none for "all"), and a new one still loading."""
+    out = [Text.assemble(("range ", "dim"), (range_name, "bold reverse"))] if range_name != "all" else []
+    if pending:
+        out.append(Text(f"→ {pending}", "italic"))
+    return out
+
+
 def groups(data: Any) -> list[Text]:
-    total, today, burn, tok_min, cache, sessions, active = data
-    return [
+    total, today, burn, tok_min, cache, sessions, active, range_name, pending = data
+    return range_group(range_name, pending) + [
         Text.assemble(("Total ", "dim"), (fmt.usd(total), "bold")),
         Text.assemble(("today ", "dim"), (fmt.usd(today), "bold")),
         Text.assemble(("burn 5m ", "dim"), (fmt.per_hour(burn), "bold")),
@@ -59,7 +67,7 @@ class HeadlineBar(TextView):
         self._data: Any = None
         self._drawn: Any = None
 
-    def show(self, snap: Snapshot) -> None:
+    def show(self, snap: Snapshot, range_pending: str | None = None) -> None:
         self._data = (
             snap.cost_total,
             snap.cost_today,
@@ -68,6 +76,8 @@ class HeadlineBar(TextView):
             snap.tokens.cache_ratio,
             len(snap.sessions),
             active_sessions(snap),
+            snap.range_name,
+            range_pending,
         )
         self._redraw()
 

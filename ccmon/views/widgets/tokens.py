@@ -15,6 +15,7 @@ from .sparkline import scaled
 
 class TokensPane(Pane):
     TITLE = "Tokens"
+    RANGED = True
 
     def select(self, snap: Snapshot) -> Any:
         return snap.tokens, snap.tokens_last_minute, snap.tokens_per_minute

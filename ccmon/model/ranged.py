@@ -1,0 +1,79 @@
+"""The dashboard's time range (key t): the figures of a window, and how they join the live ones.
+
+A ranged snapshot is the database's totals since the range's start: ``store.rebuild`` from the
+rollups (``point_minutes``, ``event_rollup`` and the raw events of the window), the path
+``ccmon report --since`` takes, on its own read-only connection so that it can run on a thread
+beside the receiver and the UI. ``per_day`` is ``ccmon report --by day`` (``over_time.build``).
+
+``compose`` puts a ranged snapshot on screen: the figures that follow the range (total cost and
+tokens, models, sessions with their in-range figures, edits, events, group-by, productivity,
+API health) come from it; what has a window of its own (the status bar, plan limits, cost
+today, the 5 min / 1 h burn rates, the per-minute sparklines, tokens in the last minute) from
+the live snapshot.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sqlite3
+from typing import Any
+
+from .snapshot import Snapshot, SourceStatus
+
+# Figures with their own window: always the live snapshot's.
+LIVE_FIELDS = (
+    "version",
+    "now_ns",
+    "status",
+    "cost_today",
+    "burn_5m",
+    "burn_1h",
+    "cost_per_minute",
+    "tokens_last_minute",
+    "tokens_per_minute",
+    "limits",
+    "prompts_logged",
+    "tool_details_logged",
+    "other_telemetry",
+)
+
+
+def snapshot_since(path: str | os.PathLike[str], since_ns: int, now_ns: int, status: SourceStatus) -> Snapshot:
+    """The totals of what happened from ``since_ns`` on, as of ``now_ns`` (blocking: a thread)."""
+    from . import db
+    from .store import rebuild
+
+    conn = db.connect(path, readonly=True)
+    try:
+        built = rebuild(conn, since_ns)
+    finally:
+        conn.close()
+    return built.aggs.snapshot(0, status, now_ns)
+
+
+def per_day(path: str | os.PathLike[str], since_ns: int, until_ns: int) -> dict[str, Any]:
+    """``ccmon report --by day`` over the window (blocking: a thread)."""
+    from . import db
+    from .over_time import build
+
+    conn = db.connect(path, readonly=True)
+    try:
+        return build(conn, since_ns, until_ns, "day")
+    finally:
+        conn.close()
+
+
+def compose(live: Snapshot, ranged: Snapshot, range_name: str) -> Snapshot:
+    """``ranged``'s figures with ``live``'s own-window ones, labelled ``range_name``."""
+    return dataclasses.replace(ranged, range_name=range_name, **{f: getattr(live, f) for f in LIVE_FIELDS})
+
+
+def readable(path: str | os.PathLike[str] | None) -> bool:
+    """Whether a second connection can read the database (not an in-memory one)."""
+    if path is None or str(path) in ("", ":memory:"):
+        return False
+    try:
+        return os.path.exists(path)
+    except (OSError, ValueError, sqlite3.Error):
+        return False
