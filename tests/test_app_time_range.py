@@ -36,7 +36,8 @@ _H = 3_600_000_000_000
 _MIN = 60_000_000_000
 NOW = (__import__("time").time_ns() // _DAY - 1) * _DAY + _DAY // 2  # yesterday 12:00 UTC
 
-# (capture, its newest moment, its session, its cost, its commits)
+# (capture, its newest moment, its session, its cost, its commits); C is yesterday 22:00 (in 24 h,
+# not today), D today 07:00.
 RUNS = {
     "A": (("2.1.197", "grpc/all"), NOW - 20 * _DAY, "723db479-cad8-4057-a422-b4b46c49d6d1", 0.2367105, 1),
     "B": (("2.1.330", "grpc/all"), NOW - 3 * _DAY, "99fc81a6-b7d4-432b-865e-b6c1b520f191", 0.1786872, 1),
