@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from app_support import pane_lines, screen_text, utc, wait_for  # noqa: F401
 from otlp_client import capture, grpc_export
+from prom_server import prometheus  # noqa: F401  (fixture)
 from restamp import moved
 
 from ccmon.ingest.receiver import OtlpSource, Receiver
@@ -255,3 +256,43 @@ async def test_per_day_rows_are_the_report_by_day(db, presses, days):
         ]
         assert any(line.startswith(f"total {fmt.usd(report['summary']['cost_usd'])} ") for line in text)
         assert "Per day" in screen_text(app)
+
+
+@pytest.mark.prometheus
+async def test_prometheus_range_is_one_fetch_over_its_window(prometheus):
+    """Prometheus mode (a real Prometheus, remote-written history): 1 h is alice's and bob's last
+    hour (0.06 + 0.10 $/min: $9.60), carol (last seen 4 h ago) out; all is the live day ($17.70);
+    per day puts each session on the day it was last seen."""
+    from prom_data import PLATFORM, aligned_now, team_history
+
+    from ccmon.ingest.prometheus.config import Config
+    from ccmon.ingest.prometheus.source import PrometheusSource
+
+    end_s = aligned_now()
+    prometheus.push(team_history(end_s))
+    source = PrometheusSource(Config(base_url=prometheus.url, match=PLATFORM), clock=lambda: float(end_s))
+    app = CcmonApp(source, clock=lambda: end_s * 1_000_000_000)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.sessions, "the first poll")
+        assert round(app.snapshot.cost_total, 9) == 17.7
+        await pilot.press("t", "t")  # 1 h
+        await wait_for(pilot, lambda: shown(app) and app.range_name == "1 h", "1 h")
+        await pilot.pause()
+        snap = app.snapshot
+        assert snap.range_name == "1 h" and round(snap.cost_total, 9) == 9.6
+        assert sorted(s.key for s in snap.sessions) == ["sess-alice", "sess-bob"]
+        assert {s.key: round(s.cost, 9) for s in snap.sessions} == {"sess-alice": 3.6, "sess-bob": 6.0}
+        assert round(snap.burn_1h, 9) == 9.6  # the live one, as in every range
+        assert " ".join(pane_lines(app, "#headline")).startswith("range 1 h Total $9.6000 ")
+        assert pane_lines(app, "#cost")[0].startswith("╭─ Cost · 1 h ─")
+        assert pane_lines(app, "#sessions")[0].startswith("╭─ Sessions 2 active in 1 h ·")
+        await pilot.press("t")  # 24 h: carol too
+        await wait_for(pilot, lambda: shown(app) and app.range_name == "24 h", "24 h")
+        assert round(app.snapshot.cost_total, 9) == 17.7 and len(app.snapshot.sessions) == 3
+        await pilot.press("d")  # a week, from one fetch: every session on the day it was last seen
+        screen = app.screen
+        await wait_for(pilot, lambda: isinstance(screen, DaysScreen) and screen.data is not None, "per day")
+        rows = screen.data["rows"]
+        assert round(sum(r["cost_usd"] for r in rows), 9) == 17.7 and sum(r["sessions"] for r in rows) == 3
+        await pilot.pause()
+        assert any("each session on the day it was last seen" in line for line in pane_lines(app, "#days"))
