@@ -95,10 +95,10 @@ async def db(tmp_path) -> Path:
     return tmp_path / "ccmon.db"
 
 
-def dashboard(db: Path, source_class=OtlpSource) -> CcmonApp:
-    store = Store(db, retention_days=0, clock=lambda: NOW, load=False)
+def dashboard(db: Path, source_class=OtlpSource, now: int = NOW) -> CcmonApp:
+    store = Store(db, retention_days=0, clock=lambda: now, load=False)
     receiver = Receiver(store, bind="127.0.0.1", grpc_port=0, http_port=None)
-    return CcmonApp(source_class(store, receiver), clock=lambda: NOW)
+    return CcmonApp(source_class(store, receiver), clock=lambda: now)
 
 
 def shown(app) -> bool:
@@ -170,6 +170,22 @@ async def test_the_range_follows_new_exports_and_is_remembered(db, tmp_path):
     async with again.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: again.shown_range == "1 h", "the remembered range")
         assert again.snapshot.range_name == "1 h"
+
+
+async def test_a_quiet_range_is_not_the_first_run_screen(db):
+    app = dashboard(db, now=NOW + 2 * _H)  # nothing in the last hour
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.sessions, "the loaded store")
+        await pilot.press("t", "t")
+        await wait_for(pilot, lambda: shown(app) and app.range_name == "1 h", "1 h")
+        await pilot.pause()
+        assert app.snapshot.sessions == () and app.snapshot.cost_total == 0.0
+        assert not app.screen.query_one("#waiting").display and app.screen.query_one("#dashboard").display
+        text = screen_text(app)
+        assert "Waiting for Claude Code" not in text
+        assert "No session was active in the time range 1 h" in " ".join(pane_lines(app, "#sessions"))
+        # The session screen shows the whole session, whatever the range.
+        assert round(app._session_row(RUNS["A"][2]).cost, 9) == RUNS["A"][3]
 
 
 class GatedSource(OtlpSource):

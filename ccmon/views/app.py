@@ -93,6 +93,7 @@ class CcmonApp(App[None]):
         self.paused = False
         self.watcher: Any = None  # ccmon.alerting's budget and alert watcher, set by compose.make_app
         self.snapshot: Snapshot | None = None  # the one on screen
+        self.live: Snapshot | None = None  # the source's, whatever the time range (the session screen's)
         self._shown_version: int | None = None
         self._shown_minute: int | None = None
         self._frozen_ns = 0  # the time the status bar shows while paused
@@ -213,7 +214,7 @@ class CcmonApp(App[None]):
         started = time.monotonic()
         now = self.clock() if now is None else now
         version = self.source.version
-        snap = self.source.snapshot(now)
+        snap = self.live = self.source.snapshot(now)
         if self.shown_range != "all" and self._ranged is not None:
             snap = compose(snap, self._ranged, self.shown_range)
         self.snapshot = snap
@@ -311,9 +312,9 @@ class CcmonApp(App[None]):
                 self._want_ranged(self.clock())
 
     def _session_row(self, key: str) -> SessionRow | None:
-        if self.snapshot is None:
+        if self.live is None:  # the whole session, whatever the time range
             return None
-        return next((s for s in self.snapshot.sessions if s.key == key), None)
+        return next((s for s in self.live.sessions if s.key == key), None)
 
     # -- actions --------------------------------------------------------------------------------
 

@@ -172,6 +172,7 @@ class MainScreen(Screen):
     def _show_waiting(self, snap: Snapshot) -> None:
         status = snap.status
         nothing = not snap.sessions and not snap.cost_total and not (snap.limits and snap.limits.received)
+        nothing = nothing and snap.range_name == "all"  # a quiet hour is not a first run
         # Prometheus never reached: no $0 panes that read as "nothing was spent".
         unreached = status.kind == "prometheus" and not status.received.get("polls") and nothing
         waiting = unreached or (status.kind == "otlp" and not status.received and nothing)  # a status line is data too

@@ -204,7 +204,11 @@ class SessionsPane(Vertical):
         empty = self.query_one("#sessions-empty", Static)
         empty.display = not snap.sessions
         if not snap.sessions:
-            empty.update(self._waiting(snap))
+            empty.update(
+                self._waiting(snap)
+                if snap.range_name == "all"
+                else Text(f"No session was active in the time range {snap.range_name} (t: the next one).", "dim")
+            )
 
     def _title(self, total: int, matching: int, shown: int, range_name: str) -> None:
         arrow = "▼" if self.sort.descending else "▲"
