@@ -312,3 +312,25 @@ async def test_prometheus_range_is_one_fetch_over_its_window(prometheus):
         assert round(sum(r["cost_usd"] for r in rows), 9) == 17.7 and sum(r["sessions"] for r in rows) == 3
         await pilot.pause()
         assert any("each session on the day it was last seen" in line for line in pane_lines(app, "#days"))
+
+
+async def test_an_attached_viewer_totals_a_range_like_the_receiver(db):
+    """``ViewerSource`` (a dashboard watching another ccmon's database) reads the range from the
+    same rollups, on its own read-only connection: the same figures as the embedded source."""
+    from ccmon.ingest.owner import OwnerInfo
+    from ccmon.ingest.viewer import ViewerSource
+
+    viewer = ViewerSource(db, OwnerInfo(pid=1, kind="serve", db=str(db)))
+    store = Store(db, retention_days=0, clock=lambda: NOW, load=False)
+    embedded = OtlpSource(store, Receiver(store, grpc_port=None, http_port=None))
+    try:
+        for name, since in (("24 h", NOW - 24 * _H), ("7 d", NOW - 7 * _DAY)):
+            seen = await viewer.ranged_snapshot(since, NOW)
+            same = await embedded.ranged_snapshot(since, NOW)
+            assert round(seen.cost_total, 9) == round(same.cost_total, 9) == cost(IN_RANGE[name])
+            assert [s.key for s in seen.sessions] == [s.key for s in same.sessions]
+            assert seen.status.kind == "viewer"
+        assert await viewer.per_day(NOW - 7 * _DAY, NOW) == await embedded.per_day(NOW - 7 * _DAY, NOW)
+    finally:
+        store.close()
+        embedded.receiver.limits.close()
