@@ -248,6 +248,9 @@ class CcmonApp(App[None]):
             self.notify("This source cannot total a time range.", title="Time range", severity="warning")
             return
         self.range_name = name
+        if self._ranged_handle is not None:  # a recomputation of the previous range, not due yet
+            self._ranged_handle.cancel()
+            self._ranged_handle = None
         if name == "all":  # the live snapshot: at once
             self.shown_range = "all"
             self._ranged = None
