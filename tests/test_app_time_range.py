@@ -95,10 +95,11 @@ async def db(tmp_path) -> Path:
     return tmp_path / "ccmon.db"
 
 
-def dashboard(db: Path, source_class=OtlpSource, now: int = NOW) -> CcmonApp:
-    store = Store(db, retention_days=0, clock=lambda: now, load=False)
+def dashboard(db: Path, source_class=OtlpSource, now: int = NOW, clock=None) -> CcmonApp:
+    clock = clock or (lambda: now)
+    store = Store(db, retention_days=0, clock=clock, load=False)
     receiver = Receiver(store, bind="127.0.0.1", grpc_port=0, http_port=None)
-    return CcmonApp(source_class(store, receiver), clock=lambda: now)
+    return CcmonApp(source_class(store, receiver), clock=clock)
 
 
 def shown(app) -> bool:
@@ -170,6 +171,20 @@ async def test_the_range_follows_new_exports_and_is_remembered(db, tmp_path):
     async with again.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: again.shown_range == "1 h", "the remembered range")
         assert again.snapshot.range_name == "1 h"
+
+
+async def test_the_window_slides_when_the_minute_turns(db):
+    """Nothing arrives, the clock moves: the 1 h range drops the run that left it."""
+    now = [NOW]
+    app = dashboard(db, clock=lambda: now[0])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.sessions, "the loaded store")
+        await pilot.press("t", "t")
+        await wait_for(pilot, lambda: shown(app) and app.range_name == "1 h", "1 h")
+        assert round(app.snapshot.cost_total, 9) == cost("E") and len(app.snapshot.sessions) == 1
+        now[0] = NOW + 55 * _MIN  # E's run ended 10 min before NOW: now more than an hour ago
+        await wait_for(pilot, lambda: app.snapshot.sessions == (), "the window to slide")
+        assert app.snapshot.range_name == "1 h" and app.snapshot.cost_total == 0.0
 
 
 async def test_a_quiet_range_is_not_the_first_run_screen(db):
