@@ -46,10 +46,27 @@ def snapshot_since(path: str | os.PathLike[str], since_ns: int, now_ns: int, sta
 
     conn = db.connect(path, readonly=True)
     try:
-        built = rebuild(conn, since_ns)
+        # A range that starts before everything the database holds is all of it: the rollups'
+        # path (``rebuild(conn, 0)``), three times faster at a million events than grouping the
+        # raw events of the window, with the same figures.
+        built = rebuild(conn, 0 if since_ns <= earliest_ns(conn) else since_ns)
     finally:
         conn.close()
     return built.aggs.snapshot(0, status, now_ns)
+
+
+def earliest_ns(conn: sqlite3.Connection) -> int:
+    """The earliest moment any metric minute or event in the database counts at (0: empty).
+    Index lookups and one scan of the per-minute rollup's keys."""
+    from .counting import MINUTE_NS
+
+    minute = conn.execute("SELECT MIN(minute) FROM point_minutes").fetchone()[0]
+    event = conn.execute("SELECT MIN(t_ns) FROM events").fetchone()[0]
+    rolled = conn.execute(
+        "SELECT MIN(first_ns) FROM event_rollup WHERE day = (SELECT MIN(day) FROM event_rollup)"
+    ).fetchone()[0]
+    found = [t for t in (minute * MINUTE_NS if minute is not None else None, event, rolled) if t is not None]
+    return min(found) if found else 0
 
 
 def per_day(path: str | os.PathLike[str], since_ns: int, until_ns: int) -> dict[str, Any]:
