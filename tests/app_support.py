@@ -99,14 +99,14 @@ class StoreSource:
         return self.stats.flow(now_ns)
 
     async def ranged_snapshot(self, since_ns: int, now_ns: int):
-        from ccmon.model.ranged import snapshot_since
+        from ccmon.model.ranged import off_loop, snapshot_since
 
-        return await asyncio.to_thread(snapshot_since, self.store.path, since_ns, now_ns, self.stats.status())
+        return await off_loop(self.store.path, snapshot_since, since_ns, now_ns, self.stats.status())
 
     async def per_day(self, since_ns: int, until_ns: int):
-        from ccmon.model.ranged import per_day
+        from ccmon.model.ranged import off_loop, per_day
 
-        return await asyncio.to_thread(per_day, self.store.path, since_ns, until_ns)
+        return await off_loop(self.store.path, per_day, since_ns, until_ns)
 
     async def session_detail(self, key: str):
         events = self.store.session_events(key, 5000)

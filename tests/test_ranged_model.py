@@ -17,7 +17,7 @@ from otlp_client import capture
 from restamp import _parse, _times, moved, newest_ns
 
 from ccmon.ingest.payload import decode
-from ccmon.model.ranged import LIVE_FIELDS, compose, per_day, snapshot_since
+from ccmon.model.ranged import LIVE_FIELDS, Query, compose, per_day, snapshot_since
 from ccmon.model.snapshot import Snapshot, SourceStatus, Tokens
 from ccmon.model.store import Store
 
@@ -65,8 +65,8 @@ def test_a_range_holds_exactly_the_runs_inside_it(ends, back):
             for what, _, _, end in placed:
                 for signal, body in moved(capture(*what), end):
                     store.ingest(decode(signal, body))
-            snap = snapshot_since(path, since, NOW, STATUS)
-            days = per_day(path, since, NOW)
+            snap = Query(path).run(snapshot_since, since, NOW, STATUS)
+            days = Query(path).run(per_day, since, NOW)
         finally:
             store.close()
     inside = [(usd, end) for _, usd, start, end in placed if start >= since]
@@ -106,3 +106,43 @@ def test_compose_takes_each_figure_from_its_window():
         source = live if f.name in LIVE_FIELDS else ranged
         assert getattr(out, f.name) == getattr(source, f.name), f.name
     assert (out.cost_total, out.cost_today, out.tokens, out.commits) == (3.0, 2.0, Tokens(7, 8), 1)
+
+
+ENDED: list[BaseException] = []  # what stopped _forever
+
+
+def _forever(conn) -> int:
+    """A statement that never ends by itself."""
+    sql = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT COUNT(*) FROM c"
+    try:
+        return conn.execute(sql).fetchone()[0]
+    except BaseException as exc:
+        ENDED.append(exc)
+        raise
+
+
+async def test_a_cancelled_computation_interrupts_sqlite(tmp_path):
+    """The app quitting (or a range abandoned) cancels the task; the thread's query stops at once
+    instead of running on (and holding up the process' exit)."""
+    import asyncio
+    import sqlite3
+    import time
+
+    from ccmon.model.ranged import off_loop
+
+    path = tmp_path / "ccmon.db"
+    Store(path, retention_days=0).close()
+    task = asyncio.ensure_future(off_loop(path, _forever))
+    await asyncio.sleep(0.3)
+    assert not task.done() and not ENDED
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    end = time.monotonic() + 10
+    while not ENDED and time.monotonic() < end:
+        await asyncio.sleep(0.02)
+    assert len(ENDED) == 1 and isinstance(ENDED[0], sqlite3.OperationalError) and "interrupt" in str(ENDED[0])
+    query = Query(path)
+    query.interrupt()  # before it runs: it does not start
+    with pytest.raises(sqlite3.OperationalError, match="interrupted"):
+        query.run(_forever)

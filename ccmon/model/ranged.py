@@ -14,12 +14,17 @@ the live snapshot.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 import sqlite3
-from typing import Any
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from .snapshot import Snapshot, SourceStatus
+
+T = TypeVar("T")
 
 # Figures with their own window: always the live snapshot's.
 LIVE_FIELDS = (
@@ -39,20 +44,73 @@ LIVE_FIELDS = (
 )
 
 
-def snapshot_since(path: str | os.PathLike[str], since_ns: int, now_ns: int, status: SourceStatus) -> Snapshot:
+class Query:
+    """One read-only connection for a computation on a thread, which the event loop may
+    interrupt (SQLite stops the running statement): a range abandoned, the app quitting, does
+    not leave a thread reading a million rows that exit would wait for."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._stopped = False
+
+    def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(conn, *args)`` on this thread's connection (blocking)."""
+        from . import db
+
+        with self._lock:
+            if self._stopped:
+                raise sqlite3.OperationalError("interrupted")
+            conn = self._conn = db.connect(self.path, readonly=True)
+        try:
+            return fn(conn, *args)
+        finally:
+            with self._lock:
+                self._conn = None
+                conn.close()
+
+    def interrupt(self) -> None:
+        with self._lock:
+            self._stopped = True
+            if self._conn is not None:
+                self._conn.interrupt()
+
+
+async def off_loop(path: str | os.PathLike[str], fn: Callable[..., T], *args: Any) -> T:
+    """``fn(conn, *args)`` on a thread with its own read-only connection to ``path``;
+    cancelled, SQLite is interrupted and the thread ends on its own."""
+    query = Query(path)
+    future = asyncio.ensure_future(asyncio.to_thread(query.run, fn, *args))
+    future.add_done_callback(lambda f: f.cancelled() or f.exception())  # an interrupted one is expected
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        query.interrupt()
+        raise
+
+
+def snapshot_since(conn: sqlite3.Connection, since_ns: int, now_ns: int, status: SourceStatus) -> Snapshot:
     """The totals of what happened from ``since_ns`` on, as of ``now_ns`` (blocking: a thread)."""
-    from . import db
     from .store import rebuild
 
-    conn = db.connect(path, readonly=True)
-    try:
-        # A range that starts before everything the database holds is all of it: the rollups'
-        # path (``rebuild(conn, 0)``), three times faster at a million events than grouping the
-        # raw events of the window, with the same figures.
-        built = rebuild(conn, 0 if since_ns <= earliest_ns(conn) else since_ns)
-    finally:
-        conn.close()
+    # A range that starts before everything the database holds is all of it: the rollups'
+    # path (``rebuild(conn, 0)``), three times faster at a million events than grouping the
+    # raw events of the window, with the same figures.
+    built = rebuild(conn, 0 if since_ns <= earliest_ns(conn) else since_ns)
     return built.aggs.snapshot(0, status, now_ns)
+
+
+def per_day(conn: sqlite3.Connection, since_ns: int, until_ns: int) -> dict[str, Any]:
+    """``ccmon report --by day`` over the window (blocking: a thread)."""
+    from .over_time import build
+
+    return build(conn, since_ns, until_ns, "day")
+
+
+def compose(live: Snapshot, ranged: Snapshot, range_name: str) -> Snapshot:
+    """``ranged``'s figures with ``live``'s own-window ones, labelled ``range_name``."""
+    return dataclasses.replace(ranged, range_name=range_name, **{f: getattr(live, f) for f in LIVE_FIELDS})
 
 
 def earliest_ns(conn: sqlite3.Connection) -> int:
@@ -67,30 +125,3 @@ def earliest_ns(conn: sqlite3.Connection) -> int:
     ).fetchone()[0]
     found = [t for t in (minute * MINUTE_NS if minute is not None else None, event, rolled) if t is not None]
     return min(found) if found else 0
-
-
-def per_day(path: str | os.PathLike[str], since_ns: int, until_ns: int) -> dict[str, Any]:
-    """``ccmon report --by day`` over the window (blocking: a thread)."""
-    from . import db
-    from .over_time import build
-
-    conn = db.connect(path, readonly=True)
-    try:
-        return build(conn, since_ns, until_ns, "day")
-    finally:
-        conn.close()
-
-
-def compose(live: Snapshot, ranged: Snapshot, range_name: str) -> Snapshot:
-    """``ranged``'s figures with ``live``'s own-window ones, labelled ``range_name``."""
-    return dataclasses.replace(ranged, range_name=range_name, **{f: getattr(live, f) for f in LIVE_FIELDS})
-
-
-def readable(path: str | os.PathLike[str] | None) -> bool:
-    """Whether a second connection can read the database (not an in-memory one)."""
-    if path is None or str(path) in ("", ":memory:"):
-        return False
-    try:
-        return os.path.exists(path)
-    except (OSError, ValueError, sqlite3.Error):
-        return False
