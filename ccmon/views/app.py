@@ -251,6 +251,9 @@ class CcmonApp(App[None]):
         if self._ranged_handle is not None:  # a recomputation of the previous range, not due yet
             self._ranged_handle.cancel()
             self._ranged_handle = None
+        if self._ranged_task is not None:  # one under way: abandoned (SQLite is interrupted)
+            self._ranged_task.cancel()
+            self._ranged_task = None
         if name == "all":  # the live snapshot: at once
             self.shown_range = "all"
             self._ranged = None
@@ -296,7 +299,8 @@ class CcmonApp(App[None]):
                 self.notify(error, title="Time range", severity="error")
             self.range_error = error
         finally:
-            self._ranged_task = None
+            if self._ranged_task is asyncio.current_task():  # not one started after this was abandoned
+                self._ranged_task = None
             self._ranged_at = time.monotonic()
             self._ranged_cost = self._ranged_at - started
         self._ranged_key = key
