@@ -99,12 +99,14 @@ class StoreSource:
         return self.stats.flow(now_ns)
 
     async def ranged_snapshot(self, since_ns: int, now_ns: int):
-        from ccmon.model.ranged import off_loop, snapshot_since
+        from ccmon.ingest.ranged import off_loop
+        from ccmon.model.ranged import snapshot_since
 
         return await off_loop(self.store.path, snapshot_since, since_ns, now_ns, self.stats.status())
 
     async def per_day(self, since_ns: int, until_ns: int):
-        from ccmon.model.ranged import off_loop, per_day
+        from ccmon.ingest.ranged import off_loop
+        from ccmon.model.ranged import per_day
 
         return await off_loop(self.store.path, per_day, since_ns, until_ns)
 

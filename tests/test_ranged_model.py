@@ -128,7 +128,7 @@ async def test_a_cancelled_computation_interrupts_sqlite(tmp_path):
     import sqlite3
     import time
 
-    from ccmon.model.ranged import off_loop
+    from ccmon.ingest.ranged import off_loop
 
     path = tmp_path / "ccmon.db"
     Store(path, retention_days=0).close()

@@ -285,13 +285,15 @@ class OtlpSource:
 
     async def ranged_snapshot(self, since_ns: int, now_ns: int):
         """The totals from ``since_ns`` on, from the rollups (``report --since``)."""
-        from ..model.ranged import off_loop, snapshot_since
+        from ..model.ranged import snapshot_since
+        from .ranged import off_loop
 
         return await off_loop(self.store.path, snapshot_since, since_ns, now_ns, self.receiver.stats.status())
 
     async def per_day(self, since_ns: int, until_ns: int) -> dict:
         """``ccmon report --by day`` over the window."""
-        from ..model.ranged import off_loop, per_day
+        from ..model.ranged import per_day
+        from .ranged import off_loop
 
         return await off_loop(self.store.path, per_day, since_ns, until_ns)
 

@@ -160,13 +160,15 @@ class ViewerSource:
 
     async def ranged_snapshot(self, since_ns: int, now_ns: int) -> Snapshot:
         """The totals from ``since_ns`` on, from the rollups (``report --since``)."""
-        from ..model.ranged import off_loop, snapshot_since
+        from ..model.ranged import snapshot_since
+        from .ranged import off_loop
 
         return await off_loop(self.db, snapshot_since, since_ns, now_ns, self.status())
 
     async def per_day(self, since_ns: int, until_ns: int) -> dict:
         """``ccmon report --by day`` over the window."""
-        from ..model.ranged import off_loop, per_day
+        from ..model.ranged import per_day
+        from .ranged import off_loop
 
         return await off_loop(self.db, per_day, since_ns, until_ns)
 

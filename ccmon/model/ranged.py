@@ -2,8 +2,9 @@
 
 A ranged snapshot is the database's totals since the range's start: ``store.rebuild`` from the
 rollups (``point_minutes``, ``event_rollup`` and the raw events of the window), the path
-``ccmon report --since`` takes, on its own read-only connection so that it can run on a thread
-beside the receiver and the UI. ``per_day`` is ``ccmon report --by day`` (``over_time.build``).
+``ccmon report --since`` takes, on its own read-only connection (``Query``) so that it can run
+on a thread beside the receiver and the UI (``ingest.ranged.off_loop``). ``per_day`` is
+``ccmon report --by day`` (``over_time.build``).
 
 ``compose`` puts a ranged snapshot on screen: the figures that follow the range (total cost and
 tokens, models, sessions with their in-range figures, edits, events, group-by, productivity,
@@ -14,7 +15,6 @@ the live snapshot.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import os
 import sqlite3
@@ -75,19 +75,6 @@ class Query:
             self._stopped = True
             if self._conn is not None:
                 self._conn.interrupt()
-
-
-async def off_loop(path: str | os.PathLike[str], fn: Callable[..., T], *args: Any) -> T:
-    """``fn(conn, *args)`` on a thread with its own read-only connection to ``path``;
-    cancelled, SQLite is interrupted and the thread ends on its own."""
-    query = Query(path)
-    future = asyncio.ensure_future(asyncio.to_thread(query.run, fn, *args))
-    future.add_done_callback(lambda f: f.cancelled() or f.exception())  # an interrupted one is expected
-    try:
-        return await asyncio.shield(future)
-    except asyncio.CancelledError:
-        query.interrupt()
-        raise
 
 
 def snapshot_since(conn: sqlite3.Connection, since_ns: int, now_ns: int, status: SourceStatus) -> Snapshot:
