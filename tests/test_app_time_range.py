@@ -169,7 +169,7 @@ async def test_the_range_follows_new_exports_and_is_remembered(db, tmp_path):
     again.state_path = tmp_path / "state.json"
     again._remembered = {"range": "1 h"}
     async with again.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: again.shown_range == "1 h", "the remembered range")
+        await wait_for(pilot, lambda: again.shown_range == "1 h" and again.source_started, "the remembered range")
         assert again.snapshot.range_name == "1 h"
 
 

@@ -241,6 +241,7 @@ class OtlpSource:
         self.store = store
         self.receiver = receiver
         self.lock = lock  # ingest.owner.DbLock: this dashboard owns the database while it runs
+        self._loading: asyncio.Future[None] | None = None
 
     def add_listener(self, callback: Callable[[], None]) -> None:
         """``callback()`` runs on the loop after every export: the app refreshes then, not on a timer."""
@@ -257,13 +258,18 @@ class OtlpSource:
     async def start(self) -> None:
         """Load the store (a thread: a big database takes a second) then open the ports."""
         if not self.store.loaded:
-            await asyncio.to_thread(self.store.load)
+            # Shielded and remembered: quitting during the load must not close the store under
+            # the thread still reading it (SQLite would crash); ``stop`` waits for it.
+            self._loading = asyncio.ensure_future(asyncio.to_thread(self.store.load))
+            await asyncio.shield(self._loading)
         await self.receiver.start()
         if self.lock is not None:
             self.lock.update(self.receiver.grpc_port, self.receiver.http_port)
         self.receiver._changed()  # the loaded totals: show them now
 
     async def stop(self) -> None:
+        if self._loading is not None and not self._loading.done():
+            await asyncio.wait([self._loading])
         await self.receiver.stop()
         self.store.close()
         if self.lock is not None:
