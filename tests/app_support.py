@@ -98,6 +98,18 @@ class StoreSource:
     def flow(self, now_ns=None):
         return self.stats.flow(now_ns)
 
+    async def ranged_snapshot(self, since_ns: int, now_ns: int):
+        from ccmon.ingest.ranged import off_loop
+        from ccmon.model.ranged import snapshot_since
+
+        return await off_loop(self.store.path, snapshot_since, since_ns, now_ns, self.stats.status())
+
+    async def per_day(self, since_ns: int, until_ns: int):
+        from ccmon.ingest.ranged import off_loop
+        from ccmon.model.ranged import per_day
+
+        return await off_loop(self.store.path, per_day, since_ns, until_ns)
+
     async def session_detail(self, key: str):
         events = self.store.session_events(key, 5000)
         return build_detail(

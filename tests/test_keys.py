@@ -326,16 +326,22 @@ async def test_time_range_and_per_day(app):
         await pilot.pause()
         title = lambda: pane_lines(app, "#sessions")[0]  # noqa: E731
         assert title().startswith("╭─ Sessions 15 · by last seen")
+        shown = lambda: app.shown_range == app.range_name  # noqa: E731
         await pilot.press("t")
+        await wait_for(pilot, shown, "today")
+        await pilot.pause()
         assert title().startswith("╭─ Sessions 15 active in today ·")
         await pilot.press("t")  # 1 h: the 2.1.330 runs only
+        await wait_for(pilot, shown, "1 h")
+        await pilot.pause()
         assert title().startswith("╭─ Sessions 9 active in 1 h ·")
         assert [k[:8] for k in app.screen.query_one("#sessions-table").keys] == BY_LAST_SEEN[:9]
         await pilot.press("T", "T")
         assert title().startswith("╭─ Sessions 15 · by last seen")
-        await pilot.press("d")  # per day over "all": one day
+        await pilot.press("d")  # per day over "all": one day (ccmon report --by day: sessions with metrics)
+        await wait_for(pilot, lambda: app.screen.data is not None, "the per-day table")
         await pilot.pause()
         rows = [line for line in pane_lines(app, "#days") if line.startswith("2026-")]
-        assert rows == ["2026-11-23 15 $1.4941 574k 5 4"]
+        assert rows == ["2026-11-23 $1.4941 574k 14 5 4"]
         await pilot.press("escape")
         assert isinstance(app.screen, MainScreen)

@@ -160,28 +160,16 @@ def test_derived_figures_say_what_they_are():
     assert "$/active h $120.00" in long  # 300 s active: $10 over 1/12 h
 
 
-def test_time_ranges_and_days_by_start(utc):
-    from ccmon.model.snapshot import SessionRow, Tokens
-    from ccmon.views.time_range import in_range, next_range, per_day, since_ns
+def test_time_ranges_and_days_window(utc):
+    from ccmon.views.time_range import days_window, next_range, since_ns
 
     now = 1_795_463_910_000_000_000  # 2026-11-23 19:58:30 UTC
+    day = 86_400_000_000_000
     assert since_ns("all", now) is None
     assert since_ns("today", now) == 1_795_392_000_000_000_000  # 00:00 UTC that day
     assert since_ns("1 h", now) == now - 3_600_000_000_000
+    assert since_ns("30 d", now) == now - 30 * day
     assert next_range("30 d") == "all" and next_range("all", -1) == "30 d" and next_range("?") == "all"
-    h = 3_600_000_000_000
-
-    def row(key, first, last, cost, commits=0.0):
-        return SessionRow(key, "u", (), cost, Tokens(1, 1, 0, 0), first, last, commits=commits)
-
-    rows = [
-        row("a", now - 30 * h, now - 2 * h, 1.0, 2),
-        row("b", now - 2 * h, now, 0.5),
-        row("c", now - 25 * h, now - 25 * h, 0.25, 1),
-    ]
-    assert [s.key for s in in_range(rows, "1 h", now)] == ["b"]
-    assert [s.key for s in in_range(rows, "24 h", now)] == ["a", "b"]
-    assert [(d.day, d.sessions, d.cost, d.tokens, d.commits) for d in per_day(rows)] == [
-        ("2026-11-23", 1, 0.5, 2.0, 0.0),
-        ("2026-11-22", 2, 1.25, 4.0, 3.0),
-    ]  # a session counts on its first day
+    assert days_window("30 d", now) == (now - 30 * day, "last 30 d")
+    assert days_window("7 d", now) == days_window("1 h", now) == (now - 7 * day, "last 7 d")
+    assert days_window("all", now) == (0, "all days")

@@ -241,6 +241,7 @@ class OtlpSource:
         self.store = store
         self.receiver = receiver
         self.lock = lock  # ingest.owner.DbLock: this dashboard owns the database while it runs
+        self._loading: asyncio.Future[None] | None = None
 
     def add_listener(self, callback: Callable[[], None]) -> None:
         """``callback()`` runs on the loop after every export: the app refreshes then, not on a timer."""
@@ -257,13 +258,18 @@ class OtlpSource:
     async def start(self) -> None:
         """Load the store (a thread: a big database takes a second) then open the ports."""
         if not self.store.loaded:
-            await asyncio.to_thread(self.store.load)
+            # Shielded and remembered: quitting during the load must not close the store under
+            # the thread still reading it (SQLite would crash); ``stop`` waits for it.
+            self._loading = asyncio.ensure_future(asyncio.to_thread(self.store.load))
+            await asyncio.shield(self._loading)
         await self.receiver.start()
         if self.lock is not None:
             self.lock.update(self.receiver.grpc_port, self.receiver.http_port)
         self.receiver._changed()  # the loaded totals: show them now
 
     async def stop(self) -> None:
+        if self._loading is not None and not self._loading.done():
+            await asyncio.wait([self._loading])
         await self.receiver.stop()
         self.store.close()
         if self.lock is not None:
@@ -280,6 +286,22 @@ class OtlpSource:
     def flow(self, now_ns: int | None = None):
         """What arrived on the wire, for the Flow view (``model.flow.Flow``)."""
         return self.receiver.stats.flow(now_ns)
+
+    # -- the dashboard's time range (model.ranged): off the loop, on their own connections ----
+
+    async def ranged_snapshot(self, since_ns: int, now_ns: int):
+        """The totals from ``since_ns`` on, from the rollups (``report --since``)."""
+        from ..model.ranged import snapshot_since
+        from .ranged import off_loop
+
+        return await off_loop(self.store.path, snapshot_since, since_ns, now_ns, self.receiver.stats.status())
+
+    async def per_day(self, since_ns: int, until_ns: int) -> dict:
+        """``ccmon report --by day`` over the window."""
+        from ..model.ranged import per_day
+        from .ranged import off_loop
+
+        return await off_loop(self.store.path, per_day, since_ns, until_ns)
 
     async def session_detail(self, key: str):
         from ..model.session_detail import build_detail

@@ -156,6 +156,22 @@ class ViewerSource:
         snap = self.aggs.snapshot(self.version, self.status(), now_ns if now_ns is not None else time.time_ns())
         return replace(snap, limits=self.limits)
 
+    # -- the dashboard's time range (model.ranged): off the loop, on their own connections ----
+
+    async def ranged_snapshot(self, since_ns: int, now_ns: int) -> Snapshot:
+        """The totals from ``since_ns`` on, from the rollups (``report --since``)."""
+        from ..model.ranged import snapshot_since
+        from .ranged import off_loop
+
+        return await off_loop(self.db, snapshot_since, since_ns, now_ns, self.status())
+
+    async def per_day(self, since_ns: int, until_ns: int) -> dict:
+        """``ccmon report --by day`` over the window."""
+        from ..model.ranged import per_day
+        from .ranged import off_loop
+
+        return await off_loop(self.db, per_day, since_ns, until_ns)
+
     async def session_detail(self, key: str):
         from ..model import db
         from ..model.session_detail import build_detail

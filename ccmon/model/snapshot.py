@@ -177,6 +177,9 @@ class Snapshot:
     provisional_tokens: Tokens = Tokens()
     provisional_calls: int = 0
     provisional_included: bool = False  # whether the figures above include them (the dashboard's do)
+    # The dashboard's time range (``views.time_range``) the range-following figures cover: "all",
+    # or e.g. "7 d" for a snapshot composed by ``model.ranged.compose``.
+    range_name: str = "all"
 
     @property
     def has_events(self) -> bool:

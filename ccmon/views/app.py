@@ -11,6 +11,14 @@ source that cannot wake the app, e.g. Prometheus) redraws the status bar's "N s 
 when their text changes, refreshes when the wall-clock minute turns (burn rates and
 sparklines slide even when nothing arrives), and catches up with any change it finds.
 Paused, nothing refreshes.
+
+The time range (key t, ``views.time_range``) is the app's. Other than "all", the source
+computes the range's totals off the event loop (``ranged_snapshot``: the database's rollups on
+a thread, or one Prometheus fetch), again when the source changed or the wall-clock minute
+turned, at most every ``RANGE_GAP_FACTOR`` times the last computation's cost (at least
+``RANGE_MIN_GAP_S``); every refresh joins the latest with the live snapshot
+(``model.ranged.compose``). Until a new range's totals are ready the screen keeps the previous
+range's, labelled as such, and the headline says the new one is loading.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from ..errors import CcmonError
+from ..model.ranged import compose
 from ..model.snapshot import SessionRow, Snapshot
 from ..model.source import Source
 from . import ui_state
@@ -34,11 +43,14 @@ from .screens.flow import FlowScreen
 from .screens.help import HelpScreen
 from .screens.main import MainScreen
 from .screens.session import SessionScreen
+from .time_range import RANGES, since_ns
 
 MINUTE_NS = 60_000_000_000
 STATUS_TICK_S = 1.0
 MIN_GAP_S = 0.02
 MIN_GAP_FACTOR = 4.0
+RANGE_MIN_GAP_S = 0.5
+RANGE_GAP_FACTOR = 10.0
 
 
 class CcmonApp(App[None]):
@@ -81,12 +93,24 @@ class CcmonApp(App[None]):
         self.paused = False
         self.watcher: Any = None  # ccmon.alerting's budget and alert watcher, set by compose.make_app
         self.snapshot: Snapshot | None = None  # the one on screen
+        self.live: Snapshot | None = None  # the source's, whatever the time range (the session screen's)
         self._shown_version: int | None = None
         self._shown_minute: int | None = None
         self._frozen_ns = 0  # the time the status bar shows while paused
         self._wake_handle: asyncio.Handle | None = None  # a refresh scheduled by a wake-up
         self._refreshed_at = 0.0  # time.monotonic() at the end of the last refresh
         self._refresh_cost = 0.0  # how long it took
+        # The time range: the one chosen, the one whose figures are on screen (the previous one
+        # while a new one loads), and the latest totals computed for it.
+        self.range_name = "all"
+        self.shown_range = "all"
+        self._ranged: Snapshot | None = None
+        self._ranged_key: tuple[str, int, int] | None = None  # (range, source version, minute) computed
+        self._ranged_task: asyncio.Task[None] | None = None
+        self._ranged_handle: asyncio.TimerHandle | None = None
+        self._ranged_at = 0.0  # time.monotonic() at the end of the last computation
+        self._ranged_cost = 0.0
+        self.range_error: str | None = None  # the last computation's failure, if it failed
         self.main = MainScreen()
 
     def get_default_screen(self) -> Screen:
@@ -98,6 +122,8 @@ class CcmonApp(App[None]):
         theme = self._remembered.get("theme")
         if theme in self.available_themes:
             self.theme = theme
+        if self._remembered.get("range") in dict(RANGES) and self.has_ranges:
+            self.range_name = self._remembered["range"]
         self.main.restore(self._remembered)
         # The source starts on the running loop (grpc.aio servers cannot be created before
         # it), in a worker so that the first frame does not wait for it: loading a large
@@ -138,11 +164,19 @@ class CcmonApp(App[None]):
         """Every way out (q, Ctrl+C, the palette) comes here while the panes still exist:
         remember the theme, sort and group-by for the next run."""
         if self.state_path is not None and self.main.is_mounted:
-            ui_state.save(self.state_path, {"theme": self.theme, **self.main.remembered()})
+            ui_state.save(self.state_path, {"theme": self.theme, **self.main.remembered(), "range": self.range_name})
         super().exit(*args, **kwargs)
 
     async def on_unmount(self) -> None:
         gc.unfreeze()
+        if self._ranged_handle is not None:
+            self._ranged_handle.cancel()
+        if self._ranged_task is not None:
+            self._ranged_task.cancel()
+            try:
+                await self._ranged_task
+            except (asyncio.CancelledError, Exception):
+                pass
         await self.source.stop()
 
     # -- refreshing -----------------------------------------------------------------------------
@@ -180,22 +214,114 @@ class CcmonApp(App[None]):
         started = time.monotonic()
         now = self.clock() if now is None else now
         version = self.source.version
-        snap = self.source.snapshot(now)
+        snap = self.live = self.source.snapshot(now)
+        if self.shown_range != "all" and self._ranged is not None:
+            snap = compose(snap, self._ranged, self.shown_range)
         self.snapshot = snap
         self._shown_version = version
         self._shown_minute = now // MINUTE_NS
         with self.batch_update():
-            self.main.show(snap)
+            self.main.show(snap, self._range_pending())
             self.main.show_status(snap, now, paused=self.paused)
         if isinstance(self.screen, SessionScreen):
             self.screen.source_changed(self._session_row(self.screen.key))
         self._refreshed_at = time.monotonic()
         self._refresh_cost = self._refreshed_at - started
+        self._want_ranged(now)
+
+    # -- the time range -------------------------------------------------------------------------
+
+    def _range_pending(self) -> str | None:
+        """What the headline says while the chosen range is not the one on screen."""
+        if self.range_name == self.shown_range:
+            return None
+        return f"{self.range_name}: failed (see the notice)" if self.range_error else f"{self.range_name} loading…"
+
+    @property
+    def has_ranges(self) -> bool:
+        """The source can total a time range (every real one; some test doubles cannot)."""
+        return hasattr(self.source, "ranged_snapshot")
+
+    def set_range(self, name: str) -> None:
+        """Show the dashboard over range ``name`` (``views.time_range.RANGES``)."""
+        if not self.has_ranges:
+            self.notify("This source cannot total a time range.", title="Time range", severity="warning")
+            return
+        self.range_name = name
+        if self._ranged_handle is not None:  # a recomputation of the previous range, not due yet
+            self._ranged_handle.cancel()
+            self._ranged_handle = None
+        if self._ranged_task is not None:  # one under way: abandoned (SQLite is interrupted)
+            self._ranged_task.cancel()
+            self._ranged_task = None
+        if name == "all":  # the live snapshot: at once
+            self.shown_range = "all"
+            self._ranged = None
+        self.range_error = None
+        if self.snapshot is not None and self.is_running:
+            self.refresh_now()  # "loading" in the headline, or "all" at once; starts the computation
+
+    def _want_ranged(self, now: int) -> None:
+        """Compute the range's totals if they are out of date (a new range, a change, a new
+        minute), as soon as the last computation's cost allows; never two at once."""
+        name = self.range_name
+        if name == "all" or self._ranged_task is not None or self._ranged_handle is not None:
+            return
+        if self.paused and name == self.shown_range:  # a range chosen while paused still loads
+            return
+        if (name, self.source.version, now // MINUTE_NS) == self._ranged_key:
+            return
+        gap = 0.0 if name != self.shown_range else max(RANGE_MIN_GAP_S, RANGE_GAP_FACTOR * self._ranged_cost)
+        delay = self._ranged_at + gap - time.monotonic()
+        loop = asyncio.get_running_loop()
+        if delay > 0:
+            self._ranged_handle = loop.call_later(delay, self._ranged_due)
+        else:
+            self._ranged_task = loop.create_task(self._compute_ranged(now))
+
+    def _ranged_due(self) -> None:
+        self._ranged_handle = None
+        if self.is_running:
+            self._want_ranged(self.clock())
+
+    async def _compute_ranged(self, now: int) -> None:
+        name = self.range_name
+        key = (name, self.source.version, now // MINUTE_NS)
+        start = since_ns(name, now)
+        assert start is not None
+        started = time.monotonic()
+        ranged: Snapshot | None = None
+        try:
+            ranged = await self.source.ranged_snapshot(start, now)  # type: ignore[attr-defined]
+        except Exception as exc:  # a database that cannot be read, Prometheus failing: say so, keep going
+            error = f"{name}: {exc}"
+            if error != self.range_error:
+                self.notify(error, title="Time range", severity="error")
+            self.range_error = error
+        finally:
+            if self._ranged_task is asyncio.current_task():  # not one started after this was abandoned
+                self._ranged_task = None
+            self._ranged_at = time.monotonic()
+            self._ranged_cost = self._ranged_at - started
+        self._ranged_key = key
+        if not self.is_running:
+            return
+        if ranged is not None and name == self.range_name:
+            switched = name != self.shown_range
+            self._ranged, self.shown_range = ranged, name
+            self.range_error = None
+            if not self.paused or switched:
+                self.refresh_now()
+        else:  # the range changed meanwhile (or this one failed): the next one, when due
+            if self.range_error and name == self.range_name and self.snapshot is not None:
+                self.refresh_now()  # the headline says it failed
+            else:
+                self._want_ranged(self.clock())
 
     def _session_row(self, key: str) -> SessionRow | None:
-        if self.snapshot is None:
+        if self.live is None:  # the whole session, whatever the time range
             return None
-        return next((s for s in self.snapshot.sessions if s.key == key), None)
+        return next((s for s in self.live.sessions if s.key == key), None)
 
     # -- actions --------------------------------------------------------------------------------
 
@@ -253,10 +379,12 @@ class CcmonApp(App[None]):
             )
             yield SystemCommand(
                 "Time range",
-                "Sessions active in: all, today, 1 h, 24 h, 7 d, 30 d",
+                "Every pane and the sessions table over: all, today, 1 h, 24 h, 7 d, 30 d",
                 lambda: screen.action_time_range(1),
             )
-            yield SystemCommand("Per day", "Sessions, cost, tokens, commits and PRs per day", screen.action_days)
+            yield SystemCommand(
+                "Per day", "Cost, tokens, sessions, commits and PRs per day (7 d / 30 d)", screen.action_days
+            )
             yield SystemCommand("Open session", "Open the session under the cursor", screen.action_open_session)
             yield SystemCommand("Zoom pane", "Zoom the focused pane to the whole screen", screen.action_zoom)
         yield SystemCommand("Flow", "What arrives per signal and protocol, from whom, and why not", self.action_flow)

@@ -1,17 +1,17 @@
-"""The sessions table's time range (key t) and the per-day table (key d), from the snapshot.
+"""The dashboard's time range (keys t / T) and the per-day table's window (key d).
 
-Only the sessions table and the per-day table follow the range: the summary panes keep their
-own windows (all-time total, today, 5 min / 1 h burn), which their labels say. A session is in
-a range when it was active in it (its last export is inside); the per-day table puts a whole
-session on the day it started (a session across midnight counts on its first day).
+Every pane that counts follows the range: the headline's total, cost and tokens, models,
+productivity, API health, edit decisions, events, group-by and the sessions table (the sessions
+active in the range, with their figures in it). The app asks the source for the range's totals
+(``model.ranged``: from the database's rollups, or one Prometheus fetch over the window) off
+the event loop, and shows them joined with the live figures that keep their own windows
+(today, the 5 min / 1 h burn, the per-minute sparklines, plan limits, the status bar). Every
+title names the range; "all" is the live snapshot as it always was.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-
-from ..model.snapshot import SessionRow
 
 RANGES: tuple[tuple[str, int | None], ...] = (
     ("all", None),
@@ -34,35 +34,20 @@ def since_ns(name: str, now_ns: int) -> int | None:
     return now_ns - seconds * 1_000_000_000
 
 
-def in_range(sessions, name: str, now_ns: int) -> list[SessionRow]:
-    start = since_ns(name, now_ns)
-    return list(sessions) if start is None else [s for s in sessions if s.last_ns >= start]
-
-
 def next_range(name: str, step: int = 1) -> str:
     names = [n for n, _ in RANGES]
     return names[(names.index(name) + step) % len(names)] if name in names else names[0]
 
 
-@dataclass(frozen=True, slots=True)
-class Day:
-    day: str  # YYYY-MM-DD, local
-    sessions: int
-    cost: float
-    tokens: float
-    commits: float
-    pull_requests: float
+DAY_S = 86_400
 
 
-def per_day(sessions) -> list[Day]:
-    """Sessions grouped by the local day they started, newest day first."""
-    days: dict[str, list[float]] = {}
-    for s in sessions:
-        key = time.strftime("%Y-%m-%d", time.localtime(s.first_ns / 1e9))
-        d = days.setdefault(key, [0, 0.0, 0.0, 0.0, 0.0])
-        d[0] += 1
-        d[1] += s.cost
-        d[2] += s.tokens.total
-        d[3] += s.commits
-        d[4] += s.pull_requests
-    return [Day(k, int(v[0]), v[1], v[2], v[3], v[4]) for k, v in sorted(days.items(), reverse=True)]
+def days_window(name: str, now_ns: int) -> tuple[int, str]:
+    """The start of the per-day table's window for range ``name`` and what its title says:
+    7 d and 30 d show themselves, the shorter ranges a week (a day or less is one row), "all"
+    every day the database has (0)."""
+    if name == "all":
+        return 0, "all days"
+    if name == "30 d":
+        return now_ns - 30 * DAY_S * 1_000_000_000, "last 30 d"
+    return now_ns - 7 * DAY_S * 1_000_000_000, "last 7 d"

@@ -147,6 +147,29 @@ class PrometheusSource:
             return self._snapshot
         return dataclasses.replace(self._snapshot, now_ns=now_ns)
 
+    # -- the dashboard's time range -----------------------------------------------------------
+
+    async def ranged_snapshot(self, since_ns: int, now_ns: int) -> Snapshot:
+        """One fetch with the range as its window (as ``report --prometheus --since``): a series
+        that held a value before the window adds only its growth inside it. Raises PromError.
+        Under the poll lock: the server sees one request at a time from this ccmon."""
+        at_s = now_ns / 1e9
+        window_s = max(1.0, at_s - since_ns / 1e9)
+        async with self._lock:
+            fetched = await fetch(self._client, self.config.match, window_s, at_s, None)
+        model = PromModel()
+        model.feed(fetched)
+        return model.snapshot(0, self._status(), now_ns)
+
+    async def per_day(self, since_ns: int, until_ns: int) -> dict:
+        """Per day from the window's fetch (``over_time.from_snapshot``): Prometheus hands ccmon a
+        session's totals, not when each increment happened, so a session counts on the day it was
+        last seen. From 0 (the range "all"): the live window's sessions."""
+        from ...model.over_time import from_snapshot
+
+        snap = self.snapshot() if since_ns <= 0 else await self.ranged_snapshot(since_ns, until_ns)
+        return from_snapshot(snap, since_ns, until_ns, "day")
+
     async def session_detail(self, key: str) -> SessionDetail | None:
         """The session's cumulative cost over its lifetime (``query_range`` of the raw counter).
         Prometheus has no events, so that curve is all there is."""

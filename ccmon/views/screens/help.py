@@ -35,10 +35,11 @@ KEYS = (
             ("n / N", "events: only the next / previous event name (past the last: all again)"),
             (
                 "t / T",
-                "sessions active in: all, today, 1 h, 24 h, 7 d, 30 d (next / previous); the panes keep "
-                "their own windows (total, today, 5 m / 1 h)",
+                "time range: all, today, 1 h, 24 h, 7 d, 30 d (next / previous); the totals, panes and "
+                "sessions table follow it and their titles name it; today, burn 5m / 1h, the per-minute "
+                "lines and plan limits keep their own windows",
             ),
-            ("d", "per day: sessions, cost, tokens, commits, PRs by the day sessions started, over that range"),
+            ("d", "per day: cost, tokens, sessions, commits, PRs; the last 7 d (30 d in that range; all days in all)"),
             ("Enter", "sessions: open the session; events: every attribute of the event"),
             ("z", "zoom the focused pane to the whole screen, again (or Esc) to restore"),
             ("Esc", "clear the filter; leave the zoom"),

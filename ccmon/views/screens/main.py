@@ -27,7 +27,7 @@ from textual.widgets import Footer, Input, Static
 
 from ...model.snapshot import Snapshot
 from .. import safe
-from ..time_range import RANGES, next_range
+from ..time_range import next_range
 from ..widgets.api_health import ApiHealthPane
 from ..widgets.budget import BudgetStrip
 from ..widgets.cost import CostPane
@@ -149,13 +149,14 @@ class MainScreen(Screen):
         yield Input(placeholder="filter sessions and events (Esc clears)", id="filter")
         yield Footer()
 
-    def show(self, snap: Snapshot) -> None:
+    def show(self, snap: Snapshot, range_pending: str | None = None) -> None:
         """Every pane from one snapshot; each redraws only what changed. Until anything has
-        arrived (and the database has nothing either) the waiting screen stands in for them."""
+        arrived (and the database has nothing either) the waiting screen stands in for them.
+        ``range_pending``: a chosen time range not on screen yet ("7 d loading…")."""
         self._show_waiting(snap)
         # One call each (not a loop over the classes): they share no base class with show(), so a
         # type checker could not see that each has it.
-        self.query_one(HeadlineBar).show(snap)
+        self.query_one(HeadlineBar).show(snap, range_pending)
         self.query_one(CostPane).show(snap)
         self.query_one(TokensPane).show(snap)
         self.query_one(ProductivityPane).show(snap)
@@ -171,6 +172,7 @@ class MainScreen(Screen):
     def _show_waiting(self, snap: Snapshot) -> None:
         status = snap.status
         nothing = not snap.sessions and not snap.cost_total and not (snap.limits and snap.limits.received)
+        nothing = nothing and snap.range_name == "all"  # a quiet hour is not a first run
         # Prometheus never reached: no $0 panes that read as "nothing was spent".
         unreached = status.kind == "prometheus" and not status.received.get("polls") and nothing
         waiting = unreached or (status.kind == "otlp" and not status.received and nothing)  # a status line is data too
@@ -243,8 +245,6 @@ class MainScreen(Screen):
         if state:
             self._restored = None
             self.query_one(SessionsPane).restore(state.get("sort"), state.get("descending"))
-            if state.get("range") in dict(RANGES):
-                self.query_one(SessionsPane).range = state["range"]
             if state.get("group_by"):
                 self.query_one(GroupsPane).preferred = state["group_by"]
 
@@ -255,7 +255,6 @@ class MainScreen(Screen):
             "sort": sessions.sort.column,
             "descending": sessions.sort.descending,
             "group_by": groups.preferred or groups.dim,
-            "range": sessions.range,
         }
 
     # -- actions ------------------------------------------------------------------------------
@@ -264,11 +263,11 @@ class MainScreen(Screen):
         self.query_one(SessionsPane).next_sort()
 
     def action_time_range(self, step: int = 1) -> None:
-        sessions = self.query_one(SessionsPane)
-        sessions.set_range(next_range(sessions.range, step))
+        app = self.app
+        app.set_range(next_range(app.range_name, step))  # type: ignore[attr-defined]
 
     def action_days(self) -> None:
-        self.app.push_screen(DaysScreen(self.query_one(SessionsPane).range))
+        self.app.push_screen(DaysScreen(self.app.range_name))  # type: ignore[attr-defined]
 
     def action_event_name(self, step: int = 1) -> None:
         self.query_one(EventsPane).cycle_name(step)

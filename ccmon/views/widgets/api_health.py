@@ -28,6 +28,7 @@ NO_EVENTS = "Not available in Prometheus mode: requests, errors and latency come
 
 class ApiHealthPane(Pane):
     TITLE = "API health"
+    RANGED = True
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -25,6 +25,7 @@ def _models(models: tuple[ModelRow, ...]) -> tuple[tuple[str, float], ...]:
 
 class CostPane(Pane):
     TITLE = "Cost"
+    RANGED = True
 
     def select(self, snap: Snapshot) -> Any:
         return (

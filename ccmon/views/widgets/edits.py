@@ -14,6 +14,7 @@ from textual.containers import Vertical
 from ...model.grouping import EditRates, Rate, edit_rates
 from ...model.snapshot import Snapshot
 from .. import fmt, safe
+from .pane import range_title
 from .table import Cell, Column, KeyedTable
 
 PER_SECTION = 8  # tools or languages listed; the rest are one "(N more)" row
@@ -48,6 +49,7 @@ class EditsPane(Vertical):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._shown: object = None
+        self._range = "all"
 
     def compose(self) -> ComposeResult:
         yield KeyedTable(COLUMNS)
@@ -56,6 +58,9 @@ class EditsPane(Vertical):
         self.border_title = "Edit decisions"
 
     def show(self, snap: Snapshot) -> None:
+        if snap.range_name != self._range:
+            self._range = snap.range_name
+            self.border_title = range_title("Edit decisions", self._range)
         if snap.edit_decisions == self._shown:
             return
         self._shown = snap.edit_decisions

@@ -20,6 +20,7 @@ from textual.widgets import Static
 
 from ...model.snapshot import EventRow, Snapshot
 from .. import fmt, safe
+from .pane import range_title
 from .table import Cell, Column, KeyedTable
 from .text_view import TextView
 
@@ -64,6 +65,7 @@ class EventsPane(Vertical):
         # id(EventRow) -> (row key, the row, its cells). Holding the row keeps its id unique.
         self._known: dict[int, tuple[str, EventRow, tuple[Cell, ...]]] = {}
         self._shown_counts: object = ()
+        self._titled: tuple[str | None, str] | None = None
 
     def compose(self) -> ComposeResult:
         yield TextView(id="events-counts")
@@ -71,7 +73,20 @@ class EventsPane(Vertical):
         yield Static(NO_EVENTS, id="events-none", classes="note")
 
     def on_mount(self) -> None:
-        self.border_title = "Events"
+        self._title("all")
+
+    def _title(self, range_name: str) -> None:
+        """Events, the name shown alone (n), the time range; set only on change (a border
+        title repaints the whole pane)."""
+        if self._titled == (self.event_name, range_name):
+            return
+        self._titled = (self.event_name, range_name)
+        title = (
+            Text.assemble("Events", (" · only ", "dim"), safe.text(self.event_name, "bold"))
+            if self.event_name
+            else "Events"
+        )
+        self.border_title = range_title(title, range_name)
 
     @property
     def table(self) -> KeyedTable:
@@ -101,16 +116,13 @@ class EventsPane(Vertical):
         choices: list[str | None] = [None, *self.names()]
         i = choices.index(self.event_name) if self.event_name in choices else 0
         self.event_name = choices[(i + step) % len(choices)]
-        self.border_title = (
-            Text.assemble("Events", (" · only ", "dim"), safe.text(self.event_name, "bold"))
-            if self.event_name
-            else "Events"
-        )
+        self._title(self._snap.range_name if self._snap is not None else "all")
         if self._snap is not None:
             self.show(self._snap)
 
     def show(self, snap: Snapshot) -> None:
         self._snap = snap
+        self._title(snap.range_name)
         events = snap.recent_events
         self.table.display = events is not None
         self.query_one("#events-none").display = events is None

@@ -13,6 +13,7 @@ from textual.containers import Vertical
 from ...model.grouping import dimensions, group_sessions
 from ...model.snapshot import Snapshot
 from .. import fmt, safe
+from .pane import range_title
 from .table import Column, KeyedTable
 
 COLUMNS = (
@@ -32,7 +33,8 @@ class GroupsPane(Vertical):
         self._dims: tuple[str, ...] = ("user.id",)
         self._snap: Snapshot | None = None
         self.preferred: str | None = None  # a remembered dimension, taken once the data has it
-        self._titled: str | None = None
+        self._titled: tuple[str, str] | None = None
+        self._range = "all"
 
     def compose(self) -> ComposeResult:
         yield KeyedTable(COLUMNS)
@@ -41,10 +43,10 @@ class GroupsPane(Vertical):
         self._title()
 
     def _title(self) -> None:
-        if self._titled == self.dim:  # a border title repaints the whole pane
+        if self._titled == (self.dim, self._range):  # a border title repaints the whole pane
             return
-        self._titled = self.dim
-        self.border_title = Text.assemble("Group by ", safe.text(self.dim, "bold"))
+        self._titled = (self.dim, self._range)
+        self.border_title = range_title(Text.assemble("Group by ", safe.text(self.dim, "bold")), self._range)
         self.border_subtitle = "b/B: next/previous"
 
     def cycle(self, step: int = 1) -> None:
@@ -58,6 +60,7 @@ class GroupsPane(Vertical):
 
     def show(self, snap: Snapshot) -> None:
         self._snap = snap
+        self._range = snap.range_name
         self._dims = dimensions(snap.group_dims)
         if self.preferred in self._dims:
             self.dim, self.preferred = self.preferred, None

@@ -23,9 +23,17 @@ def active_sessions(snap: Snapshot) -> int:
     return sum(1 for s in snap.sessions if state(s, snap.now_ns) == "active")
 
 
+def range_group(range_name: str, pending: str | None) -> list[Text]:
+    """The time range the figures cover (none for "all"), and a new one still loading."""
+    out = [Text.assemble(("range ", "dim"), (range_name, "bold reverse"))] if range_name != "all" else []
+    if pending:
+        out.append(Text(f"→ {pending}", "italic"))
+    return out
+
+
 def groups(data: Any) -> list[Text]:
-    total, today, burn, tok_min, cache, sessions, active, prov = data
-    return [
+    total, today, burn, tok_min, cache, sessions, active, prov, range_name, pending = data
+    return range_group(range_name, pending) + [
         Text.assemble(("Total ", "dim"), (fmt.marked(fmt.usd(total), prov), "bold")),
         Text.assemble(("today ", "dim"), (fmt.marked(fmt.usd(today), prov), "bold")),
         Text.assemble(("burn 5m ", "dim"), (fmt.per_hour(burn), "bold")),
@@ -65,7 +73,7 @@ class HeadlineBar(TextView):
         self._data: Any = None
         self._drawn: Any = None
 
-    def show(self, snap: Snapshot) -> None:
+    def show(self, snap: Snapshot, range_pending: str | None = None) -> None:
         self._data = (
             snap.cost_total,
             snap.cost_today,
@@ -75,6 +83,8 @@ class HeadlineBar(TextView):
             len(snap.sessions),
             active_sessions(snap),
             snap.provisional_included and snap.provisional_calls > 0,
+            snap.range_name,
+            range_pending,
         )
         self._redraw()
 

@@ -51,18 +51,30 @@ def fit(value: Text, width: int) -> Text:
     return value
 
 
+def range_title(title: str | Text, range_name: str) -> str | Text:
+    """A pane's title naming the dashboard's time range ("Cost · 7 d"); as it was for "all"."""
+    if range_name == "all":
+        return title
+    return Text.assemble(title, (" · ", "dim"), (range_name, "bold"))
+
+
 class Pane(TextView, can_focus=True):
     TITLE = ""
+    RANGED = False  # its figures follow the dashboard's time range (model.ranged), its title says so
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._data: Any = None
         self._drawn: Any = None
+        self._range = "all"
 
     def on_mount(self) -> None:
         self.border_title = self.TITLE
 
     def show(self, snap: Snapshot) -> None:
+        if self.RANGED and snap.range_name != self._range:  # a border title repaints the pane
+            self._range = snap.range_name
+            self.border_title = range_title(self.TITLE, self._range)
         self._data = self.select(snap)
         self._redraw()
 

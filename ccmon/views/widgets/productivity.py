@@ -24,6 +24,7 @@ def _per(cost: float, n: float) -> Text:
 
 class ProductivityPane(Pane):
     TITLE = "Productivity"
+    RANGED = True
 
     def select(self, snap: Snapshot) -> Any:
         return (

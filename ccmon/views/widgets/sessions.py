@@ -24,7 +24,6 @@ from ...model.session_state import duration_s, rate_per_hour, state
 from ...model.snapshot import SessionRow, Snapshot
 from ...model.statusline import duration, pct
 from .. import fmt, safe
-from ..time_range import in_range
 from .table import Cell, Column, KeyedTable, SessionLinkTable
 
 LIMIT = 200
@@ -123,7 +122,6 @@ class SessionsPane(Vertical):
         super().__init__(**kwargs)
         self.sort = SORTS[0]
         self.filter = ""
-        self.range = "all"  # views.time_range: sessions active in it
         self._snap: Snapshot | None = None
         # The rows on screen and their formatted cells, by session key: an unchanged session
         # (an equal SessionRow, the same day: "last seen" omits today's date) is not formatted
@@ -171,10 +169,6 @@ class SessionsPane(Vertical):
         self.sort = replace(self.sort, descending=not self.sort.descending)
         self._redraw()
 
-    def set_range(self, name: str) -> None:
-        self.range = name
-        self._redraw()
-
     def set_filter(self, text: str) -> None:
         self.filter = text
         self._redraw()
@@ -190,8 +184,9 @@ class SessionsPane(Vertical):
     def show(self, snap: Snapshot) -> None:
         self._snap = snap
         needle = self.filter.casefold()
-        ranged = in_range(snap.sessions, self.range, snap.now_ns)
-        rows = [s for s in ranged if matches(s, needle)] if needle else ranged
+        # In a time range (model.ranged) the rows are the sessions active in it, with their
+        # figures in it.
+        rows = [s for s in snap.sessions if matches(s, needle)] if needle else list(snap.sessions)
         rows.sort(key=lambda s: (self.sort.value(s), s.key), reverse=self.sort.descending)
         shown = rows[:LIMIT]
         day = time.localtime(snap.now_ns / 1e9)[:3]
@@ -205,18 +200,22 @@ class SessionsPane(Vertical):
             formatted[s.key] = old if old and old[0] == key else (key, cells(s, snap.now_ns, st, cache))
         self._formatted = formatted
         self.table.sync([(s.key, formatted[s.key][1]) for s in shown])
-        self._title(len(ranged), len(rows), len(shown))
+        self._title(len(snap.sessions), len(rows), len(shown), snap.range_name)
         empty = self.query_one("#sessions-empty", Static)
         empty.display = not snap.sessions
         if not snap.sessions:
-            empty.update(self._waiting(snap))
+            empty.update(
+                self._waiting(snap)
+                if snap.range_name == "all"
+                else Text(f"No session was active in the time range {snap.range_name} (t: the next one).", "dim")
+            )
 
-    def _title(self, total: int, matching: int, shown: int) -> None:
+    def _title(self, total: int, matching: int, shown: int, range_name: str) -> None:
         arrow = "▼" if self.sort.descending else "▲"
         title = Text.assemble("Sessions ", (f"{total:,}", "bold"))
-        if self.range != "all":
+        if range_name != "all":
             title.append(" active in ")
-            title.append(self.range, "bold")
+            title.append(range_name, "bold")
         title.append(f" · by {self.sort.name} {arrow}")
         if self.filter:
             title.append(" · filter ")

@@ -15,6 +15,7 @@ from .sparkline import scaled
 
 class TokensPane(Pane):
     TITLE = "Tokens"
+    RANGED = True
 
     def select(self, snap: Snapshot) -> Any:
         prov = snap.provisional_included and snap.provisional_tokens.total > 0
