@@ -128,7 +128,7 @@ async def test_each_range_shows_its_figures_in_every_pane(db):
             headline = " ".join(pane_lines(app, "#headline"))
             label = "" if name == "all" else f"range {name} "
             assert headline.startswith(f"{label}Total {fmt.usd(cost(runs))} today {fmt.usd(today_cost)} "), headline
-            assert f" {len(runs)} sessions · " in headline
+            assert f" {len(runs)} {'session' if len(runs) == 1 else 'sessions'} · " in headline
             costs = pane_lines(app, "#cost")
             assert costs[0].startswith("╭─ Cost ─" if name == "all" else f"╭─ Cost · {name} ─"), costs[0]
             assert costs[1].startswith(f"Total {fmt.usd(cost(runs))} today {fmt.usd(today_cost)}")
