@@ -219,6 +219,13 @@ async def test_the_dashboard_moves_within_a_second_and_settles_on_the_metric(tmp
         if app.screen.layout_name != "compact":  # the cost pane is on the first screen
             cost = "\n".join(pane_lines(app, "#cost"))
             assert "~ incl. $0.0596 from 2 calls\n" in cost
+        # Per day is what the metrics counted (ccmon report --by day): it says what it leaves out.
+        await pilot.press("d")
+        await wait_for(pilot, lambda: "Metrics only" in "\n".join(pane_lines(app, "#days")), "the per-day note")
+        assert "Metrics only: not yet ~$0.0596 from 2 calls no metric has counted" in " ".join(
+            " ".join(pane_lines(app, "#days")).split()
+        )
+        await pilot.press("escape")
         # The metric export arrives (at exit, in this run): the same figure, no longer marked.
         await asyncio.to_thread(grpc_export, port, *exports[2])
         await wait_for(pilot, lambda: "Total $0.0596" in " ".join(pane_lines(app, "#headline")), "the metric")

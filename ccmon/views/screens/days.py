@@ -118,6 +118,14 @@ class DaysScreen(Screen):
         note = "" if data["rows"] else "Nothing in this window."
         if data.get("needs_events"):
             note = "Prometheus: each session on the day it was last seen. " + note
+        snap = getattr(self.app, "snapshot", None)
+        if snap is not None and snap.provisional_included and snap.provisional_calls:
+            # Per day is what the metrics counted (as `ccmon report --by day`); the dashboard's ~
+            # figures also hold calls no metric point has counted yet. Say so, not a mismatch.
+            note = (
+                f"Metrics only: not yet ~{fmt.usd(snap.provisional_cost)} from "
+                f"{fmt.plural(snap.provisional_calls, 'call')} no metric has counted (the dashboard's ~). " + note
+            )
         self.query_one("#days-note", Static).update(note)
         self.query_one("#days-note", Static).display = bool(note)
         self.query_one(KeyedTable).sync(rows)
