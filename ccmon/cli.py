@@ -331,29 +331,12 @@ def _quick_check_args(argv: list[str]) -> argparse.Namespace | None:
     the way argparse parses them, without building a parser (~8 ms with its help formatter and
     translations); None for anything else (--help, an abbreviation, a value that starts with
     ``-``, a bad amount), which the real parser then reads or rejects with its message."""
+    from .quickargs import parse
+
     ns = argparse.Namespace(
         db=None, json=False, hook=False, session_id=None, daily=None, weekly=None, monthly=None, session=None
     )
-    it = iter(argv)
-    for a in it:
-        flag = _CHECK_FLAGS.get(a)
-        if flag is not None:
-            setattr(ns, flag, True)
-            continue
-        name, eq, value = a.partition("=")
-        spec = _CHECK_VALUED.get(name)
-        if spec is None:
-            return None
-        if not eq:
-            following = next(it, None)
-            if following is None or following.startswith("-"):
-                return None
-            value = following
-        try:
-            setattr(ns, spec[0], spec[1](value))
-        except argparse.ArgumentTypeError:
-            return None
-    return ns
+    return parse(argv, ns, _CHECK_FLAGS, _CHECK_VALUED, (argparse.ArgumentTypeError, ValueError))
 
 
 def _add_flow_commands(sub) -> None:

@@ -146,7 +146,7 @@ def test_check_and_report_import_only_what_they_use(tmp_path):
     # Not model.db (pathlib; hashlib through model.counting and model.names).
     rc, mods = _ccmon_modules(tmp_path, ["check", "--db", str(path), "--hook", "--daily", "5"])
     assert rc == 0
-    assert mods == sorted([*common, "ccmon.commands.check", "ccmon.model.spend"])
+    assert mods == sorted([*common, "ccmon.commands.check", "ccmon.model.spend", "ccmon.quickargs"])
     common += ["ccmon.model.counting", "ccmon.model.db", "ccmon.model.names", "ccmon.model.values"]
     rc, mods = _ccmon_modules(tmp_path, ["report", "--db", str(path), "--by", "day", "--format", "json"])
     assert rc == 0

@@ -287,7 +287,7 @@ def test_the_same_counters_give_the_same_snapshot_as_otlp_mode(data, tmp_path_fa
 
     from ccmon.model.otlp import decode_metrics
     from ccmon.model.store import Store
-    from ccmon.model.summary import report_dict
+    from ccmon.model.summary import EVENT_FIGURES, report_dict
 
     now_s = (int(_time.time()) // 60) * 60 + 30
     series = []
@@ -342,21 +342,7 @@ def test_the_same_counters_give_the_same_snapshot_as_otlp_mode(data, tmp_path_fa
         store.close()
 
     def figures(snap) -> dict:
-        d = {
-            k: v
-            for k, v in report_dict(snap).items()
-            if k
-            not in (
-                "source",
-                "events",
-                "api_errors",
-                "api_requests",
-                "retries",
-                "latency_ms",
-                "provisional",
-                "other_telemetry",
-            )
-        }
+        d = {k: v for k, v in report_dict(snap).items() if k not in ("source", *EVENT_FIGURES, "other_telemetry")}
         return {
             **d,
             "today": round(snap.cost_today, 6),

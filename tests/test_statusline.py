@@ -239,6 +239,7 @@ def test_real_process_imports_nothing_heavy(tmp_path):
         "ccmon.model",
         "ccmon.model.statusline",
         "ccmon.model.text",
+        "ccmon.quickargs",
     ]
 
 

@@ -34,41 +34,32 @@ _C = {"model": "1;36", "cost": "33", "ok": "32", "warn": "33", "bad": "1;31", "c
 SEP = " · "
 
 
-_VALUED = {"--bind": str, "--http-port": int, "--token": str, "--db": str, "--format": str, "--lines": int}
+_FLAGS = {"--no-color": "no_color"}
+_VALUED = {
+    "--bind": ("bind", str),
+    "--http-port": ("http_port", int),
+    "--token": ("token", str),
+    "--db": ("db", str),
+    "--format": ("format", str),
+    "--lines": ("lines", int),
+}
 
 
 def quick_args(argv: list[str]):
-    """``ccmon statusline [options]`` parsed without argparse, or None to let argparse do it
-    (``--help``, a typo, options before the subcommand). Building the full parser costs
-    ~8 ms, paid on every status-line refresh otherwise."""
+    """``ccmon statusline [options]`` parsed without argparse (``ccmon.quickargs``), or None to
+    let argparse do it (``--help``, a typo, options before the subcommand): building the full
+    parser would cost ~8 ms on every status-line refresh."""
     from types import SimpleNamespace
 
     from ..defaults import DEFAULT_BIND, DEFAULT_HTTP_PORT
+    from ..quickargs import parse
 
     if not argv or argv[0] != "statusline":
         return None
     ns = SimpleNamespace(
         bind=DEFAULT_BIND, http_port=DEFAULT_HTTP_PORT, token=None, db=None, format=None, lines=1, no_color=False
     )
-    it = iter(argv[1:])
-    for a in it:
-        if a == "--no-color":
-            ns.no_color = True
-            continue
-        name, eq, value = a.partition("=")
-        kind = _VALUED.get(name)
-        if kind is None:
-            return None
-        if not eq:
-            following = next(it, None)
-            if following is None:
-                return None
-            value = following
-        try:
-            setattr(ns, name[2:].replace("-", "_"), kind(value))
-        except ValueError:
-            return None
-    if ns.lines not in (1, 2) or not 0 <= ns.http_port <= 65535:
+    if parse(argv[1:], ns, _FLAGS, _VALUED) is None or ns.lines not in (1, 2) or not 0 <= ns.http_port <= 65535:
         return None
     return ns
 

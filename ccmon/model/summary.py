@@ -42,6 +42,11 @@ def iso(t_ns: int) -> str | None:
     return datetime.fromtimestamp(t_ns / 1e9, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+# The report's keys that only a source with events has (OTLP; Prometheus has no events: its
+# report has ``events`` and ``api_errors`` as null and none of the others).
+EVENT_FIGURES = ("events", "api_errors", "api_requests", "retries", "latency_ms", "provisional")
+
+
 def report_dict(snap: Snapshot, since_ns: int = 0) -> dict[str, Any]:
     t = snap.tokens
     ratio = t.cache_ratio

@@ -10,26 +10,15 @@ cost from its api_request events), not from one version's price table.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from cli_support import MOCK, claude_bin, telemetry_env
 from otlp_client import ServeProcess, free_port, report, wait_until
 
 pytestmark = pytest.mark.e2e
-MOCK = Path(__file__).with_name("mock_anthropic.py")
 CALL_TOKENS = {"input": 1234, "output": 567, "cacheRead": 8901, "cacheCreation": 2345}  # the mock's usage
-
-
-def _claude() -> str:
-    if os.environ.get("CCMON_E2E") != "1":
-        pytest.skip("set CCMON_E2E=1 (and CLAUDE_BIN) to run the real Claude Code CLI")
-    path = os.environ.get("CLAUDE_BIN") or shutil.which("claude")
-    if not path:
-        pytest.skip("no Claude Code CLI: set CLAUDE_BIN")
-    return path
 
 
 @pytest.fixture
@@ -61,7 +50,7 @@ def mock_api(tmp_path):
 @pytest.mark.parametrize("protocol", ["grpc", "http/protobuf", "http/json"])
 @pytest.mark.parametrize("temporality", ["delta", "cumulative"])
 def test_real_cli_export_is_counted_exactly(tmp_path, mock_api, protocol, temporality):
-    claude = _claude()
+    claude = claude_bin()
     db = tmp_path / "ccmon.db"
     srv = ServeProcess(db, "--retention-days", "0")
     home = tmp_path / "home"
@@ -69,22 +58,15 @@ def test_real_cli_export_is_counted_exactly(tmp_path, mock_api, protocol, tempor
     home.mkdir()
     work.mkdir()
     port = srv.grpc_port if protocol == "grpc" else srv.http_port
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(home),
-        "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{mock_api}",
-        "ANTHROPIC_API_KEY": "sk-ant-dummy",
-        "CLAUDE_CODE_ENABLE_TELEMETRY": "1",
-        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-        "DISABLE_AUTOUPDATER": "1",
-        "OTEL_METRICS_EXPORTER": "otlp",
-        "OTEL_LOGS_EXPORTER": "otlp",
-        "OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
-        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}",
-        "OTEL_METRIC_EXPORT_INTERVAL": "1000",
-        "OTEL_LOGS_EXPORT_INTERVAL": "1000",
-        "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": temporality,
-    }
+    env = telemetry_env(
+        home,
+        mock_api,
+        f"http://127.0.0.1:{port}",
+        protocol,
+        OTEL_METRIC_EXPORT_INTERVAL="1000",
+        OTEL_LOGS_EXPORT_INTERVAL="1000",
+        OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=temporality,
+    )
     try:
         run = subprocess.run(
             [claude, "-p", "hello", "--permission-mode", "acceptEdits", "--allowedTools", "Write"],

@@ -11,7 +11,6 @@ Opt-in like the other e2e tests: CCMON_E2E=1 and CLAUDE_BIN (or ``claude`` on PA
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -20,36 +19,15 @@ import time
 from pathlib import Path
 
 import pytest
+from cli_support import MOCK, Tmux, claude_bin, first_run_done, telemetry_env
 from otlp_client import free_port, report, wait_until
-from test_statusline_real_cli import MOCK, Tmux, _claude
 
 pytestmark = pytest.mark.e2e
 TOTAL = re.compile(r"Total (~?)\$(\d+\.\d{4})")
 
 
-def _env(home: Path, api_port: int, grpc_port: int) -> dict[str, str]:
-    return {
-        "PATH": os.environ["PATH"],
-        "HOME": str(home),
-        "TERM": "xterm-256color",
-        "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{api_port}",
-        "ANTHROPIC_API_KEY": "sk-ant-dummy",
-        "CLAUDE_CODE_ENABLE_TELEMETRY": "1",
-        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-        "DISABLE_AUTOUPDATER": "1",
-        "OTEL_METRICS_EXPORTER": "otlp",
-        "OTEL_LOGS_EXPORTER": "otlp",
-        # No OTEL_METRIC_EXPORT_INTERVAL / OTEL_LOGS_EXPORT_INTERVAL: Claude Code's defaults.
-        "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
-        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{grpc_port}",
-        **{k: f"http://127.0.0.1:{api_port}" for k in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy")},
-        "NO_PROXY": "127.0.0.1,localhost",
-        "no_proxy": "127.0.0.1,localhost",
-    }
-
-
 def test_real_cli_beside_ccmon_in_a_120x30_split(tmp_path):
-    claude = _claude()
+    claude = claude_bin(tmux=True)
     api_port, grpc_port, http_port = free_port(), free_port(), free_port()
     mock = subprocess.Popen(
         [sys.executable, str(MOCK), str(api_port)],
@@ -59,43 +37,12 @@ def test_real_cli_beside_ccmon_in_a_120x30_split(tmp_path):
         env={**os.environ, "MOCK_LOG": str(tmp_path / "mock.jsonl")},
     )
     home, work, db = tmp_path / "home", tmp_path / "work", tmp_path / "ccmon.db"
-    (home / ".claude").mkdir(parents=True)
-    work.mkdir()
-    (home / ".claude.json").write_text(
-        json.dumps(
-            {
-                "hasCompletedOnboarding": True,
-                "theme": "dark",
-                "numStartups": 5,
-                "customApiKeyResponses": {"approved": ["sk-ant-dummy"], "rejected": []},
-                "projects": {str(work): {"hasTrustDialogAccepted": True, "hasCompletedProjectOnboarding": True}},
-            }
-        )
-    )
-    env = _env(home, api_port, grpc_port)
+    first_run_done(home, work, api_key="sk-ant-dummy")
+    env = telemetry_env(home, api_port, f"http://127.0.0.1:{grpc_port}")  # default intervals
     tmux = Tmux("split")
     try:
         dash = f"{sys.executable} -m ccmon --db {db} --grpc-port {grpc_port} --http-port {http_port} --retention-days 0"
-        pythonpath = str(Path(__file__).resolve().parents[2])
-        tmux(
-            "new-session",
-            "-d",
-            "-s",
-            "ccmon",
-            "-x",
-            "120",
-            "-y",
-            "30",
-            "env",
-            "-u",
-            "COLUMNS",
-            "-u",
-            "LINES",
-            f"PYTHONPATH={pythonpath}",
-            "sh",
-            "-c",
-            dash,
-        )
+        tmux.window("ccmon", 120, 30, dash, str(Path(__file__).resolve().parents[2]))
         assert wait_until(lambda: "Waiting for Claude Code's telemetry" in tmux.screen("ccmon"), 30)
         for n in range(2):  # two headless sessions (they flush their metrics at exit)
             subprocess.run(

@@ -11,49 +11,21 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from cli_support import MOCK, Tmux, claude_bin, first_run_done
 from otlp_client import free_port, report, wait_until
 
 pytestmark = pytest.mark.e2e
-MOCK = Path(__file__).with_name("mock_anthropic.py")
 UTIL_5H, UTIL_7D = 0.42, 0.17  # the mock's utilisation: 42% and 17%
 
 
-def _claude() -> str:
-    if os.environ.get("CCMON_E2E") != "1":
-        pytest.skip("set CCMON_E2E=1 (and CLAUDE_BIN) to run the real Claude Code CLI")
-    path = os.environ.get("CLAUDE_BIN") or shutil.which("claude")
-    if not path:
-        pytest.skip("no Claude Code CLI: set CLAUDE_BIN")
-    if not shutil.which("tmux"):
-        pytest.skip("needs tmux")
-    return path
-
-
-class Tmux:
-    """A tmux server of our own (its own socket), killed by name at the end."""
-
-    def __init__(self, name: str) -> None:
-        self.sock = f"ccmon-e2e-{name}-{os.getpid()}"
-
-    def __call__(self, *args: str) -> str:
-        return subprocess.run(["tmux", "-L", self.sock, *args], capture_output=True, text=True, timeout=30).stdout
-
-    def screen(self, target: str) -> str:
-        return self("capture-pane", "-p", "-t", target)
-
-    def kill(self) -> None:
-        self("kill-server")
-
-
 def test_real_cli_statusline_shows_plan_limits_in_ccmon(tmp_path):
-    claude = _claude()
+    claude = claude_bin(tmux=True)
     api_port, grpc_port, http_port = free_port(), free_port(), free_port()
     now = int(time.time())
     mock = subprocess.Popen(
@@ -73,18 +45,7 @@ def test_real_cli_statusline_shows_plan_limits_in_ccmon(tmp_path):
         },
     )
     home, work, db = tmp_path / "home", tmp_path / "work", tmp_path / "ccmon.db"
-    (home / ".claude").mkdir(parents=True)
-    work.mkdir()
-    (home / ".claude.json").write_text(
-        json.dumps(
-            {
-                "hasCompletedOnboarding": True,
-                "theme": "dark",
-                "numStartups": 5,
-                "projects": {str(work): {"hasTrustDialogAccepted": True, "hasCompletedProjectOnboarding": True}},
-            }
-        )
-    )
+    first_run_done(home, work)
     # What `ccmon setup --statusline` writes, with this interpreter's ccmon and the test's port.
     command = f"{sys.executable} -m ccmon statusline --http-port {http_port}"
     (home / ".claude" / "settings.json").write_text(json.dumps({"statusLine": {"type": "command", "command": command}}))
@@ -106,26 +67,7 @@ def test_real_cli_statusline_shows_plan_limits_in_ccmon(tmp_path):
     tmux = Tmux("statusline")
     try:
         dash = f"{sys.executable} -m ccmon --db {db} --grpc-port {grpc_port} --http-port {http_port} --retention-days 0"
-        # COLUMNS/LINES from pytest's environment would override the window's size
-        tmux(
-            "new-session",
-            "-d",
-            "-s",
-            "ccmon",
-            "-x",
-            "160",
-            "-y",
-            "48",
-            "env",
-            "-u",
-            "COLUMNS",
-            "-u",
-            "LINES",
-            f"PYTHONPATH={env['PYTHONPATH']}",
-            "sh",
-            "-c",
-            dash,
-        )
+        tmux.window("ccmon", 160, 48, dash, env["PYTHONPATH"])
         assert wait_until(lambda: "Waiting for Claude Code's telemetry" in tmux.screen("ccmon"), 30), tmux.screen(
             "ccmon"
         )
