@@ -315,26 +315,33 @@ def point_groups(conn: sqlite3.Connection, since_ns: int = 0) -> Iterator[tuple[
 def event_groups(conn: sqlite3.Connection, since_ns: int = 0) -> Iterator[tuple[str, str, str, str, int, int, int]]:
     """(session, user, name, detail, count, first, last).
 
-    Everything: from the rollup. Since a time: from the raw events, plus the rollup's days that
-    retention has emptied (before ``swept_day``: retention cuts at a day boundary, so no day
-    is in both), those counted per whole day."""
+    Everything: from the rollup. Since a time: the whole UTC days after the one that holds it
+    from the rollup too (the same counts, written in the same transaction as the raw events,
+    and a few rows per session and day instead of every event: a 30-day window over a million
+    events is read in a fraction of the time), and that first, partial day from the raw events
+    at or after ``since_ns``. When retention has emptied that day (before ``swept_day``: it
+    cuts at a day boundary), it is counted whole from the rollup."""
     if since_ns <= 0:
         return conn.execute(
             "SELECT session, MAX(user_id), name, detail, SUM(n), MIN(first_ns), MAX(last_ns) FROM event_rollup "
             "GROUP BY session, name, detail"
         )
-    raw_from = swept_day(conn)
+    first_day = since_ns // DAY_NS
+    whole_from = first_day if first_day < swept_day(conn) else first_day + 1
+    rollup = conn.execute(
+        "SELECT session, MAX(user_id), name, detail, SUM(n), MIN(first_ns), MAX(last_ns) FROM event_rollup "
+        "WHERE day >= ? GROUP BY session, name, detail",
+        (whole_from,),
+    )
+    if whole_from == first_day:
+        return rollup
     return itertools.chain(
         conn.execute(
             "SELECT session, MAX(user_id), name, detail, COUNT(*), MIN(t_ns), MAX(t_ns) FROM events "
-            "WHERE t_ns >= ? AND t_ns >= ? GROUP BY session, name, detail",
-            (since_ns, raw_from * DAY_NS),
+            "WHERE t_ns >= ? AND t_ns < ? GROUP BY session, name, detail",
+            (since_ns, whole_from * DAY_NS),
         ),
-        conn.execute(
-            "SELECT session, MAX(user_id), name, detail, SUM(n), MIN(first_ns), MAX(last_ns) FROM event_rollup "
-            "WHERE day >= ? AND day < ? GROUP BY session, name, detail",
-            (since_ns // DAY_NS, raw_from),
-        ),
+        rollup,
     )
 
 
