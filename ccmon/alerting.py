@@ -20,9 +20,12 @@ from collections.abc import Callable
 from .model.alerts import Alert, AlertEngine
 from .model.budgets import BudgetState, evaluate
 from .model.config import Config
-from .model.spend import SeriesIndex
+from .model.spend import SeriesIndex, Spend
 
 Sink = Callable[[Alert], None]
+
+
+MINUTE_NS = 60_000_000_000
 
 
 class Watcher:
@@ -53,6 +56,8 @@ class Watcher:
         self._db_lock = threading.Lock()
         self._closed = False
         self._index: SeriesIndex | None = None  # kept between evaluations
+        self._read_key: tuple[int, int] | None = None  # (data_version, minute) of the last read
+        self._spend: Spend | None = None  # what that read found
         self._task: asyncio.Task[None] | None = None
 
     # -- feeding (the loop's thread) -----------------------------------------------------------
@@ -83,19 +88,26 @@ class Watcher:
             except FileNotFoundError:
                 return []
             self._index = spend.SeriesIndex()
-        if self.reread:  # no commits seen here: the window is what the database holds now
+        # Nothing committed since the last read (SQLite's data_version: no table is read) and
+        # the same minute (the windows read are whole minutes): what was read still holds, and
+        # ``evaluate`` and the rules' windows take the moving clock from ``now_ns``. An idle
+        # dashboard then reads once a minute, not every few seconds.
+        key = (self._conn.execute("PRAGMA data_version").fetchone()[0], now_ns // MINUTE_NS)
+        fresh = key != self._read_key
+        self._read_key = key
+        if self.reread and (fresh or prime):  # no commits seen here: the window is what the database holds now
             e = self.engine
             e.minutes.clear()
             e.errors.clear()
             e.tool_failures.clear()
             e.rejections.clear()
-        if prime or self.reread:  # the last minutes from before this process started
+        if prime or (self.reread and fresh):  # the last minutes from before this process started
             spend.feed_recent(self._conn, self.engine, now_ns, self._index)
         if not self.cfg.budgets.any():
             return []
-        return evaluate(
-            self.cfg.budgets, spend.read_spend(self._conn, self.cfg.budgets, now_ns, index=self._index), now_ns
-        )
+        if fresh or self._spend is None:
+            self._spend = spend.read_spend(self._conn, self.cfg.budgets, now_ns, index=self._index)
+        return evaluate(self.cfg.budgets, self._spend, now_ns)
 
     async def evaluate(self, prime: bool = False) -> list[Alert]:
         now = self.clock()
