@@ -17,6 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from .aio import stop_task
 from .model.alerts import Alert, AlertEngine
 from .model.budgets import BudgetState, evaluate
 from .model.config import Config
@@ -59,6 +60,7 @@ class Watcher:
         self._read_key: tuple[int, int] | None = None  # (data_version, minute) of the last read
         self._spend: Spend | None = None  # what that read found
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     # -- feeding (the loop's thread) -----------------------------------------------------------
 
@@ -127,7 +129,7 @@ class Watcher:
 
     async def run(self) -> None:
         await self.evaluate(prime=True)
-        while True:
+        while not self._stopping:
             try:
                 await asyncio.wait_for(self._dirty.wait(), self.idle_s)
             except TimeoutError:
@@ -141,12 +143,9 @@ class Watcher:
             self._task = asyncio.get_running_loop().create_task(self.run())
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
+            await stop_task(self._task)
             self._task = None
         await asyncio.to_thread(self._close)  # after any read still running on its thread
 

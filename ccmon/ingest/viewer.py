@@ -17,6 +17,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ..aio import stop_task
 from ..model.aggregate import Aggregates
 from ..model.follow import Follower
 from ..model.limits import LimitsView
@@ -123,13 +124,8 @@ class ViewerSource:
                     self._changed()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await stop_task(self._task)  # cancelled for sure (a wake-up may land at the same time)
+        self._task = None
         if self._reading is not None and not self._reading.done():
             await asyncio.wait([self._reading])
         if self._notices is not None:
