@@ -171,6 +171,22 @@ class ServeProcess:
 
     def __init__(self, db: Path, *extra: str) -> None:
         self.db = db
+        # A port free_port() found can be taken before serve binds it (another test's outgoing
+        # connection gets it as its ephemeral port): then try other ports, as a user would.
+        for attempt in range(3):
+            self._start(extra)
+            self.banner = self.proc.stdout.readline()
+            if "receiving OTLP" in self.banner:
+                return
+            self.proc.kill()
+            err = self.proc.stderr.read()
+            self.proc.wait(10)
+            for stream in (self.proc.stdout, self.proc.stderr):
+                stream.close()
+            if "Address already in use" not in err or attempt == 2:
+                raise RuntimeError(f"ccmon serve did not start: {self.banner}{err}")
+
+    def _start(self, extra: tuple[str, ...]) -> None:
         self.grpc_port = free_port()
         self.http_port = free_port()
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -181,7 +197,7 @@ class ServeProcess:
                 "ccmon",
                 "serve",
                 "--db",
-                str(db),
+                str(self.db),
                 "--grpc-port",
                 str(self.grpc_port),
                 "--http-port",
@@ -193,10 +209,6 @@ class ServeProcess:
             text=True,
             env=env,
         )
-        self.banner = self.proc.stdout.readline()
-        if "receiving OTLP" not in self.banner:
-            self.proc.kill()
-            raise RuntimeError(f"ccmon serve did not start: {self.banner}{self.proc.stderr.read()}")
 
     def stop(self, sig: int | None = None) -> int:
         import signal as _signal
