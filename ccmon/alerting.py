@@ -60,7 +60,6 @@ class Watcher:
         self._read_key: tuple[int, int] | None = None  # (data_version, minute) of the last read
         self._spend: Spend | None = None  # what that read found
         self._task: asyncio.Task[None] | None = None
-        self._stopping = False
 
     # -- feeding (the loop's thread) -----------------------------------------------------------
 
@@ -129,7 +128,7 @@ class Watcher:
 
     async def run(self) -> None:
         await self.evaluate(prime=True)
-        while not self._stopping:
+        while True:
             try:
                 await asyncio.wait_for(self._dirty.wait(), self.idle_s)
             except TimeoutError:
@@ -143,7 +142,6 @@ class Watcher:
             self._task = asyncio.get_running_loop().create_task(self.run())
 
     async def stop(self) -> None:
-        self._stopping = True
         if self._task is not None:
             await stop_task(self._task)
             self._task = None
